@@ -1,0 +1,64 @@
+// Periods: the local calendar spans a package covers (DESIGN.md §4, §5).
+//
+// A period is a range of civil dates in the configured time zone. Dates are held as
+// date::local_days so a period never depends on DST; only expected times and the instant a period
+// ends are converted to UTC, through the time zone.
+#pragma once
+
+#include <date/date.h>
+#include <date/tz.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/clock.h"
+#include "config/model.h"
+
+namespace flis {
+
+enum class PeriodKind { day, week, month, year, range };
+
+struct Period {
+  PeriodKind kind = PeriodKind::day;
+  date::local_days first;  // inclusive
+  date::local_days last;   // inclusive
+
+  // The canonical name of §5: "2026-11-25", "2026-W48", "2026-11", "2026" or
+  // "2019-03-15..2019-03-31" for a one-off chunk that is not a whole calendar period.
+  std::string name() const;
+  // Inverse of name(); nullopt for anything that is not a canonical, real period.
+  static std::optional<Period> parse(std::string_view name);
+
+  // The instant the period is over (its last day's following midnight, local, through tz).
+  Instant end_instant(const date::time_zone* tz) const;
+
+  friend bool operator==(const Period&, const Period&) = default;
+  friend auto operator<=>(const Period& a, const Period& b) {
+    if (auto c = a.first <=> b.first; c != 0) return c;
+    return a.last <=> b.last;
+  }
+};
+
+Period day_period(date::local_days d);
+Period week_period(date::local_days any_day_in_week);  // ISO week, Monday..Sunday
+Period month_period(date::year_month ym);
+Period year_period(date::year y);
+
+// Partition name of a frequency for the partition holding day d: "2026-11-25", "2026-W48", "2026-11".
+std::string partition_name(Frequency f, date::local_days d);
+
+// The periods a subscription delivers, oldest first, from its start to min(end, up_to) inclusive
+// of any period that has begun by up_to. One-off orders: the chunks of from..to, oldest first.
+std::vector<Period> order_periods(const Order& order, date::local_days up_to);
+
+// "2026-12-04T06:00:00+01:00": an instant as local ISO 8601 with its true UTC offset.
+std::string format_local_iso(Instant t, const date::time_zone* tz);
+// "2026-12-04 06:00": for tables.
+std::string format_local_short(Instant t, const date::time_zone* tz);
+// Parses "2026-12-04T06:00:00+01:00", "2026-12-04T05:00:00Z", or a local "2026-12-04 06:00[:00]"
+// / "2026-12-04T06:00" / "2026-12-04" (interpreted in tz); for --now and --from/--to.
+std::optional<Instant> parse_instant(std::string_view text, const date::time_zone* tz);
+
+}  // namespace flis

@@ -1,0 +1,18 @@
+// flisctl's subcommands, one file each (daemon/ctl_*.cpp). Each registers itself on the app; when
+// chosen, its callback stores the exit code in `result` (0 success, 1 failed check or action).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "daemon/options.h"
+
+namespace flis {
+
+void register_validate(CLI::App& app, const CommonOptions& common, int& result);  // ctl_validate.cpp
+void register_copy(CLI::App& app, const CommonOptions& common, int& result);      // ctl_copy.cpp
+void register_plan(CLI::App& app, CommonOptions& common, int& result);            // ctl_plan.cpp
+void register_runs(CLI::App& app, const CommonOptions& common, int& result);      // ctl_runs.cpp
+// trigger, retry, redeliver, reload: through the daemon's control socket. ctl_control.cpp
+void register_control(CLI::App& app, const CommonOptions& common, int& result);
+
+}  // namespace flis

@@ -1,0 +1,36 @@
+// flisctl: validate and inspect a flisd configuration, and talk to the running daemon.
+// Exit codes: 0 success, 1 a failed check or action, 2 wrong usage.
+#include <CLI/CLI.hpp>
+
+#include "daemon/ctl_commands.h"
+#include "daemon/log.h"
+
+int main(int argc, char** argv) {
+  flis::CommonOptions common;
+  CLI::App app{"flisctl - validate, plan and inspect FLIS data package deliveries"};
+  app.set_version_flag("--version", FLISD_VERSION);
+  app.add_option("--config", common.config_dir, "configuration folder")->capture_default_str();
+  app.add_option("--log", common.log, "where logs go: auto, journal or stderr")
+      ->check(CLI::IsMember({"auto", "journal", "stderr"}))
+      ->capture_default_str();
+  app.require_subcommand(1);
+  int result = 0;
+  flis::register_validate(app, common, result);
+  flis::register_copy(app, common, result);
+  flis::register_plan(app, common, result);
+  flis::register_runs(app, common, result);
+  flis::register_control(app, common, result);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  return result;
+}

@@ -1,0 +1,33 @@
+// flisd: the FLIS data package daemon. Wires options to the service loop or to --once.
+#include <CLI/CLI.hpp>
+
+#include "daemon/log.h"
+#include "daemon/options.h"
+
+int main(int argc, char** argv) {
+  flis::DaemonOptions options;
+  CLI::App app{"flisd - delivers FLIS data packages to Danish municipalities"};
+  app.set_version_flag("--version", FLISD_VERSION);
+  app.add_option("--config", options.config_dir, "configuration folder")->capture_default_str();
+  app.add_option("--log", options.log, "where logs go: auto, journal or stderr")
+      ->check(CLI::IsMember({"auto", "journal", "stderr"}))
+      ->capture_default_str();
+  app.add_flag("--once", options.once, "deliver everything due now, then exit");
+  app.add_option("--now", options.now, "the clock, as ISO 8601 (with --once; for tests and what-if)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (options.now && !options.once) {
+    std::fprintf(stderr, "flisd: --now is only allowed with --once\n");
+    return 2;
+  }
+  flis::log_init(*flis::parse_log_target(options.log), "flisd");
+  return options.once ? flis::flisd_once(options) : flis::flisd_serve(options);
+}

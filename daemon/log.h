@@ -1,0 +1,43 @@
+// Logging: to journald with structured fields and a MESSAGE_ID per kind of event when running
+// under systemd, to stderr otherwise (DESIGN.md §6). `journalctl -u flisd FLIS_ORDER=ID` tells an
+// order's story. Secrets never reach a log line: callers log names and paths, never key material.
+//
+// Thread-safety: every function may be called from any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace flis {
+
+enum class LogTarget { automatic, journal, stderr_only };
+std::optional<LogTarget> parse_log_target(std::string_view);  // "auto" | "journal" | "stderr"
+
+// Decides where logs go. automatic = journal when JOURNAL_STREAM names our stderr (systemd sets it).
+void log_init(LogTarget target, std::string_view identifier);
+
+// The kinds of event, each with its own MESSAGE_ID (see daemon/log.cpp).
+enum class Event {
+  started, stopping, reload, config_error,
+  run_waiting, run_queued, run_started, run_delivered, run_failed, run_retried, run_late, run_cancelled,
+  recovered, message,
+};
+
+// syslog priorities
+enum class Priority { err = 3, warning = 4, notice = 5, info = 6, debug = 7 };
+
+struct LogFields {
+  std::string order;
+  std::string run;      // run id
+  std::string period;
+  int municipality = 0;
+  std::string status;
+};
+
+void log_event(Event event, Priority priority, const LogFields& fields, const std::string& message);
+inline void log_message(Priority priority, const std::string& message) {
+  log_event(Event::message, priority, {}, message);
+}
+
+}  // namespace flis

@@ -1,0 +1,5 @@
+// flisd --once (placeholder)
+#include "daemon/options.h"
+namespace flis {
+int flisd_once(const DaemonOptions&) { return 1; }
+}  // namespace flis

@@ -1,0 +1,24 @@
+// Command-line options shared by flisd and flisctl.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace flis {
+
+struct CommonOptions {
+  std::string config_dir = "/etc/flisd";
+  std::string log = "auto";           // auto | journal | stderr
+  std::optional<std::string> now;     // --now: the clock for --once, plan (tests, what-if)
+};
+
+struct DaemonOptions : CommonOptions {
+  bool once = false;
+};
+
+// flisd --once: run everything due now, then exit (0, or 1 if a run failed). daemon/once.cpp
+int flisd_once(const DaemonOptions& options);
+// flisd as a service: the event loop until SIGTERM. daemon/service.cpp
+int flisd_serve(const DaemonOptions& options);
+
+}  // namespace flis

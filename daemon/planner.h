@@ -1,0 +1,59 @@
+// The planner: from configuration, warehouse, run history and a clock, every (order, period) with
+// its state (DESIGN.md §4, `flisctl plan`). Pure apart from reading the warehouse markers: the
+// daemon asks it what is due and when to wake up next.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/clock.h"
+#include "config/model.h"
+#include "config/period.h"
+
+namespace flis {
+
+enum class PlanState { future, waiting, late, due, delivered, cancelled };
+std::string_view to_string(PlanState);
+
+struct PlannedRun {
+  std::string order;
+  int municipality = 0;
+  Period period;
+  bool backfill = false;            // a one-off chunk: lower priority, own concurrency bound
+  std::optional<Instant> expected;  // from the data calendar; nullopt when it lacks the month
+  PlanState state = PlanState::future;
+  std::vector<std::string> missing;  // Partition::key() of each partition not yet processed
+};
+
+// What the run history says of a period: delivered already (and not to be planned again).
+struct History {
+  std::set<std::pair<std::string, std::string>> delivered;  // (order id, period name)
+};
+
+// The expected ready time of (order, period): the latest of its interfaces' calendar times.
+std::optional<Instant> expected_time(const Config& config, const Order& order, const Period& period);
+
+struct PlanWindow {
+  date::local_days from;  // periods overlapping from..to (inclusive)
+  date::local_days to;
+};
+
+// Every planned run of every order overlapping the window, sorted by (expected or period end,
+// order id). States: `delivered` if History says so; `cancelled` for inactive orders' periods not
+// delivered; `future` before the period ends; `due` when ended and every partition processed;
+// `late` when the expected time has passed with partitions missing; `waiting` otherwise.
+std::vector<PlannedRun> plan(const Config& config, const History& history, Instant now,
+                             const PlanWindow& window);
+
+// The runs due now for the daemon: every period from each order's first one up to now that is
+// not delivered and has all its data, oldest first per order, subscriptions before backfills.
+std::vector<PlannedRun> due_runs(const Config& config, const History& history, Instant now);
+
+// The next instant something may change without a file event: the earliest future period end or
+// calendar expected time after now; nullopt when nothing is ahead.
+std::optional<Instant> next_wakeup(const Config& config, const History& history, Instant now);
+
+}  // namespace flis

@@ -1,0 +1,5 @@
+// flisd service loop (placeholder)
+#include "daemon/options.h"
+namespace flis {
+int flisd_serve(const DaemonOptions&) { return 1; }
+}  // namespace flis

@@ -1,0 +1,86 @@
+// The run state store (Datapakkekørsler): one SQLite database in WAL mode, schema versioned with
+// migrations. Every transition of a run is committed here before it is acted on, so a crash at any
+// moment leaves a record of what may have happened. (order, period, redelivery) is unique: a period
+// can never be delivered twice by accident.
+//
+// Thread-safety: a StateStore may be used from several threads; calls are serialised internally.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/clock.h"
+#include "config/status.h"
+
+struct sqlite3;
+
+namespace flis {
+
+enum class RunStatus { waiting, queued, running, delivered, failed, cancelled };
+std::string_view to_string(RunStatus);
+std::optional<RunStatus> parse_run_status(std::string_view);
+
+struct Run {
+  int64_t id = 0;
+  std::string order;
+  int municipality = 0;
+  std::string period;       // Period::name()
+  int redelivery = 1;       // 1 = the delivery; 2, 3, ... = redeliveries asked for by hand (.r2)
+  std::string kind;         // "subscription", "backfill" or "datamart"
+  RunStatus status = RunStatus::queued;
+  int attempts = 0;
+  std::optional<Instant> created, started, finished, next_attempt;
+  int64_t bytes = 0;
+  std::string remote;       // final path on the target
+  std::string checksum;     // SHA-256 of the package, hex
+  std::string error;
+  std::string config_version;
+  std::string missing;      // waiting: the partitions not yet processed, comma-separated
+};
+
+struct RunFilter {
+  std::optional<std::string> order;
+  std::optional<RunStatus> status;
+};
+
+class StateStore {
+ public:
+  // Opens (creating and migrating as needed) the database at path.
+  static Result<std::unique_ptr<StateStore>> open(const std::filesystem::path& path);
+  ~StateStore();
+
+  // The run of (order, period, redelivery); created with `status` if absent, otherwise returned as
+  // it is (an existing run is never reset).
+  Result<Run> ensure(const Run& proto);
+  // A new run for a redelivery by hand: redelivery = highest existing + 1, queued.
+  Result<Run> add_redelivery(const std::string& order, const std::string& period, int municipality,
+                             const std::string& kind, const std::string& config_version, Instant now);
+
+  // Transitions; each is committed before it returns.
+  Status set_waiting(int64_t id, const std::string& missing);
+  Status set_queued(int64_t id, Instant now);
+  Status set_running(int64_t id, Instant now);  // attempts += 1
+  Status set_delivered(int64_t id, Instant now, int64_t bytes, const std::string& remote,
+                       const std::string& checksum);
+  // failed; next_attempt set means it is retried then, absent means it is left failed.
+  Status set_failed(int64_t id, Instant now, const std::string& error, std::optional<Instant> next_attempt);
+  Status set_cancelled(int64_t id, Instant now, const std::string& why);
+
+  Result<std::optional<Run>> get(int64_t id);
+  Result<std::vector<Run>> list(const RunFilter& filter = {});
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  StateStore(sqlite3* db, std::filesystem::path path);
+  std::mutex mu_;
+  sqlite3* db_;
+  std::filesystem::path path_;
+};
+
+}  // namespace flis

@@ -1,0 +1,45 @@
+// The packer: one pass from warehouse files through a POSIX/pax tar into zstd streaming compression
+// and on to an Upload (DESIGN.md §5). manifest.json is the first member; it carries each file's
+// size and SHA-256, so files are hashed in a first read. Memory stays flat whatever the size.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/clock.h"
+#include "config/model.h"
+#include "config/period.h"
+#include "config/status.h"
+#include "jobs/collect.h"
+#include "jobs/target.h"
+
+namespace flis {
+
+// "<order-id>_<period>.tar.zst", with ".r2", ".r3" before .tar.zst for redeliveries by hand.
+std::string package_name(const std::string& order_id, const std::string& period_name, int redelivery = 1);
+
+struct PackageSpec {
+  const Order* order = nullptr;
+  Period period;
+  std::vector<Partition> partitions;
+  std::filesystem::path warehouse;
+  Compression compression;
+  Instant created;
+};
+
+struct PackResult {
+  uint64_t bytes = 0;   // compressed size, as uploaded
+  std::string sha256;   // of the compressed package, hex
+  uint64_t files = 0;
+  uint64_t raw_bytes = 0;
+};
+
+// Builds the package and streams it into `upload` (write() calls only; the caller commits with
+// the returned checksum). Fails naming the file when a warehouse file vanishes, is unreadable or
+// changes size while read. `cancel`, when set, stops it promptly with an error.
+Result<PackResult> build_package(const PackageSpec& spec, Upload& upload,
+                                 const std::atomic<bool>* cancel = nullptr);
+
+}  // namespace flis

@@ -1,0 +1,60 @@
+// Targets: where a package is delivered (DESIGN.md §5). A delivery streams into an Upload under a
+// temporary name; only commit() makes it visible under its final name, followed by the
+// `<name>.sha256` file beside it. A consumer never sees a partial package under the final name.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/model.h"
+#include "config/status.h"
+
+namespace flis {
+
+// One package on its way to a target. Not thread-safe: one writer.
+class Upload {
+ public:
+  virtual ~Upload() = default;
+  // Appends bytes to the temporary file.
+  virtual Status write(const void* data, size_t size) = 0;
+  // Makes the package durable, renames it to its final name, then writes `<name>.sha256` as
+  // "<sha256_hex>  <name>\n". After an OK commit the package is delivered.
+  virtual Status commit(const std::string& sha256_hex) = 0;
+  // Removes the temporary file (best effort); called when anything failed before commit.
+  virtual void abort() = 0;
+  // The final path on the target, e.g. "/kommuner/101/datapakker/K101-CPR-D_2026-11-25.tar.zst".
+  virtual std::string remote_path() const = 0;
+};
+
+// What is on the target under a package's final name (crash recovery, DESIGN.md issue 5).
+struct RemoteFile {
+  uint64_t size = 0;
+  std::optional<std::string> sha256;  // the content of <name>.sha256, if present
+};
+
+class DeliveryTarget {
+ public:
+  virtual ~DeliveryTarget() = default;
+  // Starts a package `name` in `folder` (the expanded path template). Makes the folder as needed
+  // and removes a stale temporary file of an earlier, interrupted attempt.
+  virtual Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) = 0;
+  // The final file `name` in `folder`, or nullopt when absent. Also removes a stale temporary file.
+  virtual Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) = 0;
+  // A short description for errors and logs: "sftp://flisd@sftp.flis.example:22" or "dir:/var/...".
+  virtual std::string describe() const = 0;
+};
+
+// The temporary name a package is uploaded under: hidden, and never ending in .tar.zst.
+std::string temporary_name(const std::string& name);
+
+// The folder for an order: the target's path template with {municipality} (3 digits) and {order}.
+std::string expand_path(const std::string& path_template, int municipality, const std::string& order_id);
+
+// The target for a delivery as configured. `cancel`, when set, aborts blocking network operations
+// promptly (shutdown); may be null.
+Result<std::unique_ptr<DeliveryTarget>> make_target(const Target& config, const std::atomic<bool>* cancel = nullptr);
+
+}  // namespace flis
