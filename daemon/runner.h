@@ -1,0 +1,79 @@
+// The Runner: the bridge between the planner (when a package is due), the state store (what
+// happened to each run) and jobs/ (what one run does). The daemon's event loop and `flisd --once`
+// drive it; it owns no threads.
+//
+// Thread-safety: refresh(), recover(), the control operations and set_config() are called from the
+// event loop thread only; execute() may run on several worker threads at once (for different runs).
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/clock.h"
+#include "config/model.h"
+#include "config/status.h"
+#include "daemon/state_store.h"
+
+namespace flis {
+
+class Runner {
+ public:
+  Runner(StateStore& store, Clock clock);
+
+  // The configuration to plan from; replaced on reload (runs in flight keep theirs).
+  void set_config(std::shared_ptr<const Config> config);
+  std::shared_ptr<const Config> config() const;
+
+  // Crash recovery at start: every run left `running` is checked against its target: the final
+  // file present with the right size and checksum means delivered; otherwise the temporary file is
+  // removed and the run queued again. Exactly once.
+  Status recover(const std::atomic<bool>* cancel = nullptr);
+
+  // Brings the store in line with the plan as of now: records `waiting` runs (with the partitions
+  // missing), queues due periods and failed runs whose retry time has come, cancels queued and
+  // waiting runs of cancelled, deactivated or removed orders, logs a late period once. Returns the
+  // queued runs in priority order: subscriptions (oldest period first) before backfill chunks.
+  Result<std::vector<Run>> refresh();
+
+  // One attempt of one queued run: running -> delivered, or failed with the next attempt set by the
+  // retry policy (left failed after the last attempt). Every transition is committed before it is
+  // acted on, and logged. Returns the run's error, if any.
+  Status execute(const Run& run, const std::atomic<bool>* cancel = nullptr);
+
+  // When refresh() should next be called without a file event: the earliest period end, calendar
+  // expected time or retry time after now.
+  std::optional<Instant> next_wakeup();
+
+  // The warehouse folders whose change may make a waiting run due (partition folders and their
+  // parents that exist), for inotify.
+  std::vector<std::filesystem::path> watch_paths();
+
+  // Control operations (flisctl trigger / retry / redeliver through the control socket).
+  // trigger: re-check the order now (and, with a period, queue that period if its data is
+  // processed; an error names the missing partitions).
+  Result<std::vector<Run>> trigger(const std::string& order, const std::optional<std::string>& period);
+  // retry: a failed run is queued again now with a fresh retry budget.
+  Result<Run> retry(int64_t run_id);
+  // redeliver: a new run (.r2, .r3 ...) of an already delivered period.
+  Result<Run> redeliver(const std::string& order, const std::string& period);
+
+  // For the STATUS= line: "42 orders; 1 running (K101-CPR-D 2026-11-25); 3 waiting, 1 late; next
+  // 2026-12-04 06:00".
+  std::string status_line();
+
+ private:
+  StateStore& store_;
+  Clock clock_;
+  mutable std::mutex config_mu_;
+  std::shared_ptr<const Config> config_;
+  std::set<std::pair<std::string, std::string>> late_logged_;  // (order, period) logged late
+};
+
+}  // namespace flis
