@@ -1,10 +1,61 @@
-// flisctl control (placeholder until implemented)
+// flisctl trigger / retry / redeliver / reload: requests to the running flisd over its control
+// socket (control_socket.h). Prints the daemon's answer; exit 0 when it did what was asked, 1 when
+// it refused or could not, or when flisd is not running.
 #include <cstdio>
+#include <memory>
 
+#include "daemon/control_socket.h"
 #include "daemon/ctl_commands.h"
 
 namespace flis {
-void register_control(CLI::App& app, const CommonOptions&, int& result) {
-  app.add_subcommand("reload", "reload the daemon")->callback([&result] { result = 1; });
+namespace {
+
+int call_and_print(const ControlRequest& request) {
+  auto path = control_socket_path();
+  auto reply = control_call(path, request);
+  if (!reply) {
+    std::fprintf(stderr, "flisctl: %s\n", reply.message().c_str());
+    return 1;
+  }
+  FILE* out = reply->ok ? stdout : stderr;
+  if (!reply->message.empty())
+    std::fprintf(out, "%s%s\n", reply->ok ? "" : "flisctl: ", reply->message.c_str());
+  for (const auto& run : reply->runs)
+    std::fprintf(out, "  run %lld  %s  %s  %s\n", static_cast<long long>(run.run), run.order.c_str(),
+                 run.period.c_str(), run.status.c_str());
+  return reply->ok ? 0 : 1;
 }
+
+}  // namespace
+
+void register_control(CLI::App& app, const CommonOptions&, int& result) {
+  // Values live as long as the app: CLI11 writes them before the callbacks run.
+  auto order = std::make_shared<std::string>();
+  auto period = std::make_shared<std::string>();
+  auto run = std::make_shared<int64_t>(0);
+
+  auto* trigger = app.add_subcommand("trigger", "ask flisd to check an order now and queue what is due");
+  trigger->add_option("ID", *order, "order id")->required();
+  trigger->add_option("--period", *period, "queue this period (e.g. 2026-11) if its data is processed");
+  trigger->callback([&result, order, period] {
+    ControlRequest r{"trigger", *order, std::nullopt, std::nullopt};
+    if (!period->empty()) r.period = *period;
+    result = call_and_print(r);
+  });
+
+  auto* retry = app.add_subcommand("retry", "queue a failed run again now, with a fresh retry budget");
+  retry->add_option("RUN", *run, "run number (from flisctl runs)")->required()->check(CLI::PositiveNumber);
+  retry->callback([&result, run] { result = call_and_print({"retry", std::nullopt, std::nullopt, *run}); });
+
+  auto* redeliver = app.add_subcommand("redeliver", "deliver an already delivered period again (.r2, .r3 ...)");
+  redeliver->add_option("ID", *order, "order id")->required();
+  redeliver->add_option("--period", *period, "the period to deliver again, e.g. 2026-11")->required();
+  redeliver->callback([&result, order, period] {
+    result = call_and_print({"redeliver", *order, *period, std::nullopt});
+  });
+
+  app.add_subcommand("reload", "ask flisd to re-read its configuration (as systemctl reload flisd)")
+      ->callback([&result] { result = call_and_print({"reload", std::nullopt, std::nullopt, std::nullopt}); });
+}
+
 }  // namespace flis

@@ -36,6 +36,9 @@ struct LogFields {
 };
 
 void log_event(Event event, Priority priority, const LogFields& fields, const std::string& message);
+
+// The fixed 128-bit MESSAGE_ID of a kind of event, 32 hex digits (journalctl MESSAGE_ID=...).
+std::string_view message_id(Event event);
 inline void log_message(Priority priority, const std::string& message) {
   log_event(Event::message, priority, {}, message);
 }

@@ -1,0 +1,232 @@
+// The control socket; see control_socket.h.
+#include "daemon/control_socket.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+#include "daemon/log.h"
+
+namespace flis {
+namespace {
+
+constexpr size_t kMaxRequest = 64 * 1024;  // a request is a few hundred bytes; more is garbage
+constexpr int kServerTimeoutSec = 5;       // a client that does not send its line in time is dropped
+constexpr int kClientTimeoutSec = 600;     // a reload of many orders may take a while
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::optional<gid_t> flisd_group() {
+  std::vector<char> buf(16384);
+  group gr{};
+  group* found = nullptr;
+  if (getgrnam_r("flisd", &gr, buf.data(), buf.size(), &found) != 0 || !found) return std::nullopt;
+  return found->gr_gid;
+}
+
+Result<sockaddr_un> unix_address(const std::filesystem::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string& s = path.native();
+  if (s.size() >= sizeof(addr.sun_path))
+    return Status::Error("control socket path " + s + " is too long for a Unix socket (max " +
+                         std::to_string(sizeof(addr.sun_path) - 1) + " bytes)");
+  std::memcpy(addr.sun_path, s.c_str(), s.size() + 1);
+  return addr;
+}
+
+void set_timeouts(int fd, int seconds) {
+  timeval tv{};
+  tv.tv_sec = seconds;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// Reads up to the first newline (not included). False on timeout, error or oversize.
+bool read_line(int fd, std::string& line) {
+  line.clear();
+  char buf[4096];
+  while (line.size() < kMaxRequest) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return !line.empty() && n == 0;
+    line.append(buf, static_cast<size_t>(n));
+    if (auto nl = line.find('\n'); nl != std::string::npos) {
+      line.resize(nl);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool write_all(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool in_supplementary_groups(int fd, gid_t group, uid_t uid) {
+  std::vector<gid_t> groups(256);
+  socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+    for (size_t i = 0; i < len / sizeof(gid_t); ++i)
+      if (groups[i] == group) return true;
+    return false;
+  }
+  // Older kernels: the group's member list from /etc/group.
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || !found) return false;
+  std::vector<char> gbuf(16384);
+  struct group gr {};
+  struct group* g = nullptr;
+  if (getgrgid_r(group, &gr, gbuf.data(), gbuf.size(), &g) != 0 || !g) return false;
+  for (char** m = g->gr_mem; m && *m; ++m)
+    if (std::strcmp(*m, found->pw_name) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+std::filesystem::path control_socket_path() {
+  if (const char* env = std::getenv("FLISD_CONTROL_SOCKET"); env && *env) return env;
+  if (const char* rt = std::getenv("RUNTIME_DIRECTORY"); rt && *rt) {
+    std::string first(rt);
+    first = first.substr(0, first.find(':'));  // systemd lists several folders with ':'
+    if (!first.empty()) return std::filesystem::path(first) / "control.sock";
+  }
+  return "/run/flisd/control.sock";
+}
+
+bool peer_allowed(int fd, const Peer& peer) {
+  if (peer.uid == 0 || peer.uid == geteuid()) return true;
+  auto group = flisd_group();
+  if (!group) return false;
+  return peer.gid == *group || in_supplementary_groups(fd, *group, peer.uid);
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::open(const std::filesystem::path& path) {
+  auto addr = unix_address(path);
+  if (!addr) return addr.status();
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec)
+    return Status::Error("cannot make the folder of the control socket " + path.parent_path().string() +
+                         ": " + ec.message());
+
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      return Status::Error("control socket path " + path.string() +
+                           " exists and is not a socket; remove it or set another path");
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool answers = probe >= 0 && connect(probe, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) == 0;
+    if (probe >= 0) close(probe);
+    if (answers)
+      return Status::Error("another flisd is running: its control socket " + path.string() +
+                           " answers; stop it first");
+    unlink(path.c_str());  // left behind by a flisd that died
+  }
+
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Status::Error("cannot create the control socket: " + errno_text(errno));
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0 || listen(fd, 16) != 0) {
+    int err = errno;
+    close(fd);
+    return Status::Error("cannot listen on control socket " + path.string() + ": " + errno_text(err));
+  }
+  // The peer check is the real gate; the mode keeps others from even connecting.
+  chmod(path.c_str(), 0660);
+  if (auto group = flisd_group(); group && chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0)
+    log_message(Priority::warning, "cannot give control socket " + path.string() + " to group flisd: " +
+                                       errno_text(errno) + "; only root and the daemon's user can use it");
+  return std::unique_ptr<ControlServer>(new ControlServer(fd, path));
+}
+
+ControlServer::~ControlServer() {
+  close(fd_);
+  unlink(path_.c_str());
+}
+
+void ControlServer::serve_pending(const Handler& handler) {
+  for (;;) {
+    int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN: no more pending
+    }
+    serve_one(client, handler);
+    close(client);
+  }
+}
+
+void ControlServer::serve_one(int client, const Handler& handler) {
+  set_timeouts(client, kServerTimeoutSec);
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  ControlReply reply;
+  if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+      !peer_allowed(client, Peer{cred.pid, cred.uid, cred.gid})) {
+    reply.message = kPermissionDenied;
+    log_message(Priority::warning, "control socket: refused uid " + std::to_string(cred.uid) + " (pid " +
+                                       std::to_string(cred.pid) + "): not root nor in group flisd");
+    write_all(client, encode(reply) + "\n");
+    return;
+  }
+  std::string line;
+  if (!read_line(client, line)) return;  // gone or silent: nobody to answer
+  auto request = decode_request(line);
+  if (!request) {
+    reply.message = request.message();
+  } else {
+    try {
+      reply = handler(*request);
+    } catch (const std::exception& e) {
+      reply = ControlReply{false, std::string("flisd failed to handle '") + request->cmd + "': " + e.what(), {}};
+    }
+  }
+  write_all(client, encode(reply) + "\n");
+}
+
+Result<ControlReply> control_call(const std::filesystem::path& path, const ControlRequest& request) {
+  auto addr = unix_address(path);
+  if (!addr) return addr.status();
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::Error("cannot create a socket: " + errno_text(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    int err = errno;
+    if (err == ENOENT || err == ECONNREFUSED || err == ENOTDIR)
+      return Status::Error("flisd is not running (no control socket at " + path.string() + ")");
+    if (err == EACCES || err == EPERM)
+      return Status::Error(std::string(kPermissionDenied) + " (cannot open " + path.string() + ")");
+    return Status::Error("cannot connect to flisd at " + path.string() + ": " + errno_text(err));
+  }
+  set_timeouts(fd, kClientTimeoutSec);
+  if (!write_all(fd, encode(request) + "\n"))
+    return Status::Error("cannot send to flisd at " + path.string() + ": " + errno_text(errno));
+  std::string line;
+  if (!read_line(fd, line))
+    return Status::Error("flisd at " + path.string() + " closed the connection without an answer");
+  return decode_reply(line);
+}
+
+}  // namespace flis
