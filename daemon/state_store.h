@@ -51,7 +51,13 @@ struct RunFilter {
 class StateStore {
  public:
   // Opens (creating and migrating as needed) the database at path.
+  // Refuses a database written by a newer flisd (schema version above schema_version()).
   static Result<std::unique_ptr<StateStore>> open(const std::filesystem::path& path);
+  // Opens an existing database read-only, without creating or migrating it (flisctl runs). Only
+  // the reads (get, list) may be used on it.
+  static Result<std::unique_ptr<StateStore>> open_readonly(const std::filesystem::path& path);
+  // The schema version (PRAGMA user_version) this flisd writes.
+  static int schema_version();
   ~StateStore();
 
   // The run of (order, period, redelivery); created with `status` if absent, otherwise returned as
@@ -64,7 +70,10 @@ class StateStore {
   // Transitions; each is committed before it returns.
   Status set_waiting(int64_t id, const std::string& missing);
   Status set_queued(int64_t id, Instant now);
-  Status set_running(int64_t id, Instant now);  // attempts += 1
+  // queued again with a fresh retry budget (attempts = 0): `flisctl retry`.
+  Status requeue_fresh(int64_t id, Instant now);
+  // attempts += 1; only a queued run may start (an error otherwise), so no run starts twice.
+  Status set_running(int64_t id, Instant now);
   Status set_delivered(int64_t id, Instant now, int64_t bytes, const std::string& remote,
                        const std::string& checksum);
   // failed; next_attempt set means it is retried then, absent means it is left failed.
