@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct PackageSpec {
   std::filesystem::path warehouse;
   Compression compression;
   Instant created;
+  // Test seam: called after every file is hashed and before the archive starts, so a test can
+  // change a warehouse file between the two reads without racing. Unset in production.
+  std::function<void()> after_hashing;
 };
 
 struct PackResult {

@@ -53,6 +53,10 @@ std::string temporary_name(const std::string& name);
 // The folder for an order: the target's path template with {municipality} (3 digits) and {order}.
 std::string expand_path(const std::string& path_template, int municipality, const std::string& order_id);
 
+// Refuses a folder (an expanded path template) with a ".." component, so a template can never lead
+// a package outside the tree it names. Every target checks it in begin() and inspect().
+Status check_folder(const std::string& folder);
+
 // The target for a delivery as configured. `cancel`, when set, aborts blocking network operations
 // promptly (shutdown); may be null.
 Result<std::unique_ptr<DeliveryTarget>> make_target(const Target& config, const std::atomic<bool>* cancel = nullptr);

@@ -1,0 +1,205 @@
+#include "jobs/directory_target.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace flis {
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string join(const std::string& folder, const std::string& name) {
+  if (!folder.empty() && folder.back() == '/') return folder + name;
+  return folder + "/" + name;
+}
+
+// A package name is one file name: no slashes, not "." or "..", not hidden.
+Status check_name(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.front() == '.')
+    return Status::Error("invalid package name '" + name + "': must be a plain file name");
+  return Status::OK();
+}
+
+// mkdir -p with mode 0750 for the folders it makes (flisd's packages are not for every local user).
+Status make_folders(const std::string& folder) {
+  for (size_t at = 1; at <= folder.size(); ++at) {
+    if (at != folder.size() && folder[at] != '/') continue;
+    std::string prefix = folder.substr(0, at);
+    if (mkdir(prefix.c_str(), 0750) == 0 || errno == EEXIST) continue;
+    return Status::Error("cannot create folder " + prefix + ": " + errno_text(errno));
+  }
+  struct stat st;
+  if (stat(folder.c_str(), &st) != 0) return Status::Error("cannot create folder " + folder + ": " + errno_text(errno));
+  if (!S_ISDIR(st.st_mode)) return Status::Error("target folder " + folder + " exists and is not a folder");
+  return Status::OK();
+}
+
+Status remove_if_present(const std::string& path) {
+  if (unlink(path.c_str()) == 0 || errno == ENOENT) return Status::OK();
+  return Status::Error("cannot remove stale temporary file " + path + ": " + errno_text(errno));
+}
+
+Status fsync_folder(const std::string& folder) {
+  int fd = open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::Error("cannot open folder " + folder + " to sync it: " + errno_text(errno));
+  int rc = fsync(fd);
+  int err = errno;
+  close(fd);
+  if (rc != 0) return Status::Error("cannot sync folder " + folder + ": " + errno_text(err));
+  return Status::OK();
+}
+
+Status write_all(int fd, const void* data, size_t size, const std::string& path) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::Error(errno_text(errno) + " writing " + path);
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+// Renames without ever replacing an existing file: RENAME_NOREPLACE where the file system has it,
+// otherwise link()+unlink(), which also fails when the final name exists.
+Status rename_no_replace(const std::string& from, const std::string& to) {
+  if (renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return Status::OK();
+  int err = errno;
+  if (err == EINVAL || err == ENOSYS) {
+    if (link(from.c_str(), to.c_str()) == 0) {
+      unlink(from.c_str());
+      return Status::OK();
+    }
+    err = errno;
+  }
+  if (err == EEXIST)
+    return Status::Error(to + " already exists; flisd never overwrites a delivered package (redeliver asks "
+                              "for a new name, .r2)");
+  return Status::Error("cannot rename " + from + " to " + to + ": " + errno_text(err));
+}
+
+// Writes a small file durably: temporary, fsync, rename over the final name.
+Status write_small_file(const std::string& folder, const std::string& name, const std::string& content) {
+  std::string tmp = join(folder, temporary_name(name));
+  std::string path = join(folder, name);
+  int fd = open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (fd < 0) return Status::Error("cannot create " + tmp + ": " + errno_text(errno));
+  Status s = write_all(fd, content.data(), content.size(), tmp);
+  if (s.ok() && fsync(fd) != 0) s = Status::Error(errno_text(errno) + " syncing " + tmp);
+  if (close(fd) != 0 && s.ok()) s = Status::Error(errno_text(errno) + " closing " + tmp);
+  if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0)
+    s = Status::Error("cannot rename " + tmp + " to " + path + ": " + errno_text(errno));
+  if (!s.ok()) unlink(tmp.c_str());
+  return s;
+}
+
+class DirectoryUpload : public Upload {
+ public:
+  DirectoryUpload(std::string folder, std::string name, int fd)
+      : folder_(std::move(folder)), name_(std::move(name)), fd_(fd),
+        temp_(join(folder_, temporary_name(name_))), final_(join(folder_, name_)) {}
+  ~DirectoryUpload() override {
+    if (!done_) abort();
+  }
+
+  Status write(const void* data, size_t size) override {
+    if (done_) return Status::Error("write to " + temp_ + " after the upload ended");
+    return write_all(fd_, data, size, temp_);
+  }
+
+  Status commit(const std::string& sha256_hex) override {
+    if (done_) return Status::Error("commit of " + temp_ + " after the upload ended");
+    Status s = close_durably();
+    if (s.ok()) s = rename_no_replace(temp_, final_);
+    if (!s.ok()) {
+      abort();
+      return s;
+    }
+    done_ = true;
+    s = write_small_file(folder_, name_ + ".sha256", sha256_hex + "  " + name_ + "\n");
+    if (!s.ok()) return s.context("package " + final_ + " delivered, but its checksum file was not written");
+    return fsync_folder(folder_);
+  }
+
+  void abort() override {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    if (!done_) unlink(temp_.c_str());
+    done_ = true;
+  }
+
+  std::string remote_path() const override { return final_; }
+
+ private:
+  Status close_durably() {
+    Status s;
+    if (fsync(fd_) != 0) s = Status::Error(errno_text(errno) + " syncing " + temp_);
+    if (close(fd_) != 0 && s.ok()) s = Status::Error(errno_text(errno) + " closing " + temp_);
+    fd_ = -1;
+    return s;
+  }
+
+  std::string folder_, name_;
+  int fd_;
+  std::string temp_, final_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+DirectoryTarget::DirectoryTarget(std::string path_template) : path_template_(std::move(path_template)) {}
+
+Result<std::unique_ptr<Upload>> DirectoryTarget::begin(const std::string& folder, const std::string& name) {
+  if (Status s = check_folder(folder); !s.ok()) return s;
+  if (Status s = check_name(name); !s.ok()) return s;
+  if (Status s = make_folders(folder); !s.ok()) return s;
+  std::string final_path = join(folder, name);
+  struct stat st;
+  if (lstat(final_path.c_str(), &st) == 0)
+    return Status::Error(final_path + " already exists; flisd never overwrites a delivered package");
+  std::string temp = join(folder, temporary_name(name));
+  if (Status s = remove_if_present(temp); !s.ok()) return s;
+  int fd = open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0640);
+  if (fd < 0) return Status::Error("cannot create " + temp + ": " + errno_text(errno));
+  return std::unique_ptr<Upload>(new DirectoryUpload(folder, name, fd));
+}
+
+Result<std::optional<RemoteFile>> DirectoryTarget::inspect(const std::string& folder, const std::string& name) {
+  if (Status s = check_folder(folder); !s.ok()) return s;
+  if (Status s = check_name(name); !s.ok()) return s;
+  if (Status s = remove_if_present(join(folder, temporary_name(name))); !s.ok()) return s;
+  std::string final_path = join(folder, name);
+  struct stat st;
+  if (stat(final_path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<RemoteFile>();
+    return Status::Error("cannot examine " + final_path + ": " + errno_text(errno));
+  }
+  RemoteFile remote;
+  remote.size = static_cast<uint64_t>(st.st_size);
+  std::string sum_path = final_path + ".sha256";
+  int fd = open(sum_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    std::string line(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    size_t end = line.find_first_of(" \t\n");
+    if (!line.empty()) remote.sha256 = line.substr(0, end);
+  } else if (errno != ENOENT) {
+    return Status::Error("cannot read " + sum_path + ": " + errno_text(errno));
+  }
+  return std::optional<RemoteFile>(remote);
+}
+
+}  // namespace flis

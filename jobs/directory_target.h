@@ -1,0 +1,35 @@
+// The directory target (DESIGN.md §5): packages delivered into a local folder with the same layout
+// and the same guarantees as over SFTP. The package is written as `.<name>.part`, fsync'ed, renamed
+// to `<name>` (never over an existing file: a delivered package is never overwritten), then
+// `<name>.sha256` is written through its own temporary file and rename, and the folder is fsync'ed
+// so both names survive a crash.
+//
+// Thread-safety: a DirectoryTarget may begin several uploads from different threads (it holds only
+// its configuration); each Upload belongs to one thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/model.h"
+#include "config/status.h"
+#include "jobs/target.h"
+
+namespace flis {
+
+class DirectoryTarget : public DeliveryTarget {
+ public:
+  // `path_template` is only used for describe(); begin() and inspect() take the expanded folder.
+  explicit DirectoryTarget(std::string path_template = {});
+
+  Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) override;
+  // RemoteFile::sha256 holds the 64 hex digits of `<name>.sha256` (its first field), not the line.
+  Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) override;
+  std::string describe() const override { return "directory:" + path_template_; }
+
+ private:
+  std::string path_template_;
+};
+
+}  // namespace flis

@@ -1,0 +1,94 @@
+#include "jobs/tar_stream.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <utility>
+
+namespace flis {
+
+TarWriter::TarWriter(Sink sink) : sink_(std::move(sink)) {}
+
+Result<std::unique_ptr<TarWriter>> TarWriter::open(Sink sink) {
+  std::unique_ptr<TarWriter> w(new TarWriter(std::move(sink)));
+  w->archive_ = archive_write_new();
+  if (w->archive_ == nullptr) return Status::Error("tar: cannot create an archive writer (out of memory)");
+  // Block size 0: every header and data write goes straight to the sink, without a copy into
+  // libarchive's 10 KiB blocks.
+  if (archive_write_set_format_pax_restricted(w->archive_) != ARCHIVE_OK ||
+      archive_write_set_bytes_per_block(w->archive_, 0) != ARCHIVE_OK ||
+      archive_write_open(w->archive_, w.get(), nullptr, &TarWriter::on_write, nullptr) != ARCHIVE_OK)
+    return w->failure("cannot start the archive");
+  return w;
+}
+
+TarWriter::~TarWriter() {
+  if (archive_ == nullptr) return;
+  // Freeing an open archive writes its trailer; a writer abandoned after an error must not
+  // send anything more to the sink.
+  closed_ = true;
+  archive_write_free(archive_);
+}
+
+ssize_t TarWriter::on_write(struct archive*, void* self, const void* data, size_t size) {
+  auto* w = static_cast<TarWriter*>(self);
+  if (w->closed_ || !w->sink_status_.ok()) return -1;
+  w->sink_status_ = w->sink_(data, size);
+  return w->sink_status_.ok() ? static_cast<ssize_t>(size) : -1;
+}
+
+Status TarWriter::failure(const std::string& what) {
+  if (!sink_status_.ok()) return sink_status_;
+  const char* detail = archive_ != nullptr ? archive_error_string(archive_) : nullptr;
+  return Status::Error("tar: " + what + (detail ? std::string(": ") + detail : std::string()));
+}
+
+Status TarWriter::begin_entry(const std::string& path, uint64_t size, std::time_t mtime, int mode) {
+  if (remaining_ != 0 || !entry_.empty()) return Status::Error("tar: member " + entry_ + " not finished");
+  struct archive_entry* e = archive_entry_new();
+  if (e == nullptr) return Status::Error("tar: out of memory");
+  archive_entry_set_pathname_utf8(e, path.c_str());
+  archive_entry_set_filetype(e, AE_IFREG);
+  archive_entry_set_perm(e, static_cast<mode_t>(mode));
+  archive_entry_set_size(e, static_cast<la_int64_t>(size));
+  archive_entry_set_mtime(e, mtime, 0);
+  archive_entry_set_uid(e, 0);
+  archive_entry_set_gid(e, 0);
+  int rc = archive_write_header(archive_, e);
+  archive_entry_free(e);
+  if (rc != ARCHIVE_OK) return failure("cannot write the header of " + path);
+  entry_ = path;
+  remaining_ = size;
+  return Status::OK();
+}
+
+Status TarWriter::write(const void* data, size_t size) {
+  if (size > remaining_)
+    return Status::Error("tar: member " + entry_ + " given more bytes than its header announced");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    la_ssize_t n = archive_write_data(archive_, p, size);
+    if (n <= 0) return failure("cannot write " + entry_);
+    p += n;
+    size -= static_cast<size_t>(n);
+    remaining_ -= static_cast<uint64_t>(n);
+  }
+  return Status::OK();
+}
+
+Status TarWriter::finish_entry() {
+  // libarchive would pad a short member with zeros: a silently wrong archive.
+  if (remaining_ != 0) return Status::Error("tar: member " + entry_ + " is " + std::to_string(remaining_) + " bytes short");
+  if (archive_write_finish_entry(archive_) != ARCHIVE_OK) return failure("cannot finish " + entry_);
+  entry_.clear();
+  return Status::OK();
+}
+
+Status TarWriter::close() {
+  if (!entry_.empty()) return Status::Error("tar: member " + entry_ + " not finished");
+  if (archive_write_close(archive_) != ARCHIVE_OK) return failure("cannot finish the archive");
+  closed_ = true;
+  return Status::OK();
+}
+
+}  // namespace flis

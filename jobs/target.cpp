@@ -1,0 +1,44 @@
+// The naming rules every target shares (jobs/target.h). make_target lives in target_factory.cpp so
+// that code using only these helpers does not pull in the SFTP target.
+#include "jobs/target.h"
+
+#include <cstdio>
+
+namespace flis {
+namespace {
+
+void replace_all(std::string& s, const std::string& what, const std::string& with) {
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + with.size()))
+    s.replace(at, what.size(), with);
+}
+
+}  // namespace
+
+// Hidden (a leading dot) and ending in ".part", so neither `ls` nor a consumer polling for
+// "*.tar.zst" ever sees an upload in progress.
+std::string temporary_name(const std::string& name) { return "." + name + ".part"; }
+
+std::string expand_path(const std::string& path_template, int municipality, const std::string& order_id) {
+  char code[16];
+  std::snprintf(code, sizeof code, "%03d", municipality);
+  std::string out = path_template;
+  replace_all(out, "{municipality}", code);
+  replace_all(out, "{order}", order_id);
+  return out;
+}
+
+Status check_folder(const std::string& folder) {
+  if (folder.empty()) return Status::Error("empty target folder: the target's path template expands to nothing");
+  size_t start = 0;
+  while (start <= folder.size()) {
+    size_t end = folder.find('/', start);
+    if (end == std::string::npos) end = folder.size();
+    if (end - start == 2 && folder.compare(start, 2, "..") == 0)
+      return Status::Error("target folder '" + folder +
+                           "' has a '..' component; the path template must name the folder directly");
+    start = end + 1;
+  }
+  return Status::OK();
+}
+
+}  // namespace flis

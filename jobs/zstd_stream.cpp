@@ -1,0 +1,78 @@
+#include "jobs/zstd_stream.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace flis {
+namespace {
+
+constexpr size_t kOutputChunk = 1 << 20;  // what the Upload receives per write(), but the last
+
+Status zstd_error(const char* what, size_t code) {
+  return Status::Error(std::string("zstd ") + what + ": " + ZSTD_getErrorName(code));
+}
+
+}  // namespace
+
+int compression_threads(const Compression& c) {
+  if (c.threads > 0) return c.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+Result<std::unique_ptr<ZstdWriter>> ZstdWriter::open(const Compression& c, Upload& out) {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  if (cctx == nullptr) return Status::Error("zstd: cannot create a compression context (out of memory)");
+  std::unique_ptr<ZstdWriter> w(new ZstdWriter(cctx, out));
+  size_t rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, c.level);
+  if (ZSTD_isError(rc)) return zstd_error("compression level", rc);
+  rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  if (ZSTD_isError(rc)) return zstd_error("checksum flag", rc);
+  // A libzstd built without threads refuses workers; compressing on this thread is still right.
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, compression_threads(c));
+  return w;
+}
+
+ZstdWriter::ZstdWriter(ZSTD_CCtx_s* cctx, Upload& out) : cctx_(cctx), out_(out), buffer_(kOutputChunk) {}
+
+ZstdWriter::~ZstdWriter() { ZSTD_freeCCtx(cctx_); }
+
+Status ZstdWriter::flush_output() {
+  if (used_ == 0) return Status::OK();
+  sha_.update(buffer_.data(), used_);
+  bytes_out_ += used_;
+  Status s = out_.write(buffer_.data(), used_);
+  used_ = 0;
+  return s;
+}
+
+Status ZstdWriter::write(const void* data, size_t size) {
+  ZSTD_inBuffer in{data, size, 0};
+  while (in.pos < in.size) {
+    ZSTD_outBuffer out{buffer_.data(), buffer_.size(), used_};
+    size_t rc = ZSTD_compressStream2(cctx_, &out, &in, ZSTD_e_continue);
+    used_ = out.pos;
+    if (ZSTD_isError(rc)) return zstd_error("compression failed", rc);
+    if (used_ == buffer_.size())
+      if (Status s = flush_output(); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status ZstdWriter::finish() {
+  ZSTD_inBuffer in{nullptr, 0, 0};
+  for (;;) {
+    ZSTD_outBuffer out{buffer_.data(), buffer_.size(), used_};
+    size_t remaining = ZSTD_compressStream2(cctx_, &out, &in, ZSTD_e_end);
+    used_ = out.pos;
+    if (ZSTD_isError(remaining)) return zstd_error("compression failed", remaining);
+    if (remaining == 0 || used_ == buffer_.size())
+      if (Status s = flush_output(); !s.ok()) return s;
+    if (remaining == 0) break;
+  }
+  sha256_hex_ = sha_.hex();
+  return Status::OK();
+}
+
+}  // namespace flis
