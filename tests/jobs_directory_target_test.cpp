@@ -1,0 +1,191 @@
+// The directory target (DESIGN.md §5): a consumer never sees a partial package under the final
+// name, a delivered package is never overwritten, and errors name the path.
+#define BOOST_TEST_MODULE jobs_directory_target
+#include <boost/test/unit_test.hpp>
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "jobs/directory_target.h"
+#include "jobs/target.h"
+#include "tests/support/package_files.h"
+
+namespace fs = std::filesystem;
+using flis::DirectoryTarget;
+using flis::test::read_file;
+using flis::test::TempDir;
+using flis::test::write_file;
+
+namespace {
+
+const std::string kName = "K101-CPR-MONTHLY_2026-11.tar.zst";
+
+std::unique_ptr<flis::Upload> begin(DirectoryTarget& t, const fs::path& folder) {
+  auto r = t.begin(folder.string(), kName);
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.message());
+  return std::move(*r);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(temporary_name_is_hidden_and_not_a_package_name) {
+  BOOST_TEST(flis::temporary_name(kName) == "." + kName + ".part");
+}
+
+BOOST_AUTO_TEST_CASE(expand_path_fills_municipality_with_three_digits_and_order) {
+  BOOST_TEST(flis::expand_path("/k/{municipality}/{order}/{municipality}", 101, "K101-X") == "/k/101/K101-X/101");
+  BOOST_TEST(flis::expand_path("/k/{municipality}", 7, "o") == "/k/007");
+}
+
+BOOST_AUTO_TEST_CASE(check_folder_refuses_dot_dot_components_only) {
+  BOOST_TEST(!flis::check_folder("/spool/../etc").ok());
+  BOOST_TEST(!flis::check_folder("..").ok());
+  BOOST_TEST(!flis::check_folder("/spool/..").ok());
+  BOOST_TEST(flis::check_folder("/spool/K101..x/a").ok());
+  BOOST_TEST(flis::check_folder("/spool/...").ok());
+}
+
+BOOST_AUTO_TEST_CASE(delivers_under_the_final_name_only_at_commit_with_a_sha256sum_file) {
+  TempDir dir;
+  DirectoryTarget target("/spool/{municipality}");
+  fs::path folder = dir / "serviceplatformen/101";
+  auto up = begin(target, folder);
+  BOOST_TEST(up->remote_path() == (folder / kName).string());
+  BOOST_REQUIRE(up->write("hello ", 6).ok());
+  BOOST_REQUIRE(up->write("world\n", 6).ok());
+  BOOST_TEST(fs::exists(folder / ("." + kName + ".part")));
+  BOOST_TEST(!fs::exists(folder / kName));
+  std::string sum = flis::test::run("printf 'hello world\\n' | sha256sum").out.substr(0, 64);
+  BOOST_REQUIRE(up->commit(sum).ok());
+  BOOST_TEST(read_file(folder / kName) == "hello world\n");
+  BOOST_TEST(read_file(folder / (kName + ".sha256")) == sum + "  " + kName + "\n");
+  BOOST_TEST(flis::test::tree(folder) == (std::vector<std::string>{kName, kName + ".sha256"}),
+             boost::test_tools::per_element());
+  auto check = flis::test::run("cd " + flis::test::quote(folder) + " && sha256sum -c --status " + kName + ".sha256");
+  BOOST_TEST(check.status == 0);
+  struct stat st;
+  BOOST_REQUIRE(stat(folder.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 07777) == 0750u);
+  BOOST_REQUIRE(stat((folder / kName).c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0007) == 0u);
+  BOOST_TEST(target.describe() == "directory:/spool/{municipality}");
+}
+
+BOOST_AUTO_TEST_CASE(abort_leaves_nothing_behind) {
+  TempDir dir;
+  DirectoryTarget target;
+  auto up = begin(target, dir.path());
+  BOOST_REQUIRE(up->write("partial", 7).ok());
+  up->abort();
+  BOOST_TEST(flis::test::tree(dir.path()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_upload_dropped_without_commit_removes_its_temporary) {
+  TempDir dir;
+  DirectoryTarget target;
+  {
+    auto up = begin(target, dir.path());
+    BOOST_REQUIRE(up->write("partial", 7).ok());
+  }
+  BOOST_TEST(flis::test::tree(dir.path()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(begin_removes_a_stale_temporary_of_an_interrupted_attempt) {
+  TempDir dir;
+  write_file(dir / ("." + kName + ".part"), "stale bytes of a crashed run");
+  DirectoryTarget target;
+  auto up = begin(target, dir.path());
+  BOOST_REQUIRE(up->write("new", 3).ok());
+  BOOST_REQUIRE(up->commit(std::string(64, 'a')).ok());
+  BOOST_TEST(read_file(dir / kName) == "new");
+}
+
+BOOST_AUTO_TEST_CASE(never_overwrites_a_delivered_package) {
+  TempDir dir;
+  write_file(dir / kName, "delivered yesterday");
+  DirectoryTarget target;
+  auto r = target.begin(dir.path().string(), kName);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.message().find((dir / kName).string()) != std::string::npos, r.message());
+  BOOST_TEST(r.message().find("never overwrites") != std::string::npos, r.message());
+  BOOST_TEST(read_file(dir / kName) == "delivered yesterday");
+}
+
+BOOST_AUTO_TEST_CASE(commit_refuses_a_final_name_that_appeared_meanwhile) {
+  TempDir dir;
+  DirectoryTarget target;
+  auto up = begin(target, dir.path());
+  BOOST_REQUIRE(up->write("mine", 4).ok());
+  write_file(dir / kName, "someone else's");
+  flis::Status s = up->commit(std::string(64, 'a'));
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.message().find("already exists") != std::string::npos, s.message());
+  BOOST_TEST(read_file(dir / kName) == "someone else's");
+  BOOST_TEST(flis::test::tree(dir.path()) == std::vector<std::string>{kName}, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(inspect_reports_size_and_checksum_and_removes_a_stale_temporary) {
+  TempDir dir;
+  DirectoryTarget target;
+  auto none = target.inspect(dir.path().string(), kName);
+  BOOST_REQUIRE(none.ok());
+  BOOST_TEST(!none->has_value());
+
+  write_file(dir / ("." + kName + ".part"), "stale");
+  write_file(dir / kName, "0123456789");
+  auto no_sum = target.inspect(dir.path().string(), kName);
+  BOOST_REQUIRE(no_sum.ok());
+  BOOST_REQUIRE(no_sum->has_value());
+  BOOST_TEST((*no_sum)->size == 10u);
+  BOOST_TEST(!(*no_sum)->sha256.has_value());
+  BOOST_TEST(!fs::exists(dir / ("." + kName + ".part")));
+
+  std::string hex(64, 'c');
+  write_file(dir / (kName + ".sha256"), hex + "  " + kName + "\n");
+  auto with_sum = target.inspect(dir.path().string(), kName);
+  BOOST_REQUIRE(with_sum.ok());
+  BOOST_TEST((*with_sum)->sha256.value_or("") == hex);
+}
+
+BOOST_AUTO_TEST_CASE(a_folder_with_dot_dot_is_refused) {
+  TempDir dir;
+  DirectoryTarget target;
+  auto r = target.begin((dir / "a/../b").string(), kName);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.message().find("'..'") != std::string::npos, r.message());
+  BOOST_TEST(!fs::exists(dir / "b"));
+}
+
+BOOST_AUTO_TEST_CASE(a_folder_that_cannot_be_made_is_an_error_naming_it) {
+  TempDir dir;
+  write_file(dir / "file", "not a folder");
+  DirectoryTarget target;
+  auto r = target.begin((dir / "file/sub").string(), kName);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.message().find((dir / "file").string()) != std::string::npos, r.message());
+}
+
+// A full disk: a 1 MiB tmpfs (mounting needs root; skipped with a message otherwise).
+BOOST_AUTO_TEST_CASE(a_full_disk_is_reported_with_the_path_and_leaves_no_package) {
+  TempDir dir;
+  fs::path mnt = dir / "small";
+  fs::create_directories(mnt);
+  if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m") != 0) {
+    BOOST_TEST_MESSAGE("skipped: cannot mount a tmpfs here (" << std::strerror(errno) << ")");
+    return;
+  }
+  struct Unmount {
+    fs::path p;
+    ~Unmount() { umount2(p.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  DirectoryTarget target;
+  auto up = begin(target, mnt / "101");
+  std::string block(256 * 1024, 'x');
+  flis::Status s;
+  for (int i = 0; i < 8 && s.ok(); ++i) s = up->write(block.data(), block.size());
+  BOOST_REQUIRE(!s.ok());
+  fs::path temp = mnt / "101" / ("." + kName + ".part");
+  BOOST_TEST(s.message() == "No space left on device writing " + temp.string());
+  up->abort();
+  BOOST_TEST(flis::test::tree(mnt).empty());
+}
