@@ -18,7 +18,9 @@
 
 #include "config/clock.h"
 #include "config/model.h"
+#include "config/period.h"
 #include "config/status.h"
+#include "daemon/planner.h"
 #include "daemon/state_store.h"
 
 namespace flis {
@@ -69,6 +71,18 @@ class Runner {
   std::string status_line();
 
  private:
+  Status recover_one(const Config& cfg, const Run& run, const std::atomic<bool>* cancel);
+  Status cancel_inactive(const Config& cfg, std::vector<Run>& runs, Instant now);
+  Status requeue_retries(const Config& cfg, std::vector<Run>& runs, Instant now);
+  Status apply_plan(const Config& cfg, const std::vector<Run>& runs, Instant now);
+  Run proto_of(const Config& cfg, const Order& order, const Period& period, RunStatus status, Instant now);
+  Status queue_due(const Config& cfg, const Order& order, const PlannedRun& p, const Run* existing, Instant now);
+  Status record_waiting(const Config& cfg, const Order& order, const PlannedRun& p, const Run* existing, Instant now);
+  Status record_delivered(const Run& run, int64_t bytes, const std::string& remote, const std::string& checksum,
+                          bool found, double seconds);
+  Status record_failure(const Config& cfg, const Run& run, const Status& error, const std::atomic<bool>* cancel);
+  Result<Period> check_period(const Config& cfg, const Order& order, const std::string& name);
+
   StateStore& store_;
   Clock clock_;
   mutable std::mutex config_mu_;
