@@ -1,0 +1,228 @@
+#include "jobs/ssh_session.h"
+
+#include <libssh/libssh.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <vector>
+
+namespace flis {
+
+namespace {
+
+void init_libssh_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { ssh_init(); });
+}
+
+// Owns an ssh_key.
+struct Key {
+  ssh_key key = nullptr;
+  ~Key() { ssh_key_free(key); }
+};
+
+std::string octal_mode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+// "SHA256:..." as OpenSSH prints it, or "" if libssh cannot hash the key.
+std::string sha256_fingerprint(ssh_key key) {
+  unsigned char* hash = nullptr;
+  size_t len = 0;
+  if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != SSH_OK) return "";
+  char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len);
+  ssh_clean_pubkey_hash(&hash);
+  if (text == nullptr) return "";
+  std::string fingerprint = text;
+  ssh_string_free_char(text);
+  return fingerprint;
+}
+
+std::string key_type(ssh_key key) {
+  const char* name = ssh_key_type_to_char(ssh_key_type(key));
+  return name ? name : "unknown";
+}
+
+// The name known_hosts lists the server under, as OpenSSH writes it: "host" on port 22,
+// "[host]:port" otherwise (lower case, as libssh matches it).
+std::string known_hosts_name(const SshEndpoint& e) {
+  std::string host = e.host;
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (e.port == 22) return host;
+  return "[" + host + "]:" + std::to_string(e.port);
+}
+
+// The fingerprints known_hosts holds for the server (for the "host key changed" message): libssh
+// does the host matching (plain, patterns, hashed names), we only collect the keys.
+std::vector<std::string> expected_fingerprints(const SshEndpoint& e) {
+  std::vector<std::string> found;
+  std::ifstream in(e.known_hosts);
+  std::string name = known_hosts_name(e);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#' || line[start] == '@') continue;
+    ssh_knownhosts_entry* entry = nullptr;
+    if (ssh_known_hosts_parse_line(name.c_str(), line.c_str() + start, &entry) == SSH_OK && entry) {
+      if (entry->publickey) {
+        found.push_back(key_type(entry->publickey) + " " + sha256_fingerprint(entry->publickey));
+      }
+      ssh_knownhosts_entry_free(entry);
+    }
+  }
+  return found;
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+Status set_options(ssh_session s, const SshEndpoint& e, std::chrono::milliseconds timeout) {
+  int port = e.port;
+  int nodelay = 1;
+  bool process_config = false;  // never let ~/.ssh/config or /etc/ssh/ssh_config change anything
+  std::string known_hosts = e.known_hosts.string();
+  bool ok = ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &process_config) == SSH_OK &&
+            ssh_options_set(s, SSH_OPTIONS_HOST, e.host.c_str()) == SSH_OK &&
+            ssh_options_set(s, SSH_OPTIONS_PORT, &port) == SSH_OK &&
+            ssh_options_set(s, SSH_OPTIONS_USER, e.user.c_str()) == SSH_OK &&
+            ssh_options_set(s, SSH_OPTIONS_NODELAY, &nodelay) == SSH_OK &&
+            ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, known_hosts.c_str()) == SSH_OK &&
+            ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") == SSH_OK;
+  if (!ok) return Status::Error(std::string("invalid connection settings: ") + ssh_get_error(s));
+  long sec = static_cast<long>(timeout.count() / 1000);
+  long usec = static_cast<long>(timeout.count() % 1000) * 1000;
+  if (ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &sec) != SSH_OK ||
+      ssh_options_set(s, SSH_OPTIONS_TIMEOUT_USEC, &usec) != SSH_OK) {
+    return Status::Error(std::string("invalid timeout: ") + ssh_get_error(s));
+  }
+  return Status::OK();
+}
+
+Status verify_host_key(ssh_session s, const SshEndpoint& e) {
+  Key server;
+  if (ssh_get_server_publickey(s, &server.key) != SSH_OK) {
+    return Status::Error(std::string("cannot get the server's host key: ") + ssh_get_error(s));
+  }
+  std::string presented = key_type(server.key) + " " + sha256_fingerprint(server.key);
+  std::string where = e.host + ":" + std::to_string(e.port);
+  std::string kh = e.known_hosts.string();
+  switch (ssh_session_is_known_server(s)) {
+    case SSH_KNOWN_HOSTS_OK:
+      return Status::OK();
+    case SSH_KNOWN_HOSTS_CHANGED:
+    case SSH_KNOWN_HOSTS_OTHER: {
+      std::vector<std::string> expected = expected_fingerprints(e);
+      return Status::Error("host key of " + where + " has changed: the server presents " + presented +
+                           ", but " + kh + " lists " +
+                           (expected.empty() ? std::string("another key") : join(expected, ", ")) +
+                           " for it; refusing to connect (this may be an attack, or the server was "
+                           "reinstalled: check the new key out of band before changing " + kh + ")");
+    }
+    case SSH_KNOWN_HOSTS_UNKNOWN:
+    case SSH_KNOWN_HOSTS_NOT_FOUND:
+      return Status::Error("host key of " + where + " is not in " + kh + " (" + presented +
+                           "); add it with ssh-keyscan after checking it out of band");
+    case SSH_KNOWN_HOSTS_ERROR:
+      break;
+  }
+  return Status::Error("cannot check the host key of " + where + " against " + kh + ": " +
+                       ssh_get_error(s));
+}
+
+Status authenticate(ssh_session s, const SshEndpoint& e) {
+  std::filesystem::path key_path = resolve_identity(e.identity);
+  if (Status st = check_private_key_file(key_path); !st.ok()) return st;
+  Key key;
+  if (ssh_pki_import_privkey_file(key_path.c_str(), nullptr, nullptr, nullptr, &key.key) != SSH_OK) {
+    return Status::Error("cannot load private key " + key_path.string() +
+                         ": not a valid private key, or protected by a passphrase (flisd needs an "
+                         "unencrypted key, e.g. from ssh-keygen -t ed25519 -N '')");
+  }
+  int rc = ssh_userauth_publickey(s, nullptr, key.key);
+  if (rc == SSH_AUTH_SUCCESS) return Status::OK();
+  if (rc == SSH_AUTH_DENIED || rc == SSH_AUTH_PARTIAL) {
+    return Status::Error("the server refused public key " + key_path.string() + " for user " + e.user +
+                         " (is its .pub in that user's authorized_keys?)");
+  }
+  return Status::Error("authentication as " + e.user + " failed: " + ssh_get_error(s));
+}
+
+}  // namespace
+
+std::filesystem::path resolve_identity(const std::filesystem::path& identity) {
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  if (identity.is_relative() && credentials && *credentials) {
+    std::filesystem::path candidate = std::filesystem::path(credentials) / identity;
+    std::error_code ec;
+    if (std::filesystem::exists(candidate, ec)) return candidate;
+  }
+  return identity;
+}
+
+Status check_private_key_file(const std::filesystem::path& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::Error("cannot read private key " + path.string() + ": " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return Status::Error("private key " + path.string() + " is not a regular file");
+  if (st.st_mode & 077) {
+    return Status::Error("private key " + path.string() + " is accessible by others (mode " +
+                         octal_mode(st.st_mode) + "); chmod 600 it");
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<SshSession>> SshSession::connect(const SshEndpoint& endpoint,
+                                                        std::chrono::milliseconds timeout) {
+  init_libssh_once();
+  ssh_session s = ssh_new();
+  if (s == nullptr) return Status::Error("cannot create an SSH session (out of memory)");
+  std::unique_ptr<SshSession> session(
+      new SshSession(s, endpoint.user + "@" + endpoint.host + ":" + std::to_string(endpoint.port)));
+
+  // Check what we can locally before touching the network, so a bad key or known_hosts is
+  // reported as such and not as whatever the server makes of it.
+  if (Status st = check_private_key_file(resolve_identity(endpoint.identity)); !st.ok()) return st;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(endpoint.known_hosts, ec)) {
+    return Status::Error("known_hosts file " + endpoint.known_hosts.string() +
+                         " does not exist; create it with the server's host key (ssh-keyscan -p " +
+                         std::to_string(endpoint.port) + " " + endpoint.host +
+                         ", checked out of band)");
+  }
+  if (Status st = set_options(s, endpoint, timeout); !st.ok()) return st;
+  if (ssh_connect(s) != SSH_OK) return Status::Error(std::string("cannot connect: ") + ssh_get_error(s));
+  if (Status st = verify_host_key(s, endpoint); !st.ok()) return st;
+  if (Status st = authenticate(s, endpoint); !st.ok()) return st;
+  return session;
+}
+
+SshSession::SshSession(ssh_session_struct* session, std::string where)
+    : session_(session), where_(std::move(where)) {}
+
+SshSession::~SshSession() {
+  if (ssh_is_connected(session_)) ssh_disconnect(session_);
+  ssh_free(session_);
+}
+
+std::string SshSession::last_error() const { return ssh_get_error(session_); }
+
+void SshSession::set_timeout(std::chrono::milliseconds timeout) {
+  long sec = static_cast<long>(timeout.count() / 1000);
+  long usec = static_cast<long>(timeout.count() % 1000) * 1000;
+  ssh_options_set(session_, SSH_OPTIONS_TIMEOUT, &sec);
+  ssh_options_set(session_, SSH_OPTIONS_TIMEOUT_USEC, &usec);
+}
+
+}  // namespace flis

@@ -1,0 +1,71 @@
+// An authenticated SSH connection to an SFTP server (libssh), made the way OpenSSH would make it
+// for a careful sysadmin:
+//
+//  - The server's host key is always checked against the configured known_hosts file (the global
+//    one is ignored). Only a key listed there for "[host]:port" passes; an unknown or changed key
+//    is an error naming the fingerprints, never accepted, and known_hosts is never written.
+//  - Public-key authentication only, from the configured private key file. A key file that group or
+//    others can read or write is refused, as OpenSSH refuses it.
+//  - The key may come from a systemd credential (LoadCredential=): when the identity path is
+//    relative and $CREDENTIALS_DIRECTORY is set, $CREDENTIALS_DIRECTORY/<identity> is tried first.
+//  - TCP_NODELAY is set (without it each request stalls on Nagle's algorithm) and every blocking
+//    step is bounded by the timeout, so a stalled server is an error, not a hung worker.
+//
+// Errors say what went wrong and what the server or libssh said; they do not repeat the endpoint,
+// which the caller puts in front (SftpTarget: "sftp://flisd@host:22: ...").
+//
+// Thread-safety: one SshSession belongs to one thread; different sessions may be used from
+// different threads at once.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "config/status.h"
+
+struct ssh_session_struct;
+
+namespace flis {
+
+struct SshEndpoint {
+  std::string host;
+  int port = 22;
+  std::string user;
+  std::filesystem::path identity;     // private key file
+  std::filesystem::path known_hosts;  // the only known_hosts consulted
+};
+
+class SshSession {
+ public:
+  // Connects, verifies the host key and authenticates; every step is bounded by `timeout`.
+  static Result<std::unique_ptr<SshSession>> connect(const SshEndpoint& endpoint,
+                                                     std::chrono::milliseconds timeout);
+  ~SshSession();  // disconnects
+  SshSession(const SshSession&) = delete;
+  SshSession& operator=(const SshSession&) = delete;
+
+  ssh_session_struct* raw() const { return session_; }
+  // "flisd@127.0.0.1:2222", for messages.
+  const std::string& where() const { return where_; }
+  // What libssh last said went wrong on this session.
+  std::string last_error() const;
+  // Bounds libssh's own blocking waits (socket flush, channel window) from now on.
+  void set_timeout(std::chrono::milliseconds timeout);
+
+ private:
+  SshSession(ssh_session_struct* session, std::string where);
+  ssh_session_struct* session_;
+  std::string where_;
+};
+
+// The private key file to use for `identity`: a systemd credential when the path is relative and
+// $CREDENTIALS_DIRECTORY holds it, else the path itself.
+std::filesystem::path resolve_identity(const std::filesystem::path& identity);
+
+// OK when the key file exists, is a regular file and neither group nor others may read or write
+// it; otherwise an error saying what to do ("chmod 600 it").
+Status check_private_key_file(const std::filesystem::path& path);
+
+}  // namespace flis
