@@ -69,7 +69,8 @@ int open_beneath(const PackageFile& f) {
   std::string rel = f.archive_path;
   for (int i = 0; i < 3; ++i) rel = rel.substr(std::min(rel.size(), rel.find('/') + 1));
   fs::path base = f.source;
-  for (auto it = fs::path(rel).begin(); it != fs::path(rel).end(); ++it) base = base.parent_path();
+  const fs::path rel_path(rel);
+  for (auto it = rel_path.begin(); it != rel_path.end(); ++it) base = base.parent_path();
   int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   if (!rel.empty() && base / rel == f.source) {
     int dir = open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

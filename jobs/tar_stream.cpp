@@ -3,13 +3,38 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <clocale>
 #include <utility>
 
 namespace flis {
+namespace {
+
+// libarchive converts names between the locale's character set and the UTF-8 of pax headers. In
+// the "C" locale a daemon runs in, a name like "Ærø.csv" cannot be converted and libarchive 3.6
+// crashes on it; for the calls that write headers, this thread uses C.UTF-8 (uselocale is
+// per-thread, so nothing else in the process is affected).
+class Utf8Locale {
+ public:
+  Utf8Locale() {
+    static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+    if (utf8 != static_cast<locale_t>(nullptr)) previous_ = uselocale(utf8);
+  }
+  ~Utf8Locale() {
+    if (previous_ != static_cast<locale_t>(nullptr)) uselocale(previous_);
+  }
+  Utf8Locale(const Utf8Locale&) = delete;
+  Utf8Locale& operator=(const Utf8Locale&) = delete;
+
+ private:
+  locale_t previous_ = static_cast<locale_t>(nullptr);
+};
+
+}  // namespace
 
 TarWriter::TarWriter(Sink sink) : sink_(std::move(sink)) {}
 
 Result<std::unique_ptr<TarWriter>> TarWriter::open(Sink sink) {
+  Utf8Locale utf8;
   std::unique_ptr<TarWriter> w(new TarWriter(std::move(sink)));
   w->archive_ = archive_write_new();
   if (w->archive_ == nullptr) return Status::Error("tar: cannot create an archive writer (out of memory)");
@@ -45,9 +70,10 @@ Status TarWriter::failure(const std::string& what) {
 
 Status TarWriter::begin_entry(const std::string& path, uint64_t size, std::time_t mtime, int mode) {
   if (remaining_ != 0 || !entry_.empty()) return Status::Error("tar: member " + entry_ + " not finished");
+  Utf8Locale utf8;
   struct archive_entry* e = archive_entry_new();
   if (e == nullptr) return Status::Error("tar: out of memory");
-  archive_entry_set_pathname_utf8(e, path.c_str());
+  archive_entry_copy_pathname(e, path.c_str());
   archive_entry_set_filetype(e, AE_IFREG);
   archive_entry_set_perm(e, static_cast<mode_t>(mode));
   archive_entry_set_size(e, static_cast<la_int64_t>(size));

@@ -91,7 +91,7 @@ inline CommandResult run(const std::string& command) {
 // Unpacks a .tar.zst with `zstd -dc | tar -x` into `into` (created); true on success.
 inline bool unpack(const std::filesystem::path& package, const std::filesystem::path& into) {
   std::filesystem::create_directories(into);
-  return run("bash -o pipefail -c " + quote("zstd -qdc " + quote(package) + " | tar -xf - -C " + quote(into)))
+  return run("bash -o pipefail -c " + quote("zstd -qdc " + quote(package) + " | tar --warning=no-timestamp -xf - -C " + quote(into)))
              .status == 0;
 }
 
