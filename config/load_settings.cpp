@@ -1,0 +1,306 @@
+// flisd.yaml (the daemon's settings) and interfaces.yaml (the interface catalogue).
+#include <date/tz.h>
+
+#include <algorithm>
+
+#include "config/kommuner.h"
+#include "config/load_parts.h"
+#include "config/schema.h"
+
+namespace flis::detail {
+namespace {
+
+std::vector<std::string_view> names_of_sources() { return {"DSA", "legacy", "DM"}; }
+
+std::filesystem::path resolve(const std::filesystem::path& dir, const std::string& p) {
+  std::filesystem::path path(p);
+  if (path.is_relative()) path = dir / path;
+  return std::filesystem::absolute(path).lexically_normal();
+}
+
+// A folder template may use {municipality} and {order}; any other {...} is a typo that would put
+// packages in a wrong folder.
+void check_template(YamlReader& r, const Entry& e, const std::string& path) {
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '}') {
+      r.error(e.pos, "path template has a '}' without '{'; placeholders are {municipality} and {order}");
+      return;
+    }
+    if (path[i] != '{') continue;
+    size_t close = path.find('}', i);
+    if (close == std::string::npos) {
+      r.error(e.pos, "path template has a '{' without '}'; placeholders are {municipality} and {order}");
+      return;
+    }
+    std::string name = path.substr(i + 1, close - i - 1);
+    if (name != "municipality" && name != "order") {
+      std::string msg = "unknown placeholder '{" + name + "}' in path; allowed: {municipality}, {order}";
+      if (auto c = closest(name, {"municipality", "order"})) msg += " (did you mean '{" + std::string(*c) + "}'?)";
+      r.error(e.pos, msg);
+    }
+    i = close;
+  }
+}
+
+std::optional<Target> read_target(YamlReader& r, const Entry& te, const std::string& name,
+                                  const std::filesystem::path& dir) {
+  auto fields = r.mapping(te.value, te.pos, "targets." + name, schema::kTarget);
+  if (!fields) return std::nullopt;
+  Target t;
+  t.name = name;
+  t.pos = r.key_pos(te);
+  auto type_it = fields->find("type");
+  if (type_it == fields->end()) {
+    r.error(t.pos, "target '" + name + "' has no type; allowed: sftp, directory");
+    return std::nullopt;
+  }
+  auto type = r.choice(type_it->second, "target type", {"sftp", "directory"});
+  if (!type) return std::nullopt;
+  t.type = *parse_target_type(*type);
+  bool ok = true;
+  auto need = [&](std::string_view key) -> const Entry* {
+    auto it = fields->find(std::string(key));
+    if (it != fields->end()) return &it->second;
+    r.error(t.pos, "target '" + name + "' (" + *type + ") needs '" + std::string(key) + "'");
+    ok = false;
+    return nullptr;
+  };
+  if (t.type == TargetType::directory) {
+    for (auto key : schema::kSftpOnly)
+      if (auto it = fields->find(std::string(key)); it != fields->end()) {
+        r.error(r.key_pos(it->second), "'" + std::string(key) +
+                                           "' is only for sftp targets; a directory target takes type and path");
+        ok = false;
+      }
+  } else {
+    auto text = [&](std::string_view key) -> std::optional<std::string> {
+      const Entry* e = need(key);
+      auto v = e ? r.scalar(*e, key) : std::nullopt;
+      if (!v) ok = false;
+      return v;
+    };
+    if (auto v = text("host")) t.host = *v;
+    if (auto v = text("user")) t.user = *v;
+    if (auto v = text("identity")) t.identity = resolve(dir, *v);
+    if (auto v = text("known_hosts")) t.known_hosts = resolve(dir, *v);
+    if (auto it = fields->find("port"); it != fields->end()) {
+      auto port = r.integer(it->second, "port", 1, 65535);
+      ok &= port.has_value();
+      if (port) t.port = static_cast<int>(*port);
+    }
+  }
+  if (auto e = need("path")) {
+    if (auto p = r.scalar(*e, "path")) {
+      check_template(r, *e, *p);
+      // A remote path is the server's business; a local one resolves against the config folder.
+      t.path = t.type == TargetType::directory ? resolve(dir, *p).string() : *p;
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return t;
+}
+
+void read_targets(YamlReader& r, const Entry& e, const std::filesystem::path& dir, Settings& out) {
+  auto targets = r.mapping(e.value, e.pos, "targets", {});
+  if (!targets) return;
+  for (const auto& [name, te] : *targets) {
+    if (std::find(schema::kDeliveries.begin(), schema::kDeliveries.end(), name) == schema::kDeliveries.end()) {
+      std::string msg = "unknown delivery '" + name + "' under targets; allowed: " + join(schema::kDeliveries);
+      if (auto c = closest(name, schema::kDeliveries)) msg += " (did you mean '" + std::string(*c) + "'?)";
+      r.error(r.key_pos(te), msg);
+      continue;
+    }
+    if (auto t = read_target(r, te, name, dir)) out.targets[name] = *t;
+  }
+}
+
+void read_entitlements(YamlReader& r, const Entry& e, const Catalogue& catalogue, bool catalogue_ok,
+                       Datamarts& dm) {
+  auto codes = r.mapping(e.value, e.pos, "datamarts.entitlements", {});
+  if (!codes) return;
+  std::vector<std::string_view> datamarts;
+  for (const auto& i : catalogue.interfaces)
+    if (i.source == Source::DM) datamarts.push_back(i.name);
+  for (const auto& [key, ce] : *codes) {
+    auto code = r.integer(Entry{ce.key, ce.key, r.key_pos(ce)}, "a kommunekode", 101, 999);
+    if (!code) continue;
+    if (!kommune_name(static_cast<int>(*code))) {
+      r.error(r.key_pos(ce), "'" + key + "' is not a kommunekode; entitlements are keyed by one of the 98 "
+                             "municipality codes (e.g. 101 København, 751 Aarhus, 851 Aalborg)");
+      continue;
+    }
+    auto items = r.list(ce, "entitlements." + key);
+    if (!items) continue;
+    std::vector<std::string> names;
+    bool ok = true;
+    for (const auto& [name, pos] : *items) {
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        r.error(pos, "datamart '" + name + "' listed twice for " + key + "; list each once");
+        ok = false;
+      } else if (catalogue_ok && !catalogue.find(Source::DM, name)) {
+        std::string msg = "'" + name + "' is not a datamart of the catalogue; allowed: the DM interfaces of "
+                          "interfaces.yaml: " + join(datamarts);
+        if (auto c = closest(name, datamarts)) msg += " (did you mean '" + std::string(*c) + "'?)";
+        r.error(pos, msg);
+        ok = false;
+      }
+      names.push_back(name);
+    }
+    if (ok) dm.entitlements[static_cast<int>(*code)] = names;
+  }
+}
+
+void read_datamarts(YamlReader& r, const Entry& e, const Catalogue& catalogue, bool catalogue_ok, Settings& out) {
+  auto fields = r.mapping(e.value, e.pos, "datamarts", schema::kDatamarts);
+  if (!fields) return;
+  Datamarts dm;
+  dm.pos = r.key_pos(e);
+  if (auto it = fields->find("start"); it == fields->end())
+    r.error(dm.pos, "datamarts needs 'start', the first data month delivered (YYYY-MM)");
+  else if (auto m = r.month(it->second, "datamarts.start"))
+    dm.start = *m;
+  if (auto it = fields->find("delivery"); it != fields->end()) {
+    if (auto d = r.choice(it->second, "delivery", schema::kDeliveries)) {
+      dm.delivery = *d;
+      if (!out.targets.count(*d))
+        r.error(it->second.pos, "no target for delivery '" + *d + "'; add targets." + *d + " to flisd.yaml");
+    }
+  } else if (!out.targets.count(dm.delivery)) {
+    r.error(dm.pos, "no target for the datamarts' delivery 'flis'; add targets.flis or set datamarts.delivery");
+  }
+  if (auto it = fields->find("entitlements"); it == fields->end())
+    r.error(dm.pos, "datamarts needs 'entitlements': kommunekode -> list of DM interfaces");
+  else
+    read_entitlements(r, it->second, catalogue, catalogue_ok, dm);
+  out.datamarts = dm;
+}
+
+}  // namespace
+
+void read_catalogue(YamlReader& r, const YAML::Node& root, Catalogue& out) {
+  auto top = r.mapping(root, r.whole_file(), "interfaces.yaml", schema::kCatalogue);
+  if (!top) return;
+  auto sources_it = top->find("sources");
+  if (sources_it == top->end()) {
+    r.error(r.at(root), "interfaces.yaml needs 'sources': per source (DSA, legacy, DM) its interfaces");
+    return;
+  }
+  auto sources = r.mapping(sources_it->second.value, sources_it->second.pos, "sources", {});
+  if (!sources) return;
+  for (const auto& [source_name, se] : *sources) {
+    auto source = parse_source(source_name);
+    if (!source) {
+      std::string msg = "unknown source '" + source_name + "'; allowed: DSA, legacy, DM";
+      if (auto c = closest(source_name, names_of_sources())) msg += " (did you mean '" + std::string(*c) + "'?)";
+      r.error(r.key_pos(se), msg);
+      continue;
+    }
+    auto interfaces = r.mapping(se.value, se.pos, "sources." + source_name, {});
+    if (!interfaces) continue;
+    for (const auto& [name, ie] : *interfaces) {
+      if (!is_safe_name(name)) {
+        r.error(r.key_pos(ie), "interface name '" + name + "' is not allowed; names are letters, digits, '.', "
+                               "'_' and '-' (starting with a letter or digit, at most 64, no '..')");
+        continue;
+      }
+      auto fields = r.mapping(ie.value, ie.pos, "interface " + name, schema::kInterface);
+      if (!fields) continue;
+      Interface i;
+      i.name = name;
+      i.source = *source;
+      i.pos = r.key_pos(ie);
+      auto sys = fields->find("system");
+      auto freq = fields->find("frequency");
+      if (sys == fields->end()) r.error(i.pos, "interface " + name + " needs 'system', its fagsystem (e.g. CPR)");
+      if (freq == fields->end())
+        r.error(i.pos, "interface " + name + " needs 'frequency'; allowed: daily, weekly, monthly");
+      if (sys == fields->end() || freq == fields->end()) continue;
+      auto system = r.scalar(sys->second, "system");
+      auto f = r.choice(freq->second, "frequency", {"daily", "weekly", "monthly"});
+      if (!system || !f) continue;
+      if (!is_safe_name(*system)) {
+        r.error(sys->second.pos, "fagsystem name '" + *system + "' is not allowed; use letters, digits, '.', '_', '-'");
+        continue;
+      }
+      i.system = *system;
+      i.frequency = *parse_frequency(*f);
+      if (i.source == Source::DM && i.frequency != Frequency::monthly) {
+        r.error(freq->second.pos, "datamart " + name + " has frequency " + *f +
+                                      "; datamarts are made once a month, so DM interfaces must be monthly");
+        continue;
+      }
+      out.interfaces.push_back(i);
+    }
+  }
+}
+
+void read_settings(YamlReader& r, const YAML::Node& root, const std::filesystem::path& dir,
+                   const Catalogue& catalogue, bool catalogue_ok, Settings& out) {
+  auto f = r.mapping(root, r.whole_file(), "flisd.yaml", schema::kSettings);
+  if (!f) return;
+  auto get = [&](const char* key) -> const Entry* {
+    auto it = f->find(key);
+    return it == f->end() ? nullptr : &it->second;
+  };
+  if (auto e = get("timezone")) {
+    if (auto tz = r.scalar(*e, "timezone")) {
+      try {
+        date::locate_zone(*tz);
+        out.timezone = *tz;
+      } catch (const std::exception&) {
+        r.error(e->pos, "unknown time zone '" + *tz + "'; use a name of the tz database, e.g. Europe/Copenhagen");
+      }
+    }
+  }
+  if (auto e = get("warehouse"); e && r.scalar(*e, "warehouse")) out.warehouse = resolve(dir, e->value.Scalar());
+  else out.warehouse = resolve(dir, out.warehouse.string());
+  if (auto e = get("state"); e && r.scalar(*e, "state")) out.state = resolve(dir, e->value.Scalar());
+  else out.state = resolve(dir, out.state.string());
+  if (auto e = get("workers"))
+    if (auto v = r.integer(*e, "workers", 1, 64)) out.workers = static_cast<int>(*v);
+  if (auto e = get("backfill_workers")) {
+    if (auto v = r.integer(*e, "backfill_workers", 0, 64)) {
+      out.backfill_workers = static_cast<int>(*v);
+      if (*v > out.workers)
+        r.error(e->pos, "backfill_workers is " + std::to_string(*v) + " but workers is " +
+                            std::to_string(out.workers) + "; allowed: 0 to workers (one-off chunks share the workers)");
+    }
+  } else if (out.backfill_workers > out.workers) {
+    out.backfill_workers = out.workers;
+  }
+  if (auto e = get("retry")) {
+    if (auto rf = r.mapping(e->value, e->pos, "retry", schema::kRetry)) {
+      if (auto it = rf->find("attempts"); it != rf->end())
+        if (auto v = r.integer(it->second, "retry.attempts", 1, 1000)) out.retry.attempts = static_cast<int>(*v);
+      const Entry* initial = nullptr;
+      if (auto it = rf->find("initial"); it != rf->end()) {
+        initial = &it->second;
+        if (auto d = r.duration(it->second, "retry.initial")) {
+          if (d->count() <= 0) r.error(it->second.pos, "retry.initial is 0; it must be more than 0, e.g. 60s");
+          else out.retry.initial = *d;
+        }
+      }
+      if (auto it = rf->find("max"); it != rf->end())
+        if (auto d = r.duration(it->second, "retry.max")) out.retry.max = *d;
+      if (out.retry.initial > out.retry.max)
+        r.error(initial ? initial->pos : e->pos,
+                "retry.initial is longer than retry.max; the first wait must be at most the longest wait");
+    }
+  }
+  if (auto e = get("compression")) {
+    if (auto cf = r.mapping(e->value, e->pos, "compression", schema::kCompression)) {
+      if (auto it = cf->find("level"); it != cf->end())
+        if (auto v = r.integer(it->second, "compression.level", 1, 19)) out.compression.level = static_cast<int>(*v);
+      if (auto it = cf->find("threads"); it != cf->end())
+        if (auto v = r.integer(it->second, "compression.threads", 0, 256))
+          out.compression.threads = static_cast<int>(*v);
+    }
+  }
+  if (auto e = get("targets")) read_targets(r, *e, dir, out);
+  else r.error(r.at(root), "flisd.yaml needs 'targets': one per delivery (flis, serviceplatformen) that is used");
+  if (auto e = get("datamarts")) read_datamarts(r, *e, catalogue, catalogue_ok, out);
+}
+
+}  // namespace flis::detail

@@ -1,0 +1,463 @@
+// Validation: for each rule of DESIGN.md §1 and §3 a small configuration that breaks it, and the
+// file, line (column where it matters) and message the sysadmin gets.
+#define BOOST_TEST_MODULE config_validate
+#include <boost/test/unit_test.hpp>
+
+#include "config/kommuner.h"
+#include "config/loader.h"
+#include "config/yaml_reader.h"
+#include "tests/support/config_tree.h"
+
+using namespace flis;
+using flis::test::ConfigTree;
+using Sev = Diagnostic::Severity;
+
+namespace {
+
+// The one diagnostic expected, reported with everything that was found when it is not there.
+const Diagnostic* expect(const LoadResult& r, Sev sev, const std::string& file, int line, const std::string& text) {
+  const Diagnostic* d = flis::test::find_diag(r.diagnostics, sev, file, line, text);
+  BOOST_CHECK_MESSAGE(d, "expected " << (sev == Sev::error ? "error" : "warning") << " at " << file << ":" << line
+                                     << " containing \"" << text << "\"; got:\n"
+                                     << flis::test::dump(r.diagnostics));
+  return d;
+}
+const Diagnostic* expect_error(const LoadResult& r, const std::string& file, int line, const std::string& text) {
+  return expect(r, Sev::error, file, line, text);
+}
+
+// An order file from lines "key: value"; line 1 is the id.
+std::string order(std::initializer_list<std::string> lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
+LoadResult with_order(const std::string& text) {
+  static int n = 0;
+  (void)n;
+  ConfigTree t;
+  t.write("orders/x.yaml", text);
+  return t.load();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(base_tree_is_clean_and_has_the_generated_datamart_order) {
+  ConfigTree t;
+  auto r = t.load();
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.diagnostics.items().empty(), flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->orders.size() == 2u);
+  BOOST_TEST(r.config->find_order("DM-101") != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(real_kommunekoder) {
+  BOOST_TEST(kommune_count() == 98);
+  BOOST_TEST(*kommune_name(101) == "København");
+  BOOST_TEST(*kommune_name(860) == "Hjørring");
+  BOOST_TEST(kommune_name(400).has_value());   // Bornholm
+  BOOST_TEST(!kommune_name(411).has_value());  // Christiansø is not a kommune
+}
+
+// ---- orders: rules 1-6 ----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(one_off_only_from_dsa) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: one-off", "source: legacy", "delivery: flis",
+                             "interfaces: [LOEN_RAW]", "from: 2024-01-01", "to: 2024-12-31"}));
+  BOOST_TEST(!r.config);
+  auto d = expect_error(r, "orders/x.yaml", 4, "one-off order may only use source DSA");
+  if (d) BOOST_TEST(d->pos.col == 9);
+}
+
+BOOST_AUTO_TEST_CASE(legacy_only_monthly) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: legacy", "delivery: flis",
+                             "interfaces: [CPR_PERSON_RAW]", "start: 2026-11-01", "end: 2026-12-31"}));
+  expect_error(r, "orders/x.yaml", 4, "legacy is allowed only for a monthly subscription");
+}
+
+BOOST_AUTO_TEST_CASE(datamarts_are_never_ordered_by_hand) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: monthly", "source: DM", "delivery: flis",
+                             "interfaces: [DM_BORGER]", "start: 2026-01-01", "end: 2026-12-31"}));
+  expect_error(r, "orders/x.yaml", 4, "entitlements in flisd.yaml");
+}
+
+BOOST_AUTO_TEST_CASE(interface_must_exist_with_did_you_mean) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON, CPR_ADRESE]", "start: 2026-11-01", "end: 2026-12-31"}));
+  auto d = expect_error(r, "orders/x.yaml", 6, "unknown interface 'CPR_ADRESE'");
+  if (d) {
+    BOOST_TEST(d->message.find("did you mean 'CPR_ADRESSE'?") != std::string::npos);
+    BOOST_TEST(d->pos.col == 26);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(interface_must_belong_to_the_source) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: monthly", "source: DSA", "delivery: flis",
+                             "interfaces: [LOEN_RAW]", "start: 2026-01-01", "end: 2026-12-31"}));
+  expect_error(r, "orders/x.yaml", 6, "belongs to source legacy, not DSA");
+}
+
+BOOST_AUTO_TEST_CASE(daily_order_cannot_take_weekly_or_monthly_interfaces) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON, SAGSBEHANDLING, LOEN_ANSAT]", "start: 2026-11-01",
+                             "end: 2026-12-31"}));
+  expect_error(r, "orders/x.yaml", 6, "SAGSBEHANDLING is received weekly, so it cannot be in a daily order");
+  expect_error(r, "orders/x.yaml", 6, "LOEN_ANSAT is received monthly, so it cannot be in a daily order");
+  BOOST_TEST(r.diagnostics.error_count() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(weekly_order_cannot_take_monthly_interfaces) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: weekly", "source: DSA", "delivery: flis",
+                             "interfaces: [SAGSBEHANDLING, LOEN_ANSAT]", "start: 2026-11-02", "end: 2026-12-31"}));
+  expect_error(r, "orders/x.yaml", 6, "LOEN_ANSAT is received monthly, so it cannot be in a weekly order");
+  BOOST_TEST(r.diagnostics.error_count() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(monthly_and_one_off_take_any_frequency) {
+  ConfigTree t;
+  t.write("orders/m.yaml", order({"id: M1", "municipality: 101", "type: monthly", "source: DSA", "delivery: flis",
+                                  "interfaces: [LOEN_ANSAT]", "start: 2026-01-01", "end: 2026-12-31"}));
+  t.write("orders/o.yaml", order({"id: O1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                                  "interfaces: [CPR_PERSON, SAGSBEHANDLING, LOEN_ANSAT]", "from: 2020-01-01",
+                                  "to: 2020-12-31"}));
+  auto r = t.load();
+  BOOST_TEST(r.diagnostics.error_count() == 0, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(subscription_needs_start_and_end) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON]"}));
+  expect_error(r, "orders/x.yaml", 1, "needs 'start'");
+  expect_error(r, "orders/x.yaml", 1, "needs 'end'");
+}
+
+BOOST_AUTO_TEST_CASE(subscription_start_after_end) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON]", "start: 2026-12-01", "end: 2026-11-30"}));
+  auto d = expect_error(r, "orders/x.yaml", 8, "end 2026-11-30 is before start 2026-12-01");
+  if (d) BOOST_TEST(d->pos.col == 6);
+}
+
+BOOST_AUTO_TEST_CASE(one_off_needs_from_and_to_in_order_and_no_start) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON]", "from: 2024-12-31", "to: 2024-01-01",
+                             "start: 2024-01-01"}));
+  expect_error(r, "orders/x.yaml", 8, "to 2024-01-01 is before from 2024-12-31");
+  expect_error(r, "orders/x.yaml", 9, "'start' is only for subscriptions");
+  auto r2 = with_order(order({"id: X1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                              "interfaces: [CPR_PERSON]"}));
+  expect_error(r2, "orders/x.yaml", 1, "needs 'from'");
+  expect_error(r2, "orders/x.yaml", 1, "needs 'to'");
+}
+
+BOOST_AUTO_TEST_CASE(subscription_takes_no_from_to_or_chunk) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON]", "start: 2026-11-01", "end: 2026-12-31", "chunk: month",
+                             "from: 2026-01-01"}));
+  expect_error(r, "orders/x.yaml", 9, "'chunk' is only for one-off orders");
+  expect_error(r, "orders/x.yaml", 10, "'from' is only for one-off orders");
+}
+
+BOOST_AUTO_TEST_CASE(rule6_warns_when_a_subscription_mixes_fagsystemer) {
+  ConfigTree t;
+  t.write("orders/x.yaml", order({"id: X1", "municipality: 101", "type: monthly", "source: DSA", "delivery: flis",
+                                  "interfaces: [CPR_PERSON, LOEN_ANSAT]", "start: 2026-01-01", "end: 2026-12-31"}));
+  auto r = t.load();
+  BOOST_TEST(r.config != nullptr);
+  BOOST_TEST(r.diagnostics.error_count() == 0);
+  BOOST_TEST(r.diagnostics.warning_count() == 1);
+  auto d = expect(r, Sev::warning, "orders/x.yaml", 6, "mixes interfaces of different fagsystemer");
+  if (d) {
+    BOOST_TEST(d->message.find("CPR: CPR_PERSON; OPUS: LOEN_ANSAT") != std::string::npos);
+    BOOST_TEST(d->message.find("when the last of them is processed") != std::string::npos);
+    BOOST_TEST(d->message.find("separately") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ids_unique_across_files_naming_both) {
+  ConfigTree t;
+  t.write("orders/zz.yaml", flis::test::kBaseOrder);
+  auto r = t.load();
+  BOOST_TEST(!r.config);
+  expect_error(r, "orders/zz.yaml", 1, "also the id of the order in orders/k101.yaml");
+}
+
+BOOST_AUTO_TEST_CASE(ids_must_be_safe_file_names) {
+  for (std::string bad : std::vector<std::string>{"../etc", "a..b", "-x", "a/b", "æøå", std::string(65, 'a')}) {
+    auto r = with_order(order({"id: \"" + bad + "\"", "municipality: 101", "type: daily", "source: DSA",
+                               "delivery: flis", "interfaces: [CPR_PERSON]", "start: 2026-11-01",
+                               "end: 2026-12-31"}));
+    BOOST_TEST_CONTEXT("id " << bad) { expect_error(r, "orders/x.yaml", 1, "is not allowed"); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(user_id_may_not_take_a_generated_datamart_id) {
+  auto r = with_order(order({"id: DM-101", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON]", "start: 2026-11-01", "end: 2026-12-31"}));
+  expect_error(r, "orders/x.yaml", 1, "generated datamart order of municipality 101");
+}
+
+BOOST_AUTO_TEST_CASE(status_values_depend_on_type) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON]", "start: 2026-11-01", "end: 2026-12-31",
+                             "status: cancelled"}));
+  expect_error(r, "orders/x.yaml", 9, "status cancelled is for one-off orders");
+  auto r2 = with_order(order({"id: X1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                              "interfaces: [CPR_PERSON]", "from: 2024-01-01", "to: 2024-12-31",
+                              "status: deactivated"}));
+  expect_error(r2, "orders/x.yaml", 9, "status deactivated is for subscriptions");
+  auto r3 = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                              "interfaces: [CPR_PERSON]", "start: 2026-11-01", "end: 2026-12-31",
+                              "status: paused"}));
+  expect_error(r3, "orders/x.yaml", 9, "allowed: active, cancelled, deactivated");
+}
+
+BOOST_AUTO_TEST_CASE(municipality_must_be_a_real_kommunekode) {
+  for (std::string bad : {"411", "999", "100", "abc", "0101"}) {
+    auto r = with_order(order({"id: X1", "municipality: " + bad, "type: daily", "source: DSA", "delivery: flis",
+                               "interfaces: [CPR_PERSON]", "start: 2026-11-01", "end: 2026-12-31"}));
+    BOOST_TEST_CONTEXT("municipality " << bad) {
+      auto d = expect_error(r, "orders/x.yaml", 2, "is not a kommunekode");
+      if (d) BOOST_TEST(d->pos.col == 15);
+    }
+  }
+  auto ok = with_order(order({"id: X1", "municipality: 400", "type: daily", "source: DSA", "delivery: flis",
+                              "interfaces: [CPR_PERSON]", "start: 2026-11-01", "end: 2026-12-31"}));
+  BOOST_TEST(ok.config != nullptr, flis::test::dump(ok.diagnostics));
+}
+
+BOOST_AUTO_TEST_CASE(dates_must_be_real) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON]", "start: 2026-02-30", "end: 2026-13-01"}));
+  auto d = expect_error(r, "orders/x.yaml", 7, "'2026-02-30' is not a real date");
+  if (d) BOOST_TEST(d->pos.col == 8);
+  expect_error(r, "orders/x.yaml", 8, "'2026-13-01' is not a real date");
+}
+
+BOOST_AUTO_TEST_CASE(enum_values_with_the_allowed_list_and_did_you_mean) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: montly", "source: DSA", "delivery: sftp",
+                             "interfaces: [CPR_PERSON]", "start: 2026-01-01", "end: 2026-12-31"}));
+  auto d = expect_error(r, "orders/x.yaml", 3, "unknown type 'montly'; allowed: one-off, daily, weekly, monthly");
+  if (d) BOOST_TEST(d->message.find("did you mean 'monthly'?") != std::string::npos);
+  expect_error(r, "orders/x.yaml", 5, "unknown delivery 'sftp'; allowed: flis, serviceplatformen");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_with_did_you_mean) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "intefaces: [CPR_PERSON]", "start: 2026-11-01", "end: 2026-12-31", "colour: blue"}));
+  auto d = expect_error(r, "orders/x.yaml", 6, "unknown key 'intefaces'");
+  if (d) {
+    BOOST_TEST(d->message.find("(did you mean 'interfaces'?)") != std::string::npos);
+    BOOST_TEST(d->pos.col == 1);
+  }
+  auto d2 = expect_error(r, "orders/x.yaml", 9, "unknown key 'colour'");
+  if (d2) BOOST_TEST(d2->message.find("did you mean") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_keys_are_errors) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON]", "start: 2026-11-01", "end: 2026-12-31",
+                             "end: 2027-12-31"}));
+  expect_error(r, "orders/x.yaml", 9, "key 'end' given twice (first on line 8)");
+}
+
+BOOST_AUTO_TEST_CASE(yaml_syntax_errors_have_their_position) {
+  auto r = with_order("id: X1\nmunicipality: 101\ninterfaces: [CPR_PERSON\nstart: 2026-11-01\n");
+  BOOST_TEST(!r.config);
+  BOOST_TEST_REQUIRE(r.diagnostics.error_count() == 1, flis::test::dump(r.diagnostics));
+  const auto& d = r.diagnostics.items()[0];
+  BOOST_TEST(d.pos.file == "orders/x.yaml");
+  BOOST_TEST(d.pos.line >= 3);
+  BOOST_TEST(d.message.find("invalid YAML") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_order_file_with_several_errors_reports_them_all) {
+  auto r = with_order(order({"id: X1", "municipality: 411", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON, NOPE]", "start: 2026-02-30", "end: 2026-12-31",
+                             "colour: blue"}));
+  expect_error(r, "orders/x.yaml", 2, "kommunekode");
+  expect_error(r, "orders/x.yaml", 6, "unknown interface 'NOPE'");
+  expect_error(r, "orders/x.yaml", 7, "not a real date");
+  expect_error(r, "orders/x.yaml", 9, "unknown key 'colour'");
+  BOOST_TEST(r.diagnostics.error_count() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(errors_of_all_files_in_one_pass) {
+  ConfigTree t;
+  t.write("orders/a.yaml", "id: A1\nmunicipality: 411\n");
+  t.write("orders/b.yaml", "id: [\n");
+  t.write("calendar/2027.yaml", "monthly:\n  2027-01: {ready: \"2027-01-20 06:00\"}\n");
+  auto r = t.load();
+  expect_error(r, "orders/a.yaml", 2, "kommunekode");
+  expect_error(r, "orders/b.yaml", 0, "invalid YAML");
+  expect_error(r, "calendar/2027.yaml", 2, "before data month 2027-01 has ended");
+}
+
+BOOST_AUTO_TEST_CASE(delivery_needs_a_target) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA",
+                             "delivery: serviceplatformen", "interfaces: [CPR_PERSON]", "start: 2026-11-01",
+                             "end: 2026-12-31"}));
+  expect_error(r, "orders/x.yaml", 5, "no target for delivery 'serviceplatformen'");
+}
+
+BOOST_AUTO_TEST_CASE(empty_and_non_mapping_order_files) {
+  auto r = with_order("");
+  expect_error(r, "orders/x.yaml", 0, "file is empty");
+  auto r2 = with_order("- id: X1\n");
+  expect_error(r2, "orders/x.yaml", 1, "must be a mapping");
+  auto r3 = with_order(std::string(kMaxConfigFileBytes + 10, '#'));
+  expect_error(r3, "orders/x.yaml", 0, "larger than 1048576 bytes");
+}
+
+// ---- calendar ---------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(calendar_month_given_twice_names_both_files) {
+  ConfigTree t;
+  t.write("calendar/2027.yaml", "monthly:\n  2027-01: {ready: \"2027-02-04 06:00\"}\n"
+                                "  2026-12: {ready: \"2027-01-06 06:00\"}\n");
+  auto r = t.load();
+  BOOST_TEST(!r.config);
+  expect_error(r, "calendar/2027.yaml", 3, "data month 2026-12 is also given in calendar/2026.yaml:15");
+}
+
+BOOST_AUTO_TEST_CASE(calendar_bad_times) {
+  ConfigTree t;
+  t.write("calendar/2026.yaml", "daily: {ready: \"25:00\"}\nweekly: {weekday: tusday}\n"
+                                "monthly:\n  2026-10: {ready: \"2026-11-31 06:00\"}\n");
+  auto r = t.load();
+  auto d = expect_error(r, "calendar/2026.yaml", 1, "'25:00' is not a time of day");
+  if (d) BOOST_TEST(d->pos.col == 16);
+  auto w = expect_error(r, "calendar/2026.yaml", 2, "unknown weekday 'tusday'");
+  if (w) BOOST_TEST(w->message.find("did you mean 'tuesday'?") != std::string::npos);
+  expect_error(r, "calendar/2026.yaml", 4, "'2026-11-31 06:00' is not a real date and time");
+}
+
+BOOST_AUTO_TEST_CASE(calendar_ready_before_the_month_has_ended) {
+  ConfigTree t;
+  t.write("calendar/2027.yaml", "monthly:\n  2027-01: {ready: \"2027-01-31 23:59\"}\n"
+                                "  2027-02: {ready: \"2027-03-01 00:00\"}\n");
+  auto r = t.load();
+  expect_error(r, "calendar/2027.yaml", 2, "ready 2027-01-31 23:59 is before data month 2027-01 has ended");
+  BOOST_TEST(r.diagnostics.error_count() == 1, flis::test::dump(r.diagnostics));
+}
+
+BOOST_AUTO_TEST_CASE(calendar_unknown_fagsystem_in_override) {
+  ConfigTree t;
+  t.write("calendar/2027.yaml", "monthly:\n  2027-01: {ready: \"2027-02-04 06:00\", systems: {OPSU: \"2027-02-08 06:00\"}}\n");
+  auto r = t.load();
+  auto d = expect_error(r, "calendar/2027.yaml", 2, "unknown fagsystem 'OPSU'");
+  if (d) BOOST_TEST(d->message.find("did you mean 'OPUS'?") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(calendar_daily_rule_in_two_files_must_agree) {
+  ConfigTree t;
+  t.write("calendar/2027.yaml", "daily: {ready: \"06:00\", lag_days: 1}\nweekly: {ready: \"07:00\"}\n");
+  auto r = t.load();
+  BOOST_TEST(!flis::test::find_diag(r.diagnostics, Sev::error, "calendar/2027.yaml", 1, "daily"), flis::test::dump(r.diagnostics));
+  expect_error(r, "calendar/2027.yaml", 2, "the weekly rule differs from the one in calendar/2026.yaml:2");
+}
+
+BOOST_AUTO_TEST_CASE(monthly_subscription_without_calendar_months_warns_once_naming_them) {
+  ConfigTree t;
+  t.write("orders/x.yaml", order({"id: X1", "municipality: 101", "type: monthly", "source: DSA", "delivery: flis",
+                                  "interfaces: [LOEN_ANSAT]", "start: 2026-06-01", "end: 2027-03-31"}));
+  auto r = t.load();
+  BOOST_TEST(r.config != nullptr);
+  BOOST_TEST(r.diagnostics.warning_count() == 1, flis::test::dump(r.diagnostics));
+  expect(r, Sev::warning, "orders/x.yaml", 7, "no data calendar entry for 2027-01..2027-03");
+}
+
+// ---- flisd.yaml -------------------------------------------------------------------------------
+
+LoadResult with_settings(const std::string& text) {
+  ConfigTree t;
+  t.write("flisd.yaml", text);
+  return t.load();
+}
+
+const std::string kTargets = "targets:\n  flis: {type: directory, path: out}\n";
+
+BOOST_AUTO_TEST_CASE(settings_timezone_must_be_known) {
+  auto r = with_settings("timezone: Europe/Kobenhavn\n" + kTargets);
+  BOOST_TEST(!r.config);
+  expect_error(r, "flisd.yaml", 1, "unknown time zone 'Europe/Kobenhavn'");
+}
+
+BOOST_AUTO_TEST_CASE(settings_workers_and_retry) {
+  auto r = with_settings("workers: 0\n" + kTargets);
+  expect_error(r, "flisd.yaml", 1, "workers is 0; allowed: 1 to 64");
+  r = with_settings("workers: 2\nbackfill_workers: 3\n" + kTargets);
+  expect_error(r, "flisd.yaml", 2, "backfill_workers is 3 but workers is 2");
+  r = with_settings("retry: {attempts: 0, initial: 5x, max: 6h}\n" + kTargets);
+  expect_error(r, "flisd.yaml", 1, "retry.attempts is 0");
+  expect_error(r, "flisd.yaml", 1, "'5x' is not a duration");
+  r = with_settings("retry: {attempts: 3, initial: 2h, max: 1h}\n" + kTargets);
+  expect_error(r, "flisd.yaml", 1, "retry.initial is longer than retry.max");
+  r = with_settings("retry: {initial: 0s}\n" + kTargets);
+  expect_error(r, "flisd.yaml", 1, "must be more than 0");
+}
+
+BOOST_AUTO_TEST_CASE(settings_compression) {
+  auto r = with_settings("compression:\n  level: 20\n  threads: -1\n" + kTargets);
+  expect_error(r, "flisd.yaml", 2, "compression.level is 20; allowed: 1 to 19");
+  expect_error(r, "flisd.yaml", 3, "compression.threads is -1");
+}
+
+BOOST_AUTO_TEST_CASE(settings_sftp_target_fields) {
+  auto r = with_settings(
+      "targets:\n  flis:\n    type: sftp\n    host: sftp.example\n    port: 0\n    path: /k/{kommune}\n");
+  expect_error(r, "flisd.yaml", 2, "needs 'user'");
+  expect_error(r, "flisd.yaml", 2, "needs 'identity'");
+  expect_error(r, "flisd.yaml", 2, "needs 'known_hosts'");
+  expect_error(r, "flisd.yaml", 5, "port is 0; allowed: 1 to 65535");
+  expect_error(r, "flisd.yaml", 6, "unknown placeholder '{kommune}'");
+}
+
+BOOST_AUTO_TEST_CASE(settings_directory_target_fields) {
+  auto r = with_settings("targets:\n  flis:\n    type: directory\n    host: x\n");
+  expect_error(r, "flisd.yaml", 4, "'host' is only for sftp targets");
+  expect_error(r, "flisd.yaml", 2, "needs 'path'");
+  r = with_settings("targets:\n  flis: {type: ftp, path: x}\n");
+  expect_error(r, "flisd.yaml", 2, "unknown target type 'ftp'; allowed: sftp, directory");
+  r = with_settings("targets:\n  flis: {type: directory, path: x}\n  flis2: {type: directory, path: y}\n");
+  expect_error(r, "flisd.yaml", 3, "unknown delivery 'flis2'");
+}
+
+BOOST_AUTO_TEST_CASE(settings_datamart_entitlements) {
+  auto r = with_settings(kTargets + "datamarts:\n  start: 2026-13\n  entitlements:\n    411: [DM_BORGER]\n"
+                                    "    101: [CPR_PERSON, DM_BORGR]\n");
+  expect_error(r, "flisd.yaml", 4, "2026-13' is not a month");
+  expect_error(r, "flisd.yaml", 6, "'411' is not a kommunekode");
+  expect_error(r, "flisd.yaml", 7, "'CPR_PERSON' is not a datamart of the catalogue");
+  auto d = expect_error(r, "flisd.yaml", 7, "'DM_BORGR' is not a datamart");
+  if (d) BOOST_TEST(d->message.find("did you mean 'DM_BORGER'?") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(settings_unknown_key_with_did_you_mean) {
+  auto r = with_settings("warehous: /x\n" + kTargets);
+  auto d = expect_error(r, "flisd.yaml", 1, "unknown key 'warehous'");
+  if (d) BOOST_TEST(d->message.find("did you mean 'warehouse'?") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(missing_core_files) {
+  ConfigTree t;
+  t.remove("interfaces.yaml");
+  auto r = t.load();
+  BOOST_TEST(!r.config);
+  expect_error(r, "interfaces.yaml", 0, "missing");
+}
+
+BOOST_AUTO_TEST_CASE(catalogue_checks) {
+  ConfigTree t;
+  t.write("interfaces.yaml", "sources:\n  DSB:\n    X: {system: A, frequency: daily}\n  DSA:\n"
+                             "    ../X: {system: A, frequency: daily}\n    Y: {system: A, frequency: hourly}\n"
+                             "  DM:\n    DM_Z: {system: FLIS, frequency: daily}\n");
+  auto r = t.load();
+  auto d = expect_error(r, "interfaces.yaml", 2, "unknown source 'DSB'");
+  if (d) BOOST_TEST(d->message.find("did you mean 'DSA'?") != std::string::npos);
+  expect_error(r, "interfaces.yaml", 5, "interface name '../X' is not allowed");
+  expect_error(r, "interfaces.yaml", 6, "unknown frequency 'hourly'");
+  expect_error(r, "interfaces.yaml", 8, "DM interfaces must be monthly");
+}
