@@ -1,10 +1,177 @@
-// flisctl plan (placeholder until implemented)
+// flisctl plan [--now T] [--from DATE] [--to DATE] [--json]: the deliveries the configuration and
+// the warehouse call for as of T, each (order, period) with its expected time and state
+// (DESIGN.md §6). Read-only: the state database is read when it exists and never created.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "config/loader.h"
+#include "config/period.h"
 #include "daemon/ctl_commands.h"
+#include "daemon/planner.h"
+#include "daemon/state_store.h"
 
 namespace flis {
-void register_plan(CLI::App& app, CommonOptions&, int& result) {
-  app.add_subcommand("plan", "the deliveries and their state")->callback([&result] { result = 1; });
+namespace {
+
+struct PlanOptions {
+  std::optional<std::string> from, to;
+  bool json = false;
+};
+
+constexpr const char* kTimeForms = "use 2026-12-04T06:00:00+01:00, 2026-12-04T05:00:00Z or local 2026-12-04 06:00";
+constexpr const char* kDateForms = "use a date (2026-11-25) or a period name (2026-11, 2026-W48, 2026)";
+
+// --from/--to take a date or any period name: --from 2026-10 --to 2026-12 means October to December.
+std::optional<Period> parse_bound(const std::string& text) { return Period::parse(text); }
+
+date::local_days add_months(date::local_days d, int n) {
+  date::year_month_day ymd{d};
+  auto ym = ymd.year() / ymd.month() + date::months{n};
+  date::year_month_day moved = ym / ymd.day();
+  return date::local_days{moved.ok() ? moved : date::year_month_day{ym / date::last}};
 }
+
+// The delivered (order, period) pairs of the state database; empty when it does not exist yet.
+Result<History> read_history(const std::filesystem::path& db) {
+  History history;
+  std::error_code ec;
+  if (!std::filesystem::exists(db, ec)) return history;
+  auto store = StateStore::open(db);
+  if (!store.ok()) return store.status();
+  RunFilter filter;
+  filter.status = RunStatus::delivered;
+  auto runs = (*store)->list(filter);
+  if (!runs.ok()) return runs.status();
+  for (const auto& run : *runs) history.delivered.insert({run.order, run.period});
+  return history;
+}
+
+std::string municipality_code(int code) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%03d", code);
+  return buf;
+}
+
+std::string missing_summary(const std::vector<std::string>& missing) {
+  if (missing.empty()) return "-";
+  if (missing.size() <= 2) return missing.size() == 1 ? missing[0] : missing[0] + ", " + missing[1];
+  return missing[0] + ", " + missing[1] + " and " + std::to_string(missing.size() - 2) + " more";
+}
+
+std::string expected_text(const PlannedRun& run, const date::time_zone* tz) {
+  if (!run.expected) return "unknown";
+  return format_local_short(*run.expected, tz) + " " + format_offset(*run.expected, tz);
+}
+
+void print_table(const std::vector<PlannedRun>& runs, const date::time_zone* tz) {
+  std::vector<std::vector<std::string>> rows{{"ORDER", "MUNICIPALITY", "PERIOD", "EXPECTED", "STATE", "MISSING"}};
+  for (const auto& r : runs)
+    rows.push_back({r.order, municipality_code(r.municipality), r.period.name(), expected_text(r, tz),
+                    std::string(to_string(r.state)), missing_summary(r.missing)});
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out.append(width[i] - row[i].size() + 2, ' ');
+    }
+    out += '\n';
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+void print_json(const std::vector<PlannedRun>& runs, const date::time_zone* tz) {
+  auto out = nlohmann::json::array();
+  for (const auto& r : runs) {
+    nlohmann::json o;
+    o["order"] = r.order;
+    o["municipality"] = r.municipality;
+    o["period"] = r.period.name();
+    o["start"] = day_period(r.period.first).name();
+    o["end"] = day_period(r.period.last).name();
+    o["expected"] = r.expected ? nlohmann::json(format_local_iso(*r.expected, tz)) : nlohmann::json(nullptr);
+    o["state"] = to_string(r.state);
+    o["backfill"] = r.backfill;
+    o["missing"] = r.missing;
+    out.push_back(std::move(o));
+  }
+  std::cout << out.dump(2) << '\n';
+}
+
+int run_plan(const CommonOptions& common, const PlanOptions& opts) {
+  // Usage first, before any file is read: a typo in --now must not look like a broken config.
+  if (common.now && !parse_instant(*common.now, date::locate_zone("Europe/Copenhagen"))) {
+    std::fprintf(stderr, "flisctl plan: --now '%s' is not a time; %s\n", common.now->c_str(), kTimeForms);
+    return 2;
+  }
+  std::optional<Period> from, to;
+  if (opts.from && !(from = parse_bound(*opts.from))) {
+    std::fprintf(stderr, "flisctl plan: --from '%s' is not a date; %s\n", opts.from->c_str(), kDateForms);
+    return 2;
+  }
+  if (opts.to && !(to = parse_bound(*opts.to))) {
+    std::fprintf(stderr, "flisctl plan: --to '%s' is not a date; %s\n", opts.to->c_str(), kDateForms);
+    return 2;
+  }
+  if (from && to && to->last < from->first) {
+    std::fprintf(stderr, "flisctl plan: --to %s is before --from %s\n", opts.to->c_str(), opts.from->c_str());
+    return 2;
+  }
+
+  LoadResult loaded = load_config(common.config_dir);
+  if (!loaded.config) {
+    for (const auto& d : loaded.diagnostics.sorted())
+      if (d.severity == Diagnostic::Severity::error) std::fprintf(stderr, "%s\n", d.str().c_str());
+    std::fprintf(stderr, "flisctl plan: the configuration in %s has errors; run `flisctl validate` to see all\n",
+                 common.config_dir.c_str());
+    return 1;
+  }
+  const Config& config = *loaded.config;
+  const date::time_zone* tz = nullptr;
+  try {
+    tz = date::locate_zone(config.settings.timezone);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "flisctl plan: unknown timezone '%s' in flisd.yaml: %s\n", config.settings.timezone.c_str(),
+                 e.what());
+    return 1;
+  }
+
+  Instant now = common.now ? *parse_instant(*common.now, tz) : system_now();
+  date::local_days today = local_day(now, tz);
+  PlanWindow window{from ? from->first : add_months(today, -3), to ? to->last : add_months(today, 3)};
+
+  auto history = read_history(config.settings.state);
+  if (!history.ok()) {
+    std::fprintf(stderr, "flisctl plan: cannot read the run history in %s: %s\n",
+                 config.settings.state.c_str(), history.message().c_str());
+    return 1;
+  }
+  auto runs = plan(config, *history, now, window);
+  if (opts.json)
+    print_json(runs, tz);
+  else
+    print_table(runs, tz);
+  return 0;
+}
+
+}  // namespace
+
+void register_plan(CLI::App& app, CommonOptions& common, int& result) {
+  auto opts = std::make_shared<PlanOptions>();
+  auto* cmd = app.add_subcommand("plan", "the deliveries and their state as of now (or --now)");
+  cmd->add_option("--now", common.now, "the clock: 2026-12-04T06:00:00+01:00, ...Z or local 2026-12-04 06:00");
+  cmd->add_option("--from", opts->from, "first date shown (default: 3 months before now); a date or period name");
+  cmd->add_option("--to", opts->to, "last date shown (default: 3 months after now); a date or period name");
+  cmd->add_flag("--json", opts->json, "one JSON array of objects");
+  cmd->callback([&common, &result, opts] { result = run_plan(common, *opts); });
+}
+
 }  // namespace flis
