@@ -62,14 +62,14 @@ set(CPACK_PACKAGE_VENDOR "flisd")
 set(CPACK_PACKAGE_CONTACT "flisd maintainers <flisd@localhost>")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "flisd maintainers <flisd@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "delivers FLIS data packages to Danish municipalities over SFTP")
+# The first line of the control file's Description is the summary above; this is the body.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-"delivers FLIS data packages to Danish municipalities over SFTP
- flisd is a systemd service that reads FLIS orders (bestillinger) kept as
- YAML in a git checkout under /etc/flisd, follows the FLIS data calendar
- (datakalender), and delivers each ordered period exactly once as a
- zstd-compressed tar package (datapakke) to the municipality's SFTP folder or
- a local directory. flisctl validates the configuration, shows the delivery
- plan and the runs table (datapakkekoersler), and controls the daemon.")
+"flisd is a systemd service that reads FLIS orders (bestillinger) kept as
+YAML in a git checkout under /etc/flisd, follows the FLIS data calendar
+(datakalender), and delivers each ordered period exactly once as a
+zstd-compressed tar package (datapakke) to the municipality's SFTP folder or
+a local directory. flisctl validates the configuration, shows the delivery
+plan and the runs table (datapakkekoersler), and controls the daemon.")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://localhost/flisd")

@@ -26,14 +26,14 @@ complete_line() {
 expect_has() {
   local w
   for w in "$@"; do
-    printf '%s\n' "${COMPREPLY[@]}" | grep -qxF -- "$w" ||
+    grep -qxF -- "$w" <<<"$(printf '%s\n' "${COMPREPLY[@]}")" ||
       fail "'${COMP_WORDS[*]}' does not offer '$w' (offered: ${COMPREPLY[*]:-nothing})"
   done
 }
 expect_not() {
   local w
   for w in "$@"; do
-    ! printf '%s\n' "${COMPREPLY[@]}" | grep -qxF -- "$w" ||
+    ! grep -qxF -- "$w" <<<"$(printf '%s\n' "${COMPREPLY[@]}")" ||
       fail "'${COMP_WORDS[*]}' offers '$w', which it should not"
   done
 }

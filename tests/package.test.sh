@@ -48,7 +48,8 @@ has_match '^/usr/share/doc/flisd/examples/calendar/[^/]+\.yaml$'
 grep -qE '(_test|_bench)$|/tests?/|CMakeFiles' "$tmp/files" && fail "build or test files in the package"
 grep -q '^/etc/' "$tmp/files" && fail "the package ships files under /etc; /etc/flisd belongs to the administrator"
 # The hook sample is executable.
-dpkg-deb -c "$deb" | grep -E '\./usr/share/doc/flisd/pre-commit$' | grep -q '^-rwxr-xr-x' ||
+dpkg-deb -c "$deb" >"$tmp/listing"
+grep -qE '^-rwxr-xr-x .*\./usr/share/doc/flisd/pre-commit$' "$tmp/listing" ||
   fail "/usr/share/doc/flisd/pre-commit is not executable"
 
 # --- control data -------------------------------------------------------------------------------
@@ -57,7 +58,10 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Package)" = flisd ] || fail "Package is '$(field Package)', not flisd"
 [ "$(field Section)" = admin ] || fail "Section is '$(field Section)', not admin"
 [ -n "$(field Maintainer)" ] || fail "no Maintainer"
-field Description | grep -qi 'FLIS' || fail "the description does not say what flisd is"
+description=$(field Description)
+grep -qi 'FLIS data packages' <<<"$description" || fail "the description does not say what flisd is: $description"
+[ "$(grep -c 'delivers FLIS data packages' <<<"$description")" = 1 ] ||
+  fail "the description repeats its summary: $description"
 depends=$(field Depends)
 echo "package: Depends: $depends"
 for lib in libssh libyaml-cpp libzstd libsqlite3 libsystemd libarchive libssl libstdc++ tzdata; do
@@ -84,7 +88,8 @@ fi
 "$root/usr/sbin/flisd" --version >/dev/null 2>&1 || fail "the packaged flisd --version fails"
 # The man pages are real roff.
 for page in man8/flisd.8 man1/flisctl.1 man5/flisd.yaml.5 man5/flisd-orders.5; do
-  zcat "$root/usr/share/man/$page.gz" 2>/dev/null | grep -q '^\.TH ' || fail "$page.gz is not a man page"
+  zcat "$root/usr/share/man/$page.gz" >"$tmp/page" 2>/dev/null || true
+  grep -q '^\.TH ' "$tmp/page" || fail "$page.gz is not a man page"
 done
 # The unit names the binary where the package puts it.
 unit=$(find "$root" -path '*/systemd/system/flisd.service' | head -1)
