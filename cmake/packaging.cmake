@@ -32,8 +32,10 @@ endif()
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
         FILES_MATCHING PATTERN "*.md" PATTERN "man" EXCLUDE)
+# Not what the demo leaves behind in the source tree (its warehouse, state database and outbox).
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
-        USE_SOURCE_PERMISSIONS)
+        USE_SOURCE_PERMISSIONS
+        PATTERN "demo" EXCLUDE PATTERN "*.db" EXCLUDE PATTERN "*.db-*" EXCLUDE PATTERN ".git*" EXCLUDE)
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/bash-completion/flisctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/git-hooks/pre-commit DESTINATION ${CMAKE_INSTALL_DOCDIR})

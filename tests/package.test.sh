@@ -46,6 +46,8 @@ has_match '^/usr/share/doc/flisd/examples/orders/[^/]+\.yaml$'
 has_match '^/usr/share/doc/flisd/examples/calendar/[^/]+\.yaml$'
 # Nothing of the build or the tests slips in, and nothing under /etc (the admin's git checkout).
 grep -qE '(_test|_bench)$|/tests?/|CMakeFiles' "$tmp/files" && fail "build or test files in the package"
+grep -qE '^/usr/share/doc/flisd/examples/(demo/|.*\.db)' "$tmp/files" &&
+  fail "the demo's warehouse, state or outbox slipped into the examples"
 grep -q '^/etc/' "$tmp/files" && fail "the package ships files under /etc; /etc/flisd belongs to the administrator"
 # The hook sample is executable.
 dpkg-deb -c "$deb" >"$tmp/listing"
