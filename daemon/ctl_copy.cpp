@@ -31,7 +31,7 @@ struct CopyArgs {
 
 void print_diagnostics(const Diagnostics& diags, const std::string& dir) {
   for (Diagnostic d : diags.sorted()) {
-    if (dir != "." && !d.pos.file.empty() && d.pos.file.front() != '/')
+    if (dir != "." && !d.pos.file.empty() && d.pos.file.front() != '/' && d.pos.file != dir)
       d.pos.file = (fs::path(dir) / d.pos.file).lexically_normal().string();
     std::fprintf(stderr, "%s\n", d.str().c_str());
   }

@@ -18,7 +18,7 @@ std::string plural(int n, const char* word) {
 
 // "orders/x.yaml" shown as "DIR/orders/x.yaml"; "." is left out, as compilers do.
 std::string shown(const std::string& dir, const std::string& file) {
-  if (dir == "." || dir == "./" || file.empty() || file.front() == '/') return file;
+  if (dir == "." || dir == "./" || file.empty() || file.front() == '/' || file == dir) return file;
   return (std::filesystem::path(dir) / file).lexically_normal().string();
 }
 

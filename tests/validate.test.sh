@@ -42,6 +42,6 @@ check "summary says 3 errors" 'grep -q "1 warning, 3 errors$" "$work/out"'
 check "unknown option is wrong usage: exit 2" '[ $rc = 2 ]'
 "$FLISCTL" validate "$work/etc" extra >/dev/null 2>&1; rc=$?
 check "two folders is wrong usage: exit 2" '[ $rc = 2 ]'
-"$FLISCTL" validate "$work/nowhere" >/dev/null 2>"$work/err"; rc=$?
-check "a missing folder is a failed check: exit 1" '[ $rc = 1 ] && grep -q "no configuration folder" "$work/err"'
+(cd "$work" && "$FLISCTL" validate nowhere >/dev/null 2>"$work/err"); rc=$?
+check "a missing folder is a failed check: exit 1" '[ $rc = 1 ] && grep -q "^nowhere: error: no configuration folder" "$work/err"'
 exit $fail
