@@ -373,6 +373,11 @@ Status Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
   Instant now = clock_();
   const Order* order = cfg->find_order(queued.order);
   if (std::string why = inactive_reason(order, queued.order); !why.empty()) {
+    // Only a run still queued is cancelled here; anything else is not ours to touch.
+    auto current = store_.get(queued.id);
+    if (!current) return current.status();
+    if (!current->has_value() || (*current)->status != RunStatus::queued)
+      return Status::Error("run " + std::to_string(queued.id) + " (" + run_title(queued) + ") is no longer queued");
     if (Status s = store_.set_cancelled(queued.id, now, why); !s) return s;
     log_event(Event::run_cancelled, Priority::notice, fields_of(queued, RunStatus::cancelled),
               run_title(queued) + ": cancelled: " + why);
@@ -594,7 +599,7 @@ std::string Runner::status_line() {
         if (auto expected = expected_time(*cfg, *o, *p); expected && *expected <= now) ++late;
     }
   }
-  std::string line = std::to_string(orders) + " orders; " + std::to_string(running.size()) + " running";
+  std::string line = std::to_string(orders) + (orders == 1 ? " order; " : " orders; ") + std::to_string(running.size()) + " running";
   if (!running.empty()) {
     std::vector<std::string> shown(running.begin(), running.begin() + std::min<size_t>(running.size(), 3));
     line += " (" + join(shown, ", ") + (running.size() > 3 ? ", ..." : "") + ")";
