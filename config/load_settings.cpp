@@ -148,7 +148,9 @@ void read_entitlements(YamlReader& r, const Entry& e, const Catalogue& catalogue
       }
       names.push_back(name);
     }
-    if (ok) dm.entitlements[static_cast<int>(*code)] = names;
+    if (!ok) continue;
+    dm.entitlements[static_cast<int>(*code)] = names;
+    dm.entitlement_pos[static_cast<int>(*code)] = r.key_pos(ce);
   }
 }
 

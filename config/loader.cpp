@@ -142,7 +142,8 @@ std::vector<Order> generated_datamart_orders(const Datamarts& dm) {
     o.interfaces = interfaces;
     o.start = dm.start / 1;
     o.generated = true;
-    o.pos = dm.pos;
+    auto at = dm.entitlement_pos.find(code);
+    o.pos = at != dm.entitlement_pos.end() ? at->second : dm.pos;
     out.push_back(o);
   }
   return out;
@@ -214,7 +215,8 @@ LoadResult load_config_files(const fs::path& dir, const ConfigFiles& files, cons
   };
   std::vector<Loaded> loaded;
   std::set<std::string> order_files;
-  for (const auto& [name, text] : files) {
+  for (const auto& file : files) {
+    const std::string& name = file.first;  // not a structured binding: the lambda captures it
     if (name.rfind("orders/", 0) != 0) continue;
     order_files.insert(name);
     with_file(files, name, diags, [&](YamlReader& r, const YAML::Node& root) {

@@ -116,6 +116,7 @@ struct Datamarts {
   std::string delivery = "flis";
   std::map<int, std::vector<std::string>> entitlements;  // kommunekode -> DM interfaces
   Position pos;
+  std::map<int, Position> entitlement_pos;  // where each municipality's entitlement is written
 };
 
 // flisd.yaml

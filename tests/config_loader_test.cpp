@@ -99,7 +99,8 @@ BOOST_AUTO_TEST_CASE(generated_datamart_orders_follow_rule_4) {
   BOOST_TEST((dm->start == ymd(2026, 1, 1)));
   BOOST_TEST(!dm->end.has_value());
   BOOST_TEST(dm->pos.file == "flisd.yaml");
-  BOOST_TEST(dm->pos.line > 0);
+  BOOST_TEST(dm->pos.line == 35);  // "    101: [DM_BORGER, ...]" under datamarts.entitlements
+  BOOST_TEST(dm->pos.col == 5);
 }
 
 BOOST_AUTO_TEST_CASE(an_order_is_read_field_by_field) {
