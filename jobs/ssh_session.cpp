@@ -162,9 +162,17 @@ Status authenticate(ssh_session s, const SshEndpoint& e) {
 
 std::filesystem::path resolve_identity(const std::filesystem::path& identity) {
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
-  if (identity.is_relative() && credentials && *credentials) {
+  if (credentials == nullptr || *credentials == '\0') return identity;
+  std::error_code ec;
+  if (identity.is_relative()) {
     std::filesystem::path candidate = std::filesystem::path(credentials) / identity;
-    std::error_code ec;
+    if (std::filesystem::exists(candidate, ec)) return candidate;
+    return identity;
+  }
+  // The configuration loader resolves `identity: sftp-key` against the config folder; when no such
+  // file is there, the name was meant as a credential.
+  if (!std::filesystem::exists(identity, ec)) {
+    std::filesystem::path candidate = std::filesystem::path(credentials) / identity.filename();
     if (std::filesystem::exists(candidate, ec)) return candidate;
   }
   return identity;

@@ -6,8 +6,10 @@
 //    is an error naming the fingerprints, never accepted, and known_hosts is never written.
 //  - Public-key authentication only, from the configured private key file. A key file that group or
 //    others can read or write is refused, as OpenSSH refuses it.
-//  - The key may come from a systemd credential (LoadCredential=): when the identity path is
-//    relative and $CREDENTIALS_DIRECTORY is set, $CREDENTIALS_DIRECTORY/<identity> is tried first.
+//  - The key may come from a systemd credential (LoadCredential=sftp-key:/etc/flisd/keys/...):
+//    when $CREDENTIALS_DIRECTORY is set, a relative identity is looked for there first, and an
+//    absolute one that does not exist (the loader resolves `identity: sftp-key` against the config
+//    folder) is replaced by $CREDENTIALS_DIRECTORY/<its file name> when that exists.
 //  - TCP_NODELAY is set (without it each request stalls on Nagle's algorithm) and every blocking
 //    step is bounded by the timeout, so a stalled server is an error, not a hung worker.
 //
@@ -60,8 +62,8 @@ class SshSession {
   std::string where_;
 };
 
-// The private key file to use for `identity`: a systemd credential when the path is relative and
-// $CREDENTIALS_DIRECTORY holds it, else the path itself.
+// The private key file to use for `identity`: the systemd credential as described above, else
+// the path itself.
 std::filesystem::path resolve_identity(const std::filesystem::path& identity);
 
 // OK when the key file exists, is a regular file and neither group nor others may read or write

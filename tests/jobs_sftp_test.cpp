@@ -308,9 +308,16 @@ BOOST_AUTO_TEST_CASE(the_key_may_come_from_a_systemd_credential) {
   config.identity = "flisd-sftp-key";  // relative: looked up in $CREDENTIALS_DIRECTORY
   setenv("CREDENTIALS_DIRECTORY", credentials.c_str(), 1);
   auto up = target_for(config)->begin(sshd.root().string(), kName);
+  BOOST_REQUIRE_MESSAGE(up.ok(), up.message());
+  BOOST_REQUIRE((*up)->commit("00").ok());
+
+  // As the loader hands it over: resolved against the config folder, where no such file is.
+  config.identity = sshd.dir() / "etc-flisd" / "flisd-sftp-key";
+  up = target_for(config)->begin(sshd.root().string(), "second.tar.zst");
   unsetenv("CREDENTIALS_DIRECTORY");
   BOOST_REQUIRE_MESSAGE(up.ok(), up.message());
   BOOST_REQUIRE((*up)->commit("00").ok());
+  BOOST_TEST(fs::exists(sshd.root() / "second.tar.zst"));
 }
 
 BOOST_AUTO_TEST_CASE(a_server_that_disappears_mid_transfer_is_an_error) {
