@@ -1,0 +1,528 @@
+// The event loop; see event_loop.h.
+#include "daemon/event_loop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "config/loader.h"
+#include "daemon/control_socket.h"
+#include "daemon/log.h"
+#include "daemon/notify.h"
+#include "daemon/runner.h"
+#include "daemon/worker_pool.h"
+
+namespace flis {
+namespace {
+
+constexpr uint32_t kWatchMask =
+    IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+
+std::string errno_text() { return std::strerror(errno); }
+
+Status add_to_epoll(int epoll, int fd) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  if (epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) != 0) return Status::Error("epoll_ctl: " + errno_text());
+  return Status::OK();
+}
+
+// Reads and discards what makes an eventfd/timerfd readable. Returns read()'s result.
+ssize_t drain(int fd) {
+  uint64_t value = 0;
+  return read(fd, &value, sizeof value);
+}
+
+itimerspec periodic(std::chrono::microseconds interval) {
+  itimerspec spec{};
+  spec.it_interval.tv_sec = static_cast<time_t>(interval.count() / 1000000);
+  spec.it_interval.tv_nsec = static_cast<long>(interval.count() % 1000000) * 1000;
+  spec.it_value = spec.it_interval;
+  return spec;
+}
+
+void log_diagnostics(const Diagnostics& diagnostics) {
+  for (const auto& d : diagnostics.sorted())
+    log_event(Event::config_error,
+              d.severity == Diagnostic::Severity::error ? Priority::err : Priority::warning, {}, d.str());
+}
+
+int worker_count(const Config& config) { return std::max(1, config.settings.workers); }
+
+}  // namespace
+
+Result<std::unique_ptr<EventLoop>> EventLoop::create(LoopOptions options) {
+  LoadResult loaded = load_config(options.config_dir);
+  log_diagnostics(loaded.diagnostics);
+  if (!loaded.config)
+    return Status::Error("the configuration in " + options.config_dir.string() + " has " +
+                         std::to_string(loaded.diagnostics.error_count()) +
+                         " error(s) (logged above); fix them (flisctl validate) and start flisd again");
+  auto store = StateStore::open(loaded.config->settings.state);
+  if (!store) return store.status();
+  std::unique_ptr<EventLoop> loop(new EventLoop(std::move(options), loaded.config, std::move(*store)));
+  if (Status st = loop->open_fds(); !st.ok()) return st;
+  return loop;
+}
+
+EventLoop::EventLoop(LoopOptions options, std::shared_ptr<const Config> config,
+                     std::unique_ptr<StateStore> store)
+    : options_(std::move(options)), store_(std::move(store)) {
+  runner_ = std::make_unique<Runner>(*store_, options_.clock);
+  runner_->set_config(config);
+  pool_ = std::make_unique<WorkerPool>();
+  pool_->grow(worker_count(*config));
+}
+
+EventLoop::~EventLoop() {
+  cancel_ = true;
+  pool_.reset();  // joins the workers before the runner and store they use go away
+  control_.reset();
+  for (int fd : {epoll_, event_, signal_, wake_timer_, rescan_timer_, watchdog_timer_, inotify_})
+    if (fd >= 0) close(fd);
+}
+
+Status EventLoop::open_fds() {
+  epoll_ = epoll_create1(EPOLL_CLOEXEC);
+  event_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  wake_timer_ = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+  rescan_timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  inotify_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (epoll_ < 0 || event_ < 0 || wake_timer_ < 0 || rescan_timer_ < 0 || inotify_ < 0)
+    return Status::Error("cannot set up the event loop: " + errno_text());
+  for (int fd : {event_, wake_timer_, rescan_timer_, inotify_})
+    if (Status st = add_to_epoll(epoll_, fd); !st.ok()) return st;
+
+  auto rescan = periodic(std::chrono::duration_cast<std::chrono::microseconds>(options_.rescan_interval));
+  timerfd_settime(rescan_timer_, 0, &rescan, nullptr);
+
+  if (auto interval = notify::watchdog_interval()) {
+    watchdog_timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (watchdog_timer_ < 0) return Status::Error("cannot create the watchdog timer: " + errno_text());
+    auto spec = periodic(*interval / 2);  // twice per WatchdogSec, as systemd recommends
+    timerfd_settime(watchdog_timer_, 0, &spec, nullptr);
+    if (Status st = add_to_epoll(epoll_, watchdog_timer_); !st.ok()) return st;
+  }
+  if (options_.signals) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    signal_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signal_ < 0) return Status::Error("cannot create the signalfd: " + errno_text());
+    if (Status st = add_to_epoll(epoll_, signal_); !st.ok()) return st;
+  }
+  if (options_.control_socket) {
+    auto server = ControlServer::open(*options_.control_socket);
+    if (!server) return server.status();
+    control_ = std::move(*server);
+    if (Status st = add_to_epoll(epoll_, control_->fd()); !st.ok()) return st;
+  }
+  return Status::OK();
+}
+
+int EventLoop::run() {
+  auto config = runner_->config();
+  if (Status st = runner_->recover(&cancel_); !st.ok())
+    log_event(Event::recovered, Priority::err, {}, "crash recovery: " + st.message());
+  refresh_and_dispatch();
+  notify::ready(runner_->status_line());
+  log_event(Event::started, Priority::info, {},
+            std::string("flisd ") + FLISD_VERSION + " started: " + std::to_string(config->orders.size()) +
+                " orders from " + options_.config_dir.string() + ", " +
+                std::to_string(worker_count(*config)) + " workers");
+
+  for (;;) {
+    if (stopping_ && inflight_.empty()) break;
+    int timeout_ms = -1;
+    if (need_refresh_ && !stopping_) {
+      timeout_ms = 0;  // a refresh is owed (see update_watches): look at events, then do it
+    } else if (stopping_ && !cancel_) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(stop_deadline_ -
+                                                                        std::chrono::steady_clock::now());
+      timeout_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
+    }
+    epoll_event events[16];
+    int n = epoll_wait(epoll_, events, 16, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      log_message(Priority::err, "epoll_wait failed: " + errno_text());
+      return 1;
+    }
+    if (n == 0 && stopping_ && !cancel_) {
+      log_event(Event::stopping, Priority::warning, {},
+                "shutdown: " + std::to_string(inflight_.size()) + " run(s) still uploading after " +
+                    std::to_string(options_.shutdown_grace.count()) +
+                    " s; aborting them, they are delivered after the next start");
+      cancel_ = true;
+    }
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == event_) {
+        drain(event_);
+      } else if (fd == signal_) {
+        handle_signals();
+      } else if (fd == wake_timer_) {
+        handle_wakeup_timer();
+      } else if (fd == rescan_timer_) {
+        drain(rescan_timer_);
+        std::lock_guard lock(mu_);
+        ++stats_.rescans;
+        need_refresh_ = true;
+      } else if (fd == watchdog_timer_) {
+        drain(watchdog_timer_);
+        notify::watchdog();
+      } else if (fd == inotify_) {
+        handle_inotify();
+      } else if (control_ && fd == control_->fd()) {
+        control_->serve_pending([this](const ControlRequest& r) { return handle_control(r); });
+      }
+    }
+    handle_requests();
+  }
+  log_event(Event::stopping, Priority::info, {}, "flisd stopped");
+  return 0;
+}
+
+// --- requests from other threads -----------------------------------------------------------------
+
+void EventLoop::post() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(event_, &one, sizeof one);
+}
+
+void EventLoop::request_stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_requested_ = true;
+  }
+  post();
+}
+
+void EventLoop::request_reload() {
+  {
+    std::lock_guard lock(mu_);
+    reload_requested_ = true;
+  }
+  post();
+}
+
+void EventLoop::clock_changed() {
+  {
+    std::lock_guard lock(mu_);
+    clock_moved_ = true;
+  }
+  post();
+}
+
+bool EventLoop::sync(std::chrono::seconds timeout) {
+  std::unique_lock lock(mu_);
+  uint64_t ticket = ++sync_asked_;
+  lock.unlock();
+  post();
+  lock.lock();
+  return sync_cv_.wait_for(lock, timeout, [&] { return sync_done_ >= ticket; });
+}
+
+EventLoop::Stats EventLoop::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+std::shared_ptr<const Config> EventLoop::config() const { return runner_->config(); }
+
+void EventLoop::handle_requests() {
+  bool want_stop, want_reload, clock_moved;
+  std::vector<int64_t> done;
+  uint64_t ticket;
+  {
+    std::lock_guard lock(mu_);
+    want_stop = std::exchange(stop_requested_, false);
+    want_reload = std::exchange(reload_requested_, false);
+    clock_moved = std::exchange(clock_moved_, false);
+    done.swap(finished_runs_);
+    ticket = sync_asked_;
+  }
+  for (int64_t id : done) finished(id);
+  if (want_stop) begin_stop();
+  if (want_reload && !stopping_) reload();
+  if (clock_moved) {
+    // The injected clock moved; a wake-up that has come is handled now, else the timer is re-armed.
+    if (armed_wakeup_ && *armed_wakeup_ <= options_.clock()) {
+      std::lock_guard lock(mu_);
+      ++stats_.timer_wakeups;
+      need_refresh_ = true;
+    } else {
+      arm_wakeup();
+    }
+  }
+  if (need_refresh_ && !stopping_) refresh_and_dispatch();
+  if (stopping_) update_status();
+  std::lock_guard lock(mu_);
+  sync_done_ = std::max(sync_done_, ticket);
+  sync_cv_.notify_all();
+}
+
+// --- event sources ---------------------------------------------------------------------------------
+
+void EventLoop::handle_signals() {
+  signalfd_siginfo info{};
+  while (read(signal_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    if (info.ssi_signo == SIGHUP) {
+      if (!stopping_) reload();
+    } else {
+      begin_stop();
+    }
+  }
+}
+
+void EventLoop::handle_wakeup_timer() {
+  // ECANCELED: the system clock was set; whatever was planned may be due now, so look again.
+  ssize_t n = drain(wake_timer_);
+  if (n < 0 && errno == ECANCELED)
+    log_message(Priority::notice, "the system clock changed; re-planning");
+  std::lock_guard lock(mu_);
+  ++stats_.timer_wakeups;
+  need_refresh_ = true;
+}
+
+void EventLoop::handle_inotify() {
+  alignas(inotify_event) char buf[16384];
+  bool any = false;
+  for (;;) {
+    ssize_t n = read(inotify_, buf, sizeof buf);
+    if (n <= 0) break;
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(p);
+      if (ev->mask & IN_IGNORED) watches_.erase(ev->wd);  // folder removed: re-watched on refresh
+      any = true;
+      p += sizeof(inotify_event) + ev->len;
+    }
+  }
+  if (!any) return;
+  std::lock_guard lock(mu_);
+  ++stats_.file_events;
+  need_refresh_ = true;
+}
+
+void EventLoop::update_watches() {
+  std::set<std::filesystem::path> wanted;
+  for (auto& p : runner_->watch_paths()) wanted.insert(p.lexically_normal());
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    if (wanted.count(it->second)) {
+      wanted.erase(it->second);
+      ++it;
+    } else {
+      inotify_rm_watch(inotify_, it->first);
+      it = watches_.erase(it);
+    }
+  }
+  // A folder watched only from now on may have got its marker between the refresh that revealed
+  // the folder and the watch: look once more. (At start nothing was missed: the refresh saw all.)
+  const bool first = !watches_started_;
+  watches_started_ = true;
+  for (const auto& path : wanted) {
+    int wd = inotify_add_watch(inotify_, path.c_str(), kWatchMask);
+    if (wd >= 0) {
+      if (!first && !watches_.count(wd)) need_refresh_ = true;
+      watches_[wd] = path;
+    } else if (errno == ENOSPC && !watch_limit_logged_) {
+      watch_limit_logged_ = true;
+      log_message(Priority::warning,
+                  "too many warehouse folders to watch (fs.inotify.max_user_watches); new data is "
+                  "noticed by the rescan every " + std::to_string(options_.rescan_interval.count()) +
+                      " s instead of at once");
+    }
+  }
+}
+
+// --- scheduling ------------------------------------------------------------------------------------
+
+void EventLoop::refresh_and_dispatch() {
+  need_refresh_ = false;
+  auto queued = runner_->refresh();
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.refreshes;
+  }
+  if (queued) {
+    queue_ = std::move(*queued);
+  } else {
+    log_message(Priority::err, "planning failed: " + queued.message());
+  }
+  dispatch();
+  arm_wakeup();
+  update_watches();
+  update_status();
+}
+
+void EventLoop::dispatch() {
+  if (stopping_) return;
+  auto config = runner_->config();
+  const int workers = worker_count(*config);
+  const int backfill_max = std::min(config->settings.backfill_workers, workers);
+  std::set<std::string> considered;  // only each order's first queued run may start: in order
+  for (const Run& run : queue_) {
+    if (static_cast<int>(inflight_.size()) >= workers) break;
+    if (!considered.insert(run.order).second) continue;
+    if (busy_orders_.count(run.order) || inflight_.count(run.id)) continue;
+    // The queue lists subscriptions first, so a backfill reaches here only when every due
+    // subscription that could start has started.
+    if (run.kind == "backfill" && backfills_inflight_ >= backfill_max) continue;
+    start(run);
+  }
+}
+
+void EventLoop::start(const Run& run) {
+  inflight_[run.id] = run;
+  busy_orders_.insert(run.order);
+  if (run.kind == "backfill") ++backfills_inflight_;
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.runs_started;
+  }
+  pool_->submit([this, run] {
+    try {
+      (void)runner_->execute(run, &cancel_);  // the Runner logs and records the outcome
+    } catch (const std::exception& e) {
+      log_event(Event::run_failed, Priority::err,
+                {run.order, std::to_string(run.id), run.period, run.municipality, "failed"},
+                std::string("run failed unexpectedly: ") + e.what());
+    }
+    {
+      std::lock_guard lock(mu_);
+      finished_runs_.push_back(run.id);
+    }
+    post();
+  });
+}
+
+void EventLoop::finished(int64_t run_id) {
+  auto it = inflight_.find(run_id);
+  if (it == inflight_.end()) return;
+  busy_orders_.erase(it->second.order);
+  if (it->second.kind == "backfill") --backfills_inflight_;
+  inflight_.erase(it);
+  need_refresh_ = true;  // the order's next period may be queued, a retry planned
+  std::lock_guard lock(mu_);
+  ++stats_.runs_finished;
+}
+
+void EventLoop::arm_wakeup() {
+  itimerspec spec{};
+  auto next = runner_->next_wakeup();
+  armed_wakeup_ = next;
+  if (next) {
+    // The timer runs on the real clock; with an injected clock (tests) the same distance applies.
+    auto delay = std::max<std::chrono::seconds>(*next - options_.clock(), std::chrono::seconds(1));
+    auto at = std::chrono::system_clock::now() + delay;
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count();
+    spec.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
+    spec.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
+  }
+  // A zero it_value disarms: nothing is ahead, the rescan and file events remain.
+  timerfd_settime(wake_timer_, TFD_TIMER_ABSTIME | (next ? TFD_TIMER_CANCEL_ON_SET : 0), &spec, nullptr);
+}
+
+void EventLoop::update_status() {
+  if (stopping_) {
+    notify::status("stopping: " + std::to_string(inflight_.size()) + " upload(s) finishing");
+    return;
+  }
+  notify::status(runner_->status_line());
+}
+
+// --- stop, reload, control -------------------------------------------------------------------------
+
+void EventLoop::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_grace;
+  if (options_.shutdown_grace.count() <= 0) cancel_ = true;
+  notify::stopping("stopping: " + std::to_string(inflight_.size()) + " upload(s) finishing");
+  log_event(Event::stopping, Priority::notice, {},
+            "stopping: no new runs; " + std::to_string(inflight_.size()) + " run(s) in flight get up to " +
+                std::to_string(options_.shutdown_grace.count()) + " s to finish");
+}
+
+ControlReply EventLoop::reload() {
+  notify::reloading();
+  log_event(Event::reload, Priority::info, {}, "reloading the configuration in " + options_.config_dir.string());
+  auto current = runner_->config();
+  LoadResult loaded = load_config(options_.config_dir, current.get());
+  log_diagnostics(loaded.diagnostics);
+  ControlReply reply;
+  const int errors = loaded.diagnostics.error_count();
+  if (!loaded.config) {
+    reply.message = "the configuration in " + options_.config_dir.string() + " has " + std::to_string(errors) +
+                    " error(s); flisd keeps running with the previous configuration";
+  } else {
+    if (loaded.config->settings.state != current->settings.state)
+      log_message(Priority::warning, "flisd.yaml names another state database (" +
+                                         loaded.config->settings.state.string() +
+                                         "); flisd keeps using " + current->settings.state.string() +
+                                         " until it is restarted");
+    runner_->set_config(loaded.config);
+    pool_->grow(worker_count(*loaded.config));
+    reply.ok = errors == 0;
+    reply.message = "reloaded " + options_.config_dir.string() + ": " +
+                    std::to_string(loaded.config->orders.size()) + " orders";
+    if (errors)
+      reply.message += "; " + std::to_string(errors) + " error(s), the last good version of each broken file is kept";
+  }
+  log_event(Event::reload, reply.ok ? Priority::info : Priority::warning, {}, reply.message);
+  for (const auto& d : loaded.diagnostics.sorted()) reply.message += "\n" + d.str();  // for flisctl
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.reloads;
+  }
+  refresh_and_dispatch();
+  notify::ready(runner_->status_line());
+  return reply;
+}
+
+namespace {
+
+ControlRun to_control(const Run& r) { return {r.id, r.order, r.period, std::string(to_string(r.status))}; }
+
+}  // namespace
+
+ControlReply EventLoop::handle_control(const ControlRequest& request) {
+  if (stopping_) return {false, "flisd is stopping; ask again after it has started", {}};
+  ControlReply reply;
+  if (request.cmd == "reload") {
+    reply = reload();
+  } else if (request.cmd == "trigger") {
+    auto runs = runner_->trigger(*request.order, request.period);
+    if (!runs) return {false, runs.message(), {}};
+    reply.ok = true;
+    for (const auto& r : *runs) reply.runs.push_back(to_control(r));
+    reply.message = runs->empty() ? "checked " + *request.order + ": nothing is due"
+                                  : "checked " + *request.order + ": " + std::to_string(runs->size()) +
+                                        " run(s) queued";
+    need_refresh_ = true;
+  } else if (request.cmd == "retry") {
+    auto run = runner_->retry(*request.run);
+    if (!run) return {false, run.message(), {}};
+    reply = {true, "run " + std::to_string(run->id) + " queued again", {to_control(*run)}};
+    need_refresh_ = true;
+  } else if (request.cmd == "redeliver") {
+    auto run = runner_->redeliver(*request.order, *request.period);
+    if (!run) return {false, run.message(), {}};
+    reply = {true, "redelivery of " + *request.order + " " + *request.period + " queued as run " +
+                       std::to_string(run->id), {to_control(*run)}};
+    need_refresh_ = true;
+  }
+  return reply;
+}
+
+}  // namespace flis
