@@ -200,10 +200,15 @@ Result<std::optional<RemoteFile>> SftpTarget::inspect(const std::string& folder,
 
 // --- SftpUpload ---
 
+// What a failed write was doing. OpenSSH reports ENOSPC and EDQUOT as a bare SSH_FX_FAILURE.
+std::string writing(uint32_t code) {
+  return code == FX_FAILURE ? "writing (the server gives no reason; usually a full disk or quota)" : "writing";
+}
+
 Status SftpUpload::flush_buffer() {
   if (buffer_.empty()) return Status::OK();
   Status st = conn_.sftp->write(handle_, offset_, buffer_.data(), buffer_.size());
-  if (!st.ok()) return fail(temp_, st, "writing");
+  if (!st.ok()) return fail(temp_, st, writing(conn_.sftp->last_code()));
   offset_ += buffer_.size();
   buffer_.clear();
   return Status::OK();
@@ -231,7 +236,7 @@ Status SftpUpload::commit(const std::string& sha256_hex) {
   if (done_) return Status::Error(target_.url(temp_) + ": commit after commit or abort");
   SftpClient& sftp = *conn_.sftp;
   if (Status st = flush_buffer(); !st.ok()) return st;
-  if (Status st = sftp.wait_writes(); !st.ok()) return fail(temp_, st, "writing");
+  if (Status st = sftp.wait_writes(); !st.ok()) return fail(temp_, st, writing(sftp.last_code()));
   if (sftp.has_fsync()) {
     if (Status st = sftp.fsync(handle_); !st.ok()) return fail(temp_, st, "syncing to disk");
   }

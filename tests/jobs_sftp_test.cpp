@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 #include <openssl/evp.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -422,4 +423,36 @@ BOOST_AUTO_TEST_CASE(cancel_stops_an_upload_promptly) {
   (*up)->abort();
   BOOST_TEST(!fs::exists(sshd.root() / flis::temporary_name(kName)));
   BOOST_TEST(!fs::exists(sshd.root() / kName));
+}
+
+// A small tmpfs mounted for one test: a server whose disk fills up.
+struct SmallDisk {
+  fs::path where;
+  bool mounted = false;
+  explicit SmallDisk(const fs::path& at) : where(at) {
+    fs::create_directory(where);
+    mounted = mount("tmpfs", where.c_str(), "tmpfs", 0, "size=1m,mode=0755") == 0;
+  }
+  ~SmallDisk() {
+    if (mounted) umount2(where.c_str(), MNT_DETACH);
+  }
+};
+
+BOOST_AUTO_TEST_CASE(a_full_disk_is_an_error_and_abort_cleans_up) {
+  SshdFixture sshd;
+  SmallDisk disk(sshd.root() / "full");
+  if (!disk.mounted) {
+    BOOST_TEST_MESSAGE("cannot mount a tmpfs here (not root?); skipped");
+    return;
+  }
+  auto target = target_for(sshd.target());
+  auto up = target->begin(disk.where.string(), kName);
+  BOOST_REQUIRE_MESSAGE(up.ok(), up.message());
+  flis::Status st = write_all(**up, random_bytes(3 * 1024 * 1024));
+  if (st.ok()) st = (*up)->commit("00");
+  BOOST_REQUIRE(!st.ok());
+  BOOST_TEST(contains(st.message(), (disk.where / flis::temporary_name(kName)).string() + ": "));
+  BOOST_TEST(contains(st.message(), "(SSH_FX_FAILURE) writing"));
+  (*up)->abort();
+  BOOST_TEST(fs::is_empty(disk.where));
 }
