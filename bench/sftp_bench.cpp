@@ -6,7 +6,8 @@
 //
 // Starts its own sshd (tests/support/sshd.h) and delay proxy on 127.0.0.1. Each upload runs in a
 // child process, so its peak RSS is its own; the time covers connect, upload and (flisd) commit
-// with its rename and .sha256. The best of --runs is reported. --sweep also tries request sizes
+// with its fsync, rename and .sha256; OpenSSH is measured with a plain put and with `put -f`
+// (fsync), the fair comparison. The best of --runs is reported. --sweep also tries request sizes
 // and in-flight counts over the delayed path.
 #include <signal.h>
 #include <sys/resource.h>
@@ -91,9 +92,12 @@ bool flisd_upload(const flis::Target& config, const flis::SftpTuning& tuning, co
   return st.ok();
 }
 
-bool openssh_put(const flis::test::SshdFixture& sshd, int port, const fs::path& file, const std::string& remote) {
+// `sftp -b` with one put; with `fsync`, `put -f`, which makes the server fsync the file as flisd
+// does before its rename.
+bool openssh_put(const flis::test::SshdFixture& sshd, int port, const fs::path& file, const std::string& remote,
+                 bool fsync) {
   fs::path batch = sshd.dir() / "batch";
-  std::ofstream(batch) << "put " << file.string() << " " << remote << "\n";
+  std::ofstream(batch) << "put " << (fsync ? "-f " : "") << file.string() << " " << remote << "\n";
   std::string kh = "UserKnownHostsFile=" + sshd.known_hosts().string();
   std::string p = std::to_string(port);
   std::string dest = sshd.user() + "@127.0.0.1";
@@ -161,17 +165,24 @@ int run(const Options& o) {
       cleanup();
       return m;
     });
-    Measurement s = best_of(o.runs, [&] {
-      std::string path = remote("openssh");
-      auto m = in_child([&] { return openssh_put(sshd, port, o.file, path); });
-      cleanup();
-      return m;
-    });
-    for (auto [tool, m] : {std::pair{"flisd", f}, std::pair{"openssh", s}}) {
+    auto openssh = [&](bool fsync) {
+      return best_of(o.runs, [&] {
+        std::string path = remote("openssh");
+        auto m = in_child([&] { return openssh_put(sshd, port, o.file, path, fsync); });
+        cleanup();
+        return m;
+      });
+    };
+    Measurement s = openssh(false);
+    Measurement sf = openssh(true);
+    for (auto [tool, m] : {std::pair{"flisd", f}, std::pair{"openssh", s}, std::pair{"put -f", sf}}) {
       std::printf("%-10s %-8s %10.1f %10.2f %10.2f %12.1f\n", label, tool, mb_per_s(bytes, m), m.seconds,
                   m.cpu_seconds, m.peak_rss_kib / 1024.0);
     }
-    if (f.ok && s.ok) std::printf("%-10s ratio flisd/openssh throughput: %.2f\n", label, s.seconds / f.seconds);
+    if (f.ok && s.ok) {
+      std::printf("%-10s ratio flisd/openssh throughput: %.2f (against put -f: %.2f)\n", label, s.seconds / f.seconds,
+                  sf.seconds / f.seconds);
+    }
   }
 
   if (o.sweep) {
