@@ -152,7 +152,10 @@ Result<std::unique_ptr<ControlServer>> ControlServer::open(const std::filesystem
   }
   // The peer check is the real gate; the mode keeps others from even connecting.
   chmod(path.c_str(), 0660);
-  if (auto group = flisd_group(); group && chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0)
+  // Under User=flisd the socket already belongs to group flisd; root must hand it over.
+  struct stat made {};
+  if (auto group = flisd_group(); group && stat(path.c_str(), &made) == 0 && made.st_gid != *group &&
+                                  chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0)
     log_message(Priority::warning, "cannot give control socket " + path.string() + " to group flisd: " +
                                        errno_text(errno) + "; only root and the daemon's user can use it");
   return std::unique_ptr<ControlServer>(new ControlServer(fd, path));
