@@ -5,6 +5,10 @@
 #include <charconv>
 #include <cstdio>
 #include <set>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 namespace flis {
 namespace {
@@ -142,6 +146,48 @@ bool is_safe_name(std::string_view s) {
 
 // ---- YamlReader ------------------------------------------------------------------------------
 
+namespace {
+
+// Records where a document starts; ignores everything else.
+class DocumentStart : public YAML::EventHandler {
+ public:
+  YAML::Mark mark = YAML::Mark::null_mark();
+  void OnDocumentStart(const YAML::Mark& m) override { mark = m; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { first(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { first(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { first(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    first(m);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    first(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void first(const YAML::Mark& m) {
+    if (!seen_) mark = m, seen_ = true;
+  }
+  bool seen_ = false;
+};
+
+// Where a second document starts, if the text has one. Documents are counted with the event
+// parser, never more than two, instead of YAML::LoadAll: yaml-cpp 0.7's LoadAll loops forever,
+// allocating, on a stray ',' (yaml-cpp issue #1040, fixed upstream in PR #1319); our fuzzer
+// found it.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStart ignored, second;
+  if (!parser.HandleNextDocument(ignored)) return std::nullopt;
+  if (!parser.HandleNextDocument(second)) return std::nullopt;
+  return second.mark;
+}
+
+}  // namespace
+
 Position YamlReader::at(const YAML::Node& node) const {
   if (!node.IsDefined()) return whole_file();
   YAML::Mark m = node.Mark();
@@ -155,23 +201,27 @@ std::optional<YAML::Node> YamlReader::parse(const std::string& text) {
                             " bytes, the most a configuration file may be; is it the right file?");
     return std::nullopt;
   }
-  std::vector<YAML::Node> docs;
+  YAML::Node root;
+  std::optional<YAML::Mark> second;
   try {
-    docs = YAML::LoadAll(text);
+    root = YAML::Load(text);
+    second = second_document(text);
   } catch (const YAML::Exception& e) {
     Position p = e.mark.is_null() ? whole_file() : Position{file_, e.mark.line + 1, e.mark.column + 1};
     error(p, "invalid YAML: " + e.msg + "; fix the syntax at this place");
     return std::nullopt;
   }
-  if (docs.empty() || docs[0].IsNull()) {
+  if (second) {
+    Position p = second->is_null() ? whole_file() : Position{file_, second->line + 1, second->column + 1};
+    error(p, "a second YAML document in this file, or stray text after the first; each file holds exactly one "
+             "(remove the '---' or the stray text)");
+    return std::nullopt;
+  }
+  if (!root.IsDefined() || root.IsNull()) {
     error(whole_file(), "file is empty; expected a YAML mapping of keys to values");
     return std::nullopt;
   }
-  if (docs.size() > 1) {
-    error(at(docs[1]), "a second YAML document in one file; each file holds exactly one (remove the '---')");
-    return std::nullopt;
-  }
-  return docs[0];
+  return root;
 }
 
 std::optional<Entries> YamlReader::mapping(const YAML::Node& node, const Position& where, std::string_view what,

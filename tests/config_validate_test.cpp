@@ -307,6 +307,16 @@ BOOST_AUTO_TEST_CASE(empty_and_non_mapping_order_files) {
   expect_error(r, "orders/x.yaml", 0, "file is empty");
   auto r2 = with_order("- id: X1\n");
   expect_error(r2, "orders/x.yaml", 1, "must be a mapping");
+  auto two = with_order(order({"id: X1", "---", "id: X2"}));
+  expect_error(two, "orders/x.yaml", 0, "a second YAML document");
+  // yaml-cpp 0.7's LoadAll loops forever on these (found by tests/fuzz); the loader must not.
+  for (const char* stray : {",\n", "# comment\n, b\n", "a: 1\n,\n"}) {
+    auto r = with_order(stray);
+    BOOST_TEST_CONTEXT("file " << stray) {
+      BOOST_TEST(!r.config);
+      BOOST_TEST(r.diagnostics.error_count() >= 1);
+    }
+  }
   auto r3 = with_order(std::string(kMaxConfigFileBytes + 10, '#'));
   expect_error(r3, "orders/x.yaml", 0, "larger than 1048576 bytes");
 }

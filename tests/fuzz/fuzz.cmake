@@ -1,0 +1,12 @@
+# libFuzzer target for the configuration loader: only with clang and -DFLISD_FUZZ=ON (scripts/fuzz.sh
+# configures a separate build with the whole tree instrumented: -fsanitize=fuzzer-no-link,address,undefined).
+option(FLISD_FUZZ "Build the libFuzzer targets (clang only)" OFF)
+if(FLISD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  add_executable(fuzz_config ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_config.cpp)
+  target_compile_definitions(fuzz_config PRIVATE FLISD_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  target_compile_options(fuzz_config PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(fuzz_config PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_config PRIVATE flis_config)
+elseif(FLISD_FUZZ)
+  message(WARNING "FLISD_FUZZ needs clang (CXX=clang++); the fuzz targets are not built")
+endif()
