@@ -103,17 +103,15 @@ void CalendarMerger::read_month(YamlReader& r, const std::string& key, const Ent
                        format_month(*ym + date::months{1}));
     return false;
   };
-  bool ok = true;
+  // A month with errors is still recorded, so it is not also reported as missing from the
+  // calendar; its errors make the configuration unusable anyway.
   auto ready = f->find("ready");
   if (ready == f->end()) {
     r.error(m.pos, "month " + key + " needs 'ready', the expected time, e.g. \"" +
                        format_month(*ym + date::months{1}) + "-05 06:00\"");
-    ok = false;
   } else if (auto t = r.local_time(ready->second, "ready")) {
-    ok &= after_month(ready->second, *t, "ready");
+    after_month(ready->second, *t, "ready");
     m.ready = *t;
-  } else {
-    ok = false;
   }
   if (auto sys = f->find("systems"); sys != f->end()) {
     std::vector<std::string_view> known;
@@ -127,23 +125,13 @@ void CalendarMerger::read_month(YamlReader& r, const std::string& key, const Ent
                             join(known);
           if (auto c = closest(name, known)) msg += " (did you mean '" + std::string(*c) + "'?)";
           r.error(r.key_pos(se), msg);
-          ok = false;
           continue;
         }
         auto t = r.local_time(se, "systems." + name);
-        if (!t || !after_month(se, *t, name)) {
-          ok = false;
-          continue;
-        }
-        m.systems[name] = *t;
+        if (t && after_month(se, *t, name)) m.systems[name] = *t;
       }
-    } else {
-      ok = false;
     }
   }
-  // A bad month is still recorded, so it is not also reported as missing; the errors make the
-  // configuration unusable anyway.
-  (void)ok;
   calendar_.monthly[*ym] = m;
 }
 

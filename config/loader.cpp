@@ -195,9 +195,6 @@ LoadResult load_config_files(const fs::path& dir, const ConfigFiles& files, cons
     detail::read_settings(r, root, ctx.dir, ctx.catalogue, ctx.catalogue_ok, ctx.settings);
   });
   ctx.settings_ok = !has_errors_in(diags, "flisd.yaml");
-  if (!files.count("flisd.yaml")) {  // still make default paths absolute for a partial result
-    ctx.settings.warehouse = fs::absolute(ctx.settings.warehouse, ec);
-  }
 
   detail::CalendarMerger calendar(ctx.catalogue, ctx.catalogue_ok);
   std::vector<std::string> core_files{"flisd.yaml", "interfaces.yaml"};
