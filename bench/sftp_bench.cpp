@@ -44,6 +44,7 @@ struct Options {
 struct Measurement {
   double seconds = 0;
   double cpu_seconds = 0;  // user + system of the client (sftp's ssh child included)
+  double server_cpu_seconds = 0;  // of the sshd session that served it
   long peak_rss_kib = 0;
   bool ok = false;
 };
@@ -116,8 +117,24 @@ Measurement best_of(int runs, const std::function<Measurement()>& once) {
     if (!m.ok) return m;
     if (!best.ok || m.seconds < best.seconds) best = m;
     best.peak_rss_kib = std::max(best.peak_rss_kib, m.peak_rss_kib);
+    best.cpu_seconds = std::min(best.cpu_seconds, m.cpu_seconds);
+    best.server_cpu_seconds = std::min(best.server_cpu_seconds, m.server_cpu_seconds);
   }
   return best;
+}
+
+// Runs one upload in a child and charges it the CPU of the sshd session that served it.
+template <typename F>
+Measurement served(const flis::test::SshdFixture& sshd, F body) {
+  double before = sshd.finished_sessions_cpu_seconds();
+  Measurement m = in_child(body);
+  // The session ends when the client disconnects; give sshd a moment to reap it.
+  for (int i = 0; i < 100; ++i) {
+    m.server_cpu_seconds = sshd.finished_sessions_cpu_seconds() - before;
+    if (m.server_cpu_seconds > 0) break;
+    usleep(10000);
+  }
+  return m;
 }
 
 double mb_per_s(uint64_t bytes, const Measurement& m) { return m.ok ? bytes / 1e6 / m.seconds : 0; }
@@ -155,20 +172,21 @@ int run(const Options& o) {
               bytes / 1048576.0, o.delay_ms, 2 * o.delay_ms);
   std::printf("flisd tuning: request %zu bytes, %d in flight; best of %d runs\n\n", o.tuning.request_size,
               o.tuning.max_in_flight, o.runs);
-  std::printf("%-10s %-8s %10s %10s %10s %12s\n", "path", "tool", "MB/s", "seconds", "client CPU", "peak RSS MiB");
+  std::printf("%-10s %-8s %8s %8s %11s %11s %13s\n", "path", "tool", "MB/s", "seconds", "client CPU",
+              "server CPU", "client RSS MiB");
   for (auto [label, port] : {std::pair{"loopback", sshd.port()}, std::pair{"delayed", proxy_port}}) {
     flis::Target config = sshd.target();
     config.port = port;
     Measurement f = best_of(o.runs, [&] {
       std::string path = remote("flisd");
-      auto m = in_child([&] { return flisd_upload(config, o.tuning, o.file, sshd.root().string(), fs::path(path).filename()); });
+      auto m = served(sshd, [&] { return flisd_upload(config, o.tuning, o.file, sshd.root().string(), fs::path(path).filename()); });
       cleanup();
       return m;
     });
     auto openssh = [&](bool fsync) {
       return best_of(o.runs, [&] {
         std::string path = remote("openssh");
-        auto m = in_child([&] { return openssh_put(sshd, port, o.file, path, fsync); });
+        auto m = served(sshd, [&] { return openssh_put(sshd, port, o.file, path, fsync); });
         cleanup();
         return m;
       });
@@ -176,8 +194,8 @@ int run(const Options& o) {
     Measurement s = openssh(false);
     Measurement sf = openssh(true);
     for (auto [tool, m] : {std::pair{"flisd", f}, std::pair{"openssh", s}, std::pair{"put -f", sf}}) {
-      std::printf("%-10s %-8s %10.1f %10.2f %10.2f %12.1f\n", label, tool, mb_per_s(bytes, m), m.seconds,
-                  m.cpu_seconds, m.peak_rss_kib / 1024.0);
+      std::printf("%-10s %-8s %8.1f %8.2f %11.2f %11.2f %13.1f\n", label, tool, mb_per_s(bytes, m), m.seconds,
+                  m.cpu_seconds, m.server_cpu_seconds, m.peak_rss_kib / 1024.0);
     }
     if (f.ok && s.ok) {
       std::printf("%-10s ratio flisd/openssh throughput: %.2f (against put -f: %.2f)\n", label, s.seconds / f.seconds,
@@ -199,7 +217,7 @@ int run(const Options& o) {
         flis::SftpTuning t{size, f};
         Measurement m = best_of(o.runs, [&] {
           std::string path = remote("sweep");
-          auto r = in_child([&] { return flisd_upload(config, t, o.file, sshd.root().string(), fs::path(path).filename()); });
+          auto r = served(sshd, [&] { return flisd_upload(config, t, o.file, sshd.root().string(), fs::path(path).filename()); });
           cleanup();
           return r;
         });

@@ -85,6 +85,7 @@ Status SftpClient::handshake(const SftpTuning& tuning) {
   fsync_ = version_.has("fsync@openssh.com");
   write_size_ = std::clamp<size_t>(tuning.request_size, 512, kMaxPacket - 1024 - 512);
   max_in_flight_ = static_cast<size_t>(std::max(1, tuning.max_in_flight));
+  write_batch_ = std::clamp<size_t>(max_in_flight_ / 8, 1, 8);
 
   if (version_.has("limits@openssh.com")) {
     uint32_t id = next_id();
@@ -130,12 +131,32 @@ Status SftpClient::transport_error(const std::string& what) {
   return Status::Error(what);
 }
 
-Status SftpClient::send(const char* data, size_t size) {
+Status SftpClient::send(const std::string& packet) {
+  tx_ += packet;
+  return flush();
+}
+
+Status SftpClient::flush() {
+  if (tx_.empty()) return Status::OK();
+  Status st = send_bytes(tx_.data(), tx_.size());
+  if (!st.ok() && !broken_) {
+    // Cancelled before a byte went out: those writes were never sent and get no reply.
+    for (uint32_t id : queued_ids_) writes_in_flight_.erase(id);
+  }
+  tx_.clear();
+  queued_ids_.clear();
+  return st;
+}
+
+Status SftpClient::send_bytes(const char* data, size_t size) {
   if (broken_) return transport_error("the connection failed earlier");
   auto progress = SteadyClock::now();
   size_t done = 0;
   while (done < size) {
-    if (Status st = check_cancel(); !st.ok()) return st;
+    if (Status st = check_cancel(); !st.ok()) {
+      // Half a packet on the channel leaves it unusable.
+      return done == 0 ? st : transport_error(st.message());
+    }
     uint32_t part = static_cast<uint32_t>(std::min<size_t>(size - done, 1u << 30));
     int rc = ssh_channel_write(channel_, data + done, part);
     if (rc < 0) return transport_error("connection lost while sending: " + session_.last_error());
@@ -156,7 +177,8 @@ Status SftpClient::send(const char* data, size_t size) {
 }
 
 Result<std::string> SftpClient::receive_packet() {
-  if (broken_) return transport_error("the connection failed earlier");
+  // Whatever waits for a reply must first send what the reply may depend on.
+  if (Status st = flush(); !st.ok()) return st;
   auto progress = SteadyClock::now();
   char buf[kReadChunk];
   for (;;) {
@@ -308,21 +330,28 @@ Status SftpClient::write(const std::string& handle, uint64_t offset, const void*
     return write_error_;
   }
   if (size > write_size_) return Status::Error("internal error: SFTP write larger than the request size");
-  while (writes_in_flight_.size() >= max_in_flight_) {
-    Result<Reply> reply = receive();
-    if (!reply.ok()) return reply.status();
-    if (!write_error_.ok()) {
-      last_code_ = write_error_code_;
-      return write_error_;
+  // When the pipeline is full, wait until a batch of replies is in, so that requests go out in
+  // batches again (see write_batch_).
+  if (writes_in_flight_.size() >= max_in_flight_) {
+    while (writes_in_flight_.size() + write_batch_ > max_in_flight_) {
+      Result<Reply> reply = receive();
+      if (!reply.ok()) return reply.status();
+      if (!write_error_.ok()) break;
     }
+  }
+  if (!write_error_.ok()) {
+    last_code_ = write_error_code_;
+    return write_error_;
   }
   uint32_t id = next_id();
   size_t header = write_header_size(handle.size());
-  tx_.resize(header + size);
-  encode_write_header(tx_.data(), id, handle, offset, static_cast<uint32_t>(size));
-  std::memcpy(tx_.data() + header, data, size);
-  if (Status st = send(tx_.data(), tx_.size()); !st.ok()) return st;
+  size_t at = tx_.size();
+  tx_.resize(at + header + size);
+  encode_write_header(tx_.data() + at, id, handle, offset, static_cast<uint32_t>(size));
+  std::memcpy(tx_.data() + at + header, data, size);
   writes_in_flight_.insert(id);
+  queued_ids_.push_back(id);
+  if (queued_ids_.size() >= write_batch_) return flush();
   return Status::OK();
 }
 

@@ -17,6 +17,9 @@
 // Time: no step waits longer than `timeout` without progress; `cancel`, when set, makes any call
 // fail within about a quarter of a second (shutdown).
 //
+// Writes go out in batches of up to 8 requests (fewer, half-empty SSH packets); anything that waits
+// for a reply sends the batch first.
+//
 // Thread-safety: one SftpClient belongs to one thread.
 #pragma once
 
@@ -26,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "config/status.h"
 #include "jobs/sftp_protocol.h"
@@ -91,8 +95,11 @@ class SftpClient {
              const std::atomic<bool>* cancel);
   Status handshake(const SftpTuning& tuning);
   uint32_t next_id() { return next_id_++; }
-  Status send(const std::string& packet) { return send(packet.data(), packet.size()); }
-  Status send(const char* data, size_t size);
+  // Sends `packet` after any queued writes.
+  Status send(const std::string& packet);
+  // Sends the queued requests.
+  Status flush();
+  Status send_bytes(const char* data, size_t size);
   // Reads packets until the reply to `id` arrives, settling write replies on the way.
   Result<sftp::Reply> wait_reply(uint32_t id);
   // Reads one reply; settles it when it answers a write (and then says so in *was_write).
@@ -121,7 +128,12 @@ class SftpClient {
   uint32_t write_error_code_ = sftp::FX_OK;
   std::string rx_;              // bytes received and not yet parsed
   size_t rx_pos_ = 0;
-  std::string tx_;              // the WRITE packet being sent, reused
+  // WRITE requests queued to go out together. libssh makes each ssh_channel_write() call SSH
+  // packets of its own, so a lone 32 KiB request would be one full packet plus a tiny one; a batch
+  // fills its packets, as OpenSSH's byte stream does, and halves the packets both ends handle.
+  std::string tx_;
+  std::vector<uint32_t> queued_ids_;
+  size_t write_batch_ = 8;
 };
 
 }  // namespace flis

@@ -161,6 +161,20 @@ class SshdFixture {
   // "SHA256:..." of the host key, as ssh-keygen -l prints it.
   std::string host_fingerprint() const { return fingerprint(host_key_pub()); }
   std::string log() const { return sshd_detail::read_text(dir_ / "sshd.log"); }
+  // The listening sshd's process id (-1 after kill()).
+  pid_t pid() const { return pid_; }
+  // CPU seconds (user + system) of every session that has ended so far: sshd reaps them, so they
+  // add up in its cutime and cstime. For benchmarks.
+  double finished_sessions_cpu_seconds() const {
+    std::string stat = sshd_detail::read_text("/proc/" + std::to_string(pid_) + "/stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string f;
+    double ticks = 0;
+    for (int i = 3; i <= 17 && fields >> f; ++i) {
+      if (i == 16 || i == 17) ticks += std::stod(f);  // cutime, cstime
+    }
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
 
   // A ready sftp Target for this server, delivering under root()/<path_template>.
   flis::Target target(const std::string& path_template = "kommuner/{municipality}/datapakker") const {
