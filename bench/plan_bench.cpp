@@ -9,7 +9,10 @@
 //   wakeup  next_wakeup()
 // Run by bench/plan.sh, which varies the number of orders and how far back they start.
 //
-//   plan_bench [--orders 10000] [--months-back 12] [--dir DIR] [--keep]
+//   plan_bench [--orders 10000] [--months-back 12] [--dir DIR] [--keep] [--reuse]
+//
+// Each figure is wall time and, in brackets, the process's CPU time: on a machine shared with
+// other work the CPU time is the steadier measure.
 //
 // Order mix (by index): 40% monthly DSA (monthly and daily interfaces), 30% daily, 10% weekly,
 // 10% legacy monthly, 10% one-off (2024, monthly chunks). Every order starts --months-back months
@@ -20,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -41,6 +45,7 @@ struct Options {
   int months_back = 12;
   fs::path dir;
   bool keep = false;
+  bool reuse = false;  // --dir already holds a tree from an earlier --keep run: time only
 };
 
 constexpr date::year_month kNowMonth{date::year{2026}, date::November};
@@ -151,9 +156,23 @@ int write_warehouse(const fs::path& wh) {
   return n;
 }
 
-double seconds_since(SteadyClock::time_point t0) {
-  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
+
+// Wall and CPU time of one step.
+struct Timer {
+  SteadyClock::time_point wall0 = SteadyClock::now();
+  double cpu0 = cpu_seconds();
+  std::string str() const {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%6.3f s [cpu %6.3f]",
+                  std::chrono::duration<double>(SteadyClock::now() - wall0).count(), cpu_seconds() - cpu0);
+    return buf;
+  }
+};
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -170,8 +189,9 @@ Options parse(int argc, char** argv) {
     else if (a == "--months-back") o.months_back = std::atoi(value().c_str());
     else if (a == "--dir") o.dir = value();
     else if (a == "--keep") o.keep = true;
+    else if (a == "--reuse") o.reuse = o.keep = true;
     else {
-      std::fprintf(stderr, "usage: plan_bench [--orders N] [--months-back M] [--dir DIR] [--keep]\n");
+      std::fprintf(stderr, "usage: plan_bench [--orders N] [--months-back M] [--dir DIR] [--keep] [--reuse]\n");
       std::exit(2);
     }
   }
@@ -193,17 +213,20 @@ int main(int argc, char** argv) {
     opt.dir = tmpl;
   }
   auto codes = municipalities();
-  write_settings(opt.dir, codes);
-  for (int i = 0; i < opt.orders; ++i) {
-    int code = codes[static_cast<size_t>(i) % codes.size()];
-    write(opt.dir / "orders" / ("K" + std::to_string(code) + "-B" + std::to_string(i) + ".yaml"),
-          order_yaml(i, code, opt));
+  int partitions = 0;
+  if (!opt.reuse) {
+    write_settings(opt.dir, codes);
+    for (int i = 0; i < opt.orders; ++i) {
+      int code = codes[static_cast<size_t>(i) % codes.size()];
+      write(opt.dir / "orders" / ("K" + std::to_string(code) + "-B" + std::to_string(i) + ".yaml"),
+            order_yaml(i, code, opt));
+    }
+    partitions = write_warehouse(opt.dir / "warehouse");
   }
-  int partitions = write_warehouse(opt.dir / "warehouse");
 
-  auto t0 = SteadyClock::now();
+  Timer t;
   LoadResult loaded = load_config(opt.dir);
-  double load_s = seconds_since(t0);
+  std::string load_s = t.str();
   if (!loaded.config) {
     for (const auto& d : loaded.diagnostics.sorted()) std::fprintf(stderr, "%s\n", d.str().c_str());
     return 1;
@@ -219,24 +242,28 @@ int main(int argc, char** argv) {
     for (const auto& p : order_periods(o, october_end))
       if (p.last <= october_end) history.delivered.insert({o.id, p.name()});
 
-  t0 = SteadyClock::now();
+  t = Timer();
   auto month = plan(config, history, now, {date::local_days{kNowMonth / 1}, date::local_days{kNowMonth / date::last}});
-  double plan_s = seconds_since(t0);
-  t0 = SteadyClock::now();
+  std::string plan_s = t.str();
+  t = Timer();
   auto six = plan(config, history, now, {date::local_days{(kNowMonth - date::months{3}) / 26},
                                          date::local_days{(kNowMonth + date::months{3}) / 26}});
-  double plan6_s = seconds_since(t0);
-  t0 = SteadyClock::now();
+  std::string plan6_s = t.str();
+  t = Timer();
   auto due = due_runs(config, history, now);
-  double due_s = seconds_since(t0);
-  t0 = SteadyClock::now();
+  std::string due_s = t.str();
+  t = Timer();
   auto next = next_wakeup(config, history, now);
-  double wake_s = seconds_since(t0);
+  std::string wake_s = t.str();
 
-  std::printf("orders %6zu  months-back %2d  history %8zu  partitions %6d | load %6.3f s | plan month %6.3f s "
-              "(%zu runs) | plan 6 months %6.3f s (%zu runs) | due_runs %6.3f s (%zu due) | next_wakeup %6.3f s (%s)\n",
-              config.orders.size(), opt.months_back, history.delivered.size(), partitions, load_s, plan_s,
-              month.size(), plan6_s, six.size(), due_s, due.size(), wake_s,
+  std::printf("orders %5zu, months back %2d, history %7zu runs, %d partitions written\n"
+              "  load_config             %s\n"
+              "  plan one month          %s  %zu runs\n"
+              "  plan 6 months           %s  %zu runs\n"
+              "  due_runs                %s  %zu due\n"
+              "  next_wakeup             %s  %s\n",
+              config.orders.size(), opt.months_back, history.delivered.size(), partitions, load_s.c_str(),
+              plan_s.c_str(), month.size(), plan6_s.c_str(), six.size(), due_s.c_str(), due.size(), wake_s.c_str(),
               next ? format_local_iso(*next, tz).c_str() : "none");
   if (made_dir && !opt.keep) fs::remove_all(opt.dir);
   return 0;

@@ -115,8 +115,30 @@ class PlanPass {
     return latest;
   }
 
-  bool delivered(const Order& order, const std::string& period_name) const {
-    return history_.delivered.count({order.id, period_name}) > 0;
+  bool delivered(const Order& order, const std::string& period_name) {
+    // One reused key: no allocation per look-up for the common short period names.
+    history_key_.first = order.id;
+    history_key_.second = period_name;
+    return history_.delivered.count(history_key_) > 0;
+  }
+
+  // What a period of an order needs depends only on (source, interfaces, period), which thousands
+  // of orders share; worked out once per pass.
+  struct Needs {
+    std::optional<Instant> expected;
+    std::vector<std::string> missing;  // Partition::key() of each partition not processed
+  };
+  const Needs& needs(const Order& order, const Period& period, const std::string& period_name) {
+    needs_key_.assign(to_string(order.source));
+    for (const auto& i : order.interfaces) needs_key_.append("|").append(i);
+    needs_key_.append("|").append(period_name);
+    auto [it, inserted] = needs_.try_emplace(needs_key_);
+    if (inserted) {
+      it->second.expected = expected(order, period);
+      for (const auto& part : partitions_for(config_, order, period))
+        if (!processed(part)) it->second.missing.push_back(part.key());
+    }
+    return it->second;
   }
 
   PlannedRun evaluate(const Order& order, const Period& period) {
@@ -125,8 +147,10 @@ class PlanPass {
     run.municipality = order.municipality;
     run.period = period;
     run.backfill = !order.is_subscription();
-    run.expected = expected(order, period);
-    if (delivered(order, period.name())) {
+    std::string name = period.name();
+    const Needs& n = needs(order, period, name);
+    run.expected = n.expected;
+    if (delivered(order, name)) {
       run.state = PlanState::delivered;
       return run;
     }
@@ -134,8 +158,7 @@ class PlanPass {
       run.state = PlanState::cancelled;
       return run;
     }
-    for (const auto& part : partitions_for(config_, order, period))
-      if (!processed(part)) run.missing.push_back(part.key());
+    run.missing = n.missing;
     if (now_ < end_of(period))
       run.state = PlanState::future;
     else if (run.missing.empty())
@@ -145,13 +168,6 @@ class PlanPass {
     else
       run.state = PlanState::waiting;
     return run;
-  }
-
-  // Due without listing what is missing: stops at the first partition not processed.
-  bool all_processed(const Order& order, const Period& period) {
-    for (const auto& part : partitions_for(config_, order, period))
-      if (!processed(part)) return false;
-    return true;
   }
 
   Instant sort_time(const PlannedRun& r) { return r.expected ? *r.expected : end_of(r.period); }
@@ -164,7 +180,10 @@ class PlanPass {
   local_days today_;
   std::unordered_map<int64_t, Instant> instants_;
   std::unordered_map<std::string, bool> processed_;
-  std::deque<Order> patched_;  // a deque: references handed out stay valid
+  std::deque<Order> patched_;
+  std::pair<std::string, std::string> history_key_;
+  std::string needs_key_;
+  std::unordered_map<std::string, Needs> needs_;  // a deque: references handed out stay valid
 };
 
 // The delivered periods of one order, for fast look-ups over a long history.
@@ -225,13 +244,16 @@ std::vector<PlannedRun> due_runs(const Config& config, const History& history, I
     auto delivered = delivered_of(history, order.id);
     for (const Period& period : order_periods(order, pass.today())) {
       if (now < pass.end_of(period)) break;  // periods come oldest first; the rest have not ended
-      if (delivered.count(period.name()) > 0 || !pass.all_processed(order, period)) continue;
+      std::string name = period.name();
+      if (delivered.count(name) > 0) continue;
+      const auto& needs = pass.needs(order, period, name);
+      if (!needs.missing.empty()) continue;
       PlannedRun run;
       run.order = order.id;
       run.municipality = order.municipality;
       run.period = period;
       run.backfill = !order.is_subscription();
-      run.expected = pass.expected(order, period);
+      run.expected = needs.expected;
       run.state = PlanState::due;
       out.push_back(std::move(run));
     }
@@ -253,10 +275,11 @@ std::optional<Instant> next_wakeup(const Config& config, const History& history,
     if (!listed.active()) continue;
     const Order& order = pass.effective(listed);
     for (const Period& period : order_periods(order, pass.today() - kWakeupLookBack, pass.today() + kWakeupLookAhead)) {
-      if (pass.delivered(order, period.name())) continue;
+      std::string name = period.name();
+      if (pass.delivered(order, name)) continue;
       Instant end = pass.end_of(period);
       consider(end);
-      consider(pass.expected(order, period));
+      consider(pass.needs(order, period, name).expected);
       // Later periods end later and are expected later: the first unfinished one is enough.
       if (end > now) break;
     }
