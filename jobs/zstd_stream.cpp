@@ -76,6 +76,7 @@ Status ZstdWriter::finish() {
       if (Status s = flush_output(); !s.ok()) return s;
     if (remaining == 0) break;
   }
+  if (Status s = out_.finish(); !s.ok()) return s;
   sha256_hex_ = sha_.hex();
   return Status::OK();
 }

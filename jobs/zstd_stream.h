@@ -1,6 +1,8 @@
 // zstd streaming compression into an Upload: the last stage of the packer (DESIGN.md §5). Input of
 // any size goes in through write(); compressed bytes leave in chunks of about 1 MiB, and their
-// SHA-256 and count are kept on the way out, so the package checksum needs no second read.
+// SHA-256 and count are kept on the way out, so the package checksum needs no second read. The
+// Upload is written from a thread of its own (jobs/async_writer.h), so a slow disk or network
+// write does not stall compression; it is no longer used once finish() returns.
 // Memory is bounded by zstd's window and job buffers, whatever the input size.
 //
 // Thread-safety: one thread drives a ZstdWriter; zstd's own worker threads stay inside it.
@@ -13,6 +15,7 @@
 
 #include "config/model.h"
 #include "config/status.h"
+#include "jobs/async_writer.h"
 #include "jobs/sha256.h"
 #include "jobs/target.h"
 
@@ -44,7 +47,7 @@ class ZstdWriter {
   Status flush_output();
 
   ZSTD_CCtx_s* cctx_;
-  Upload& out_;
+  AsyncWriter out_;
   std::vector<char> buffer_;  // compressed bytes waiting for the Upload
   size_t used_ = 0;
   Sha256 sha_;

@@ -341,6 +341,34 @@ std::map<std::string, std::string> read_package(const std::string& package) {
   return out;
 }
 
+// An Upload that fails once `limit` bytes have arrived, as a full remote disk would.
+class FailingUpload : public MemoryUpload {
+ public:
+  flis::Status write(const void* data, size_t size) override {
+    if (bytes.size() + size > 200000) return flis::Status::Error("No space left on device writing /remote/x.part");
+    return MemoryUpload::write(data, size);
+  }
+};
+
+BOOST_AUTO_TEST_CASE(an_upload_error_ends_the_build_with_that_error) {
+  TempDir wh;
+  std::mt19937 rng(7);
+  std::string noise(3 << 20, ' ');
+  for (char& c : noise) c = static_cast<char>(rng());  // does not compress: output exceeds the limit
+  write_file(wh / "DSA/CPR_PERSON/2026-11/101/big.csv", noise);
+  flis::Order order = monthly_order();
+  flis::PackageSpec spec;
+  spec.order = &order;
+  spec.period = flis::month_period(2026_y / date::November);
+  spec.partitions = {part("CPR_PERSON", "2026-11")};
+  spec.warehouse = wh.path();
+  FailingUpload up;
+  auto r = flis::build_package(spec, up);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.message().find("No space left on device writing /remote/x.part") != std::string::npos, r.message());
+  BOOST_TEST(up.bytes.size() <= 200000u);
+}
+
 // Property: whatever the warehouse holds, the package of municipality M holds exactly M's files
 // of the partitions asked for, byte for byte, and nothing of any other municipality. 36 packages:
 // 12 random warehouses, 3 municipalities each.
