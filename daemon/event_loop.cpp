@@ -133,13 +133,18 @@ Status EventLoop::open_fds() {
 
 int EventLoop::run() {
   auto config = runner_->config();
+  // Recovery and the first plan run before the loop can answer the watchdog; a ping on each side
+  // keeps a slow start from looking like a hang.
+  notify::watchdog();
   if (Status st = runner_->recover(&cancel_); !st.ok())
     log_event(Event::recovered, Priority::err, {}, "crash recovery: " + st.message());
+  notify::watchdog();
   refresh_and_dispatch();
+  notify::watchdog();
   notify::ready(runner_->status_line());
   log_event(Event::started, Priority::info, {},
             std::string("flisd ") + FLISD_VERSION + " started: " + std::to_string(config->orders.size()) +
-                " orders from " + options_.config_dir.string() + ", " +
+                (config->orders.size() == 1 ? " order" : " orders") + " from " + options_.config_dir.string() + ", " +
                 std::to_string(worker_count(*config)) + " workers");
 
   for (;;) {
