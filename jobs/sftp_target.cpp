@@ -108,7 +108,7 @@ class SftpUpload final : public Upload {
 
 Result<Connection> SftpTarget::connect() const {
   Connection c;
-  Result<std::unique_ptr<SshSession>> ssh = SshSession::connect(endpoint_, options_.timeout);
+  Result<std::unique_ptr<SshSession>> ssh = SshSession::connect(endpoint_, options_.connect_timeout);
   if (!ssh.ok()) return ssh.status().context(describe());
   c.ssh = std::move(*ssh);
   Result<std::unique_ptr<SftpClient>> sftp = SftpClient::start(*c.ssh, options_.tuning, options_.timeout, cancel_);

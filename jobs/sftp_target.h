@@ -31,9 +31,12 @@
 namespace flis {
 
 struct SftpTargetOptions {
-  // The longest any step may wait without progress (connect, host key exchange, a reply, the
-  // server's window): a stalled server fails the run instead of hanging a worker.
+  // The longest a transfer may wait without progress (a reply, the server's window): a stalled
+  // server fails the run instead of hanging a worker.
   std::chrono::milliseconds timeout{30'000};
+  // The longest each step of connecting may take (TCP, key exchange, authentication, the sftp
+  // subsystem).
+  std::chrono::milliseconds connect_timeout{30'000};
   SftpTuning tuning;
 };
 

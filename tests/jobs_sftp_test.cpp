@@ -53,15 +53,15 @@ std::string sha256_hex(const std::string& data) {
   return out;
 }
 
-flis::SftpTargetOptions quick(int timeout_ms = 3000) {
+// Timeouts: generous for connecting (a loaded test machine may take seconds to fork and exec an
+// sshd session), short for a transfer that stalls, where a test waits for them.
+std::unique_ptr<flis::DeliveryTarget> target_for(const flis::Target& config, int timeout_ms = 10000,
+                                                 const std::atomic<bool>* cancel = nullptr,
+                                                 int connect_timeout_ms = 20000) {
   flis::SftpTargetOptions o;
   o.timeout = std::chrono::milliseconds(timeout_ms);
-  return o;
-}
-
-std::unique_ptr<flis::DeliveryTarget> target_for(const flis::Target& config, int timeout_ms = 3000,
-                                                 const std::atomic<bool>* cancel = nullptr) {
-  auto t = flis::make_sftp_target(config, cancel, quick(timeout_ms));
+  o.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
+  auto t = flis::make_sftp_target(config, cancel, o);
   BOOST_REQUIRE_MESSAGE(t.ok(), t.message());
   return std::move(*t);
 }
@@ -359,7 +359,7 @@ BOOST_AUTO_TEST_CASE(a_server_that_accepts_and_never_answers_times_out) {
   SshdFixture sshd;  // only for a key and a known_hosts
   flis::Target config = sshd.target();
   config.port = silent.port;
-  auto up = target_for(config, 1000)->begin(sshd.root().string(), kName);
+  auto up = target_for(config, 1000, nullptr, 1000)->begin(sshd.root().string(), kName);
   BOOST_REQUIRE(!up.ok());
   BOOST_TEST(contains(up.message(), "cannot connect"));
   BOOST_TEST(contains(up.message(), "127.0.0.1:" + std::to_string(silent.port)));
@@ -410,7 +410,7 @@ BOOST_AUTO_TEST_CASE(a_path_through_a_file_is_an_error) {
 BOOST_AUTO_TEST_CASE(cancel_stops_an_upload_promptly) {
   SshdFixture sshd;
   std::atomic<bool> cancel{false};
-  auto target = target_for(sshd.target(), 3000, &cancel);
+  auto target = target_for(sshd.target(), 10000, &cancel);
   auto up = target->begin(sshd.root().string(), kName);
   BOOST_REQUIRE(up.ok());
   BOOST_REQUIRE(write_all(**up, random_bytes(500000)).ok());
