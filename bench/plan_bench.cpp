@@ -91,7 +91,7 @@ void write_settings(const fs::path& dir, const std::vector<int>& codes) {
         "  DM:\n"
         "    DM_BORGER: {system: FLIS, frequency: monthly}\n"
         "    DM_OEKONOMI: {system: FLIS, frequency: monthly}\n");
-  for (int y = 2023; y <= 2027; ++y) {
+  for (int y = 2023; y <= 2028; ++y) {
     std::string c;
     if (y == 2023) c += "daily: {ready: \"06:00\", lag_days: 1}\nweekly: {ready: \"06:00\", weekday: tuesday}\n";
     c += "monthly:\n";

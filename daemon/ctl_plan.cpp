@@ -2,9 +2,9 @@
 // the warehouse call for as of T, each (order, period) with its expected time and state
 // (DESIGN.md §6). Read-only: the state database is read when it exists and never created.
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -69,41 +69,54 @@ std::string expected_text(const PlannedRun& run, const date::time_zone* tz) {
   return format_local_short(*run.expected, tz) + " " + format_offset(*run.expected, tz);
 }
 
-void print_table(const std::vector<PlannedRun>& runs, const date::time_zone* tz) {
-  std::vector<std::vector<std::string>> rows{{"ORDER", "MUNICIPALITY", "PERIOD", "EXPECTED", "STATE", "MISSING"}};
-  for (const auto& r : runs)
-    rows.push_back({r.order, municipality_code(r.municipality), r.period.name(), expected_text(r, tz),
-                    std::string(to_string(r.state)), missing_summary(r.missing)});
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  std::string out;
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) {
-      out += row[i];
-      if (i + 1 < row.size()) out.append(width[i] - row[i].size() + 2, ' ');
-    }
-    out += '\n';
-  }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+// One row of the table; the rows are formatted twice (widths, then output) rather than held, so a
+// plan of hundreds of thousands of runs prints in constant extra memory.
+std::array<std::string, 6> table_row(const PlannedRun& r, const date::time_zone* tz) {
+  return {r.order, municipality_code(r.municipality), r.period.name(), expected_text(r, tz),
+          std::string(to_string(r.state)), missing_summary(r.missing)};
 }
 
+void print_table(const std::vector<PlannedRun>& runs, const date::time_zone* tz) {
+  const std::array<std::string, 6> header{"ORDER", "MUNICIPALITY", "PERIOD", "EXPECTED", "STATE", "MISSING"};
+  std::array<size_t, 6> width{};
+  auto measure = [&](const std::array<std::string, 6>& row) {
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  };
+  measure(header);
+  for (const auto& r : runs) measure(table_row(r, tz));
+  std::string line;
+  auto print = [&](const std::array<std::string, 6>& row) {
+    line.clear();
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(width[i] - row[i].size() + 2, ' ');
+    }
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  };
+  print(header);
+  for (const auto& r : runs) print(table_row(r, tz));
+}
+
+// Written object by object: a DOM of every run would cost more than planning them.
 void print_json(const std::vector<PlannedRun>& runs, const date::time_zone* tz) {
-  auto out = nlohmann::json::array();
-  for (const auto& r : runs) {
-    nlohmann::json o;
-    o["order"] = r.order;
-    o["municipality"] = r.municipality;
-    o["period"] = r.period.name();
-    o["start"] = day_period(r.period.first).name();
-    o["end"] = day_period(r.period.last).name();
-    o["expected"] = r.expected ? nlohmann::json(format_local_iso(*r.expected, tz)) : nlohmann::json(nullptr);
-    o["state"] = to_string(r.state);
-    o["backfill"] = r.backfill;
-    o["missing"] = r.missing;
-    out.push_back(std::move(o));
+  auto str = [](const std::string& s) { return nlohmann::json(s).dump(); };
+  std::string out;
+  std::fputs("[", stdout);
+  for (size_t n = 0; n < runs.size(); ++n) {
+    const PlannedRun& r = runs[n];
+    out.assign(n == 0 ? "\n" : ",\n");
+    out += "  {\"order\": " + str(r.order) + ", \"municipality\": " + std::to_string(r.municipality) +
+           ", \"period\": " + str(r.period.name()) + ", \"start\": \"" + day_period(r.period.first).name() +
+           "\", \"end\": \"" + day_period(r.period.last).name() + "\", \"expected\": " +
+           (r.expected ? "\"" + format_local_iso(*r.expected, tz) + "\"" : std::string("null")) +
+           ", \"state\": \"" + std::string(to_string(r.state)) + "\", \"backfill\": " +
+           (r.backfill ? "true" : "false") + ", \"missing\": [";
+    for (size_t i = 0; i < r.missing.size(); ++i) out += (i ? ", " : "") + str(r.missing[i]);
+    out += "]}";
+    std::fwrite(out.data(), 1, out.size(), stdout);
   }
-  std::cout << out.dump(2) << '\n';
+  std::fputs(runs.empty() ? "]\n" : "\n]\n", stdout);
 }
 
 int run_plan(const CommonOptions& common, const PlanOptions& opts) {
