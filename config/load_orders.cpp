@@ -107,15 +107,12 @@ class OrderReader {
     if (!type || !source) return false;
     d_.order.type = *parse_order_type(*type);
     d_.order.source = *parse_source(*source);
+    // Rules 1 and 3 are reported, and the rest of the order is still checked as written.
     const Position& at = get("source")->pos;
-    if (d_.order.type == OrderType::one_off && d_.order.source != Source::DSA) {
+    if (d_.order.type == OrderType::one_off && d_.order.source != Source::DSA)
       r_.error(at, "a one-off order may only use source DSA (rule 1); " + *source + " is for subscriptions");
-      return false;
-    }
-    if (d_.order.source == Source::legacy && d_.order.type != OrderType::monthly) {
+    else if (d_.order.source == Source::legacy && d_.order.type != OrderType::monthly)
       r_.error(at, "source legacy is allowed only for a monthly subscription (rule 3); this order is " + *type);
-      return false;
-    }
     return true;
   }
 

@@ -230,20 +230,28 @@ LoadResult load_config_files(const fs::path& dir, const ConfigFiles& files, cons
   if (ctx.settings_ok && ctx.catalogue_ok && ctx.settings.datamarts)
     generated = generated_datamart_orders(*ctx.settings.datamarts);
 
-  // Ids unique across files, and never one flisd gives a datamart order.
-  std::map<std::string, std::string> id_file;
-  for (const auto& o : generated) id_file[o.id] = "";
+  // Ids unique across files, and never one flisd gives a datamart order. Both files of a
+  // duplicate are in error: on reload neither may take over the other's id, so each keeps its
+  // last good version.
+  std::map<std::string, const Loaded*> first_with_id;
+  std::set<std::string> generated_ids;
+  for (const auto& o : generated) generated_ids.insert(o.id);
   for (const auto& l : loaded) {
     if (!l.draft.has_id) continue;
-    auto [it, fresh] = id_file.emplace(l.draft.order.id, l.file);
-    if (fresh) continue;
-    if (it->second.empty())
-      diags.error(l.draft.id_pos, "id '" + l.draft.order.id + "' is the id flisd gives the generated datamart order "
-                                  "of municipality " + l.draft.order.id.substr(3) +
+    const std::string& id = l.draft.order.id;
+    if (generated_ids.count(id)) {
+      diags.error(l.draft.id_pos, "id '" + id + "' is the id flisd gives the generated datamart order of "
+                                  "municipality " + id.substr(3) +
                                   " (datamarts.entitlements in flisd.yaml); choose another id");
-    else
-      diags.error(l.draft.id_pos, "id '" + l.draft.order.id + "' is also the id of the order in " + it->second +
-                                      "; ids must be unique across all order files");
+      continue;
+    }
+    auto [it, fresh] = first_with_id.emplace(id, &l);
+    if (fresh) continue;
+    const Loaded& first = *it->second;
+    diags.error(l.draft.id_pos, "id '" + id + "' is also the id of the order in " + first.file +
+                                    "; ids must be unique across all order files");
+    diags.error(first.draft.id_pos, "id '" + id + "' is also the id of the order in " + l.file +
+                                        "; ids must be unique across all order files");
   }
 
   bool core_ok = std::none_of(core_files.begin(), core_files.end(),

@@ -13,6 +13,7 @@ CXX=clang++ cmake -S . -B "$build" -G Ninja -DFLISD_FUZZ=ON -DCMAKE_BUILD_TYPE=R
 cmake --build "$build" --target fuzz_config -j"${JOBS:-2}"
 mkdir -p "$build/corpus"
 cp -n tests/fuzz/corpus_config/* "$build/corpus/" 2>/dev/null || true
-# -timeout: a hang is a bug (the loader bounds file size and nesting); -max_len: real files are small.
-"$build/fuzz_config" -max_total_time="$seconds" -timeout=10 -max_len=65536 -rss_limit_mb=2048 \
+# -timeout: a hang is a bug (the loader bounds file size and nesting); generous, as a busy shared
+# machine can starve one input of CPU for seconds. -max_len: real files are small.
+"$build/fuzz_config" -max_total_time="$seconds" -timeout=30 -max_len=65536 -rss_limit_mb=2048 \
   -print_final_stats=1 "$build/corpus"

@@ -64,10 +64,13 @@ BOOST_AUTO_TEST_CASE(real_kommunekoder) {
 
 BOOST_AUTO_TEST_CASE(one_off_only_from_dsa) {
   auto r = with_order(order({"id: X1", "municipality: 101", "type: one-off", "source: legacy", "delivery: flis",
-                             "interfaces: [LOEN_RAW]", "from: 2024-01-01", "to: 2024-12-31"}));
+                             "interfaces: [LOEN_RAW]", "from: 2024-12-31", "to: 2024-01-01", "start: 2024-01-01"}));
   BOOST_TEST(!r.config);
   auto d = expect_error(r, "orders/x.yaml", 4, "one-off order may only use source DSA");
   if (d) BOOST_TEST(d->pos.col == 9);
+  // The rest of the order is still checked.
+  expect_error(r, "orders/x.yaml", 8, "to 2024-01-01 is before from 2024-12-31");
+  expect_error(r, "orders/x.yaml", 9, "'start' is only for subscriptions");
 }
 
 BOOST_AUTO_TEST_CASE(legacy_only_monthly) {
@@ -182,6 +185,22 @@ BOOST_AUTO_TEST_CASE(ids_unique_across_files_naming_both) {
   auto r = t.load();
   BOOST_TEST(!r.config);
   expect_error(r, "orders/zz.yaml", 1, "also the id of the order in orders/k101.yaml");
+  expect_error(r, "orders/k101.yaml", 1, "also the id of the order in orders/zz.yaml");
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_id_never_takes_over_an_order_on_reload) {
+  ConfigTree t;
+  auto good = t.load();
+  BOOST_TEST_REQUIRE(good.config != nullptr);
+  // A new file that claims the id of an existing order, with other interfaces.
+  t.write("orders/a-new.yaml", "id: K101-CPR-DAILY\nmunicipality: 101\ntype: daily\nsource: DSA\n"
+                               "delivery: flis\ninterfaces: [CPR_PERSON]\nstart: 2026-01-01\nend: 2026-12-31\n");
+  auto reload = t.load(good.config.get());
+  BOOST_TEST_REQUIRE(reload.config != nullptr);
+  const Order* o = reload.config->find_order("K101-CPR-DAILY");
+  BOOST_TEST_REQUIRE(o != nullptr);
+  BOOST_TEST(o->pos.file == "orders/k101.yaml");
+  BOOST_TEST(o->interfaces.size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(ids_must_be_safe_file_names) {
