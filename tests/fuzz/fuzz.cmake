@@ -10,3 +10,12 @@ if(FLISD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
 elseif(FLISD_FUZZ)
   message(WARNING "FLISD_FUZZ needs clang (CXX=clang++); the fuzz targets are not built")
 endif()
+
+# The SFTP reply parser (jobs/sftp_protocol.cpp): what a hostile server sends. Seeds in
+# tests/fuzz/corpus_sftp_reply; run: fuzz-build/fuzz_sftp_reply -max_total_time=300 <corpus copy>.
+if(FLISD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  add_executable(fuzz_sftp_reply ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_sftp_reply.cpp)
+  target_compile_options(fuzz_sftp_reply PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(fuzz_sftp_reply PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_sftp_reply PRIVATE flis_jobs)
+endif()
