@@ -264,7 +264,12 @@ Status Runner::cancel_inactive(const Config& cfg, std::vector<Run>& runs, Instan
     if (!pending) continue;
     std::string why = inactive_reason(cfg.find_order(run.order), run.order);
     if (why.empty()) continue;
-    if (Status s = store_.set_cancelled(run.id, now, why); !s) return s;
+    if (Status s = store_.set_cancelled(run.id, now, why); !s) {
+      // A worker may have started it since the list was read: then it is not ours to cancel.
+      auto current = store_.get(run.id);
+      if (current && current->has_value() && (*current)->status == RunStatus::running) continue;
+      return s;
+    }
     run.status = RunStatus::cancelled;
     log_event(Event::run_cancelled, Priority::notice, fields_of(run, RunStatus::cancelled), run_title(run) + ": cancelled: " + why);
   }

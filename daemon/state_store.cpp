@@ -355,8 +355,9 @@ Status StateStore::set_failed(int64_t id, Instant now, const std::string& error,
 
 Status StateStore::set_cancelled(int64_t id, Instant now, const std::string& why) {
   return update_run(db_, path_, mu_, id,
-                "UPDATE runs SET status = 'cancelled', finished = ?2, error = ?3, next_attempt = NULL WHERE id = ?1",
-                "cancelling run " + std::to_string(id), [&](Stmt& s) {
+                "UPDATE runs SET status = 'cancelled', finished = ?2, error = ?3, next_attempt = NULL "
+                "WHERE id = ?1 AND status IN ('waiting', 'queued', 'failed')",
+                "cancelling run " + std::to_string(id) + " (it must be waiting, queued or failed)", [&](Stmt& s) {
                   s.bind(2, std::optional<Instant>(now));
                   s.bind(3, why);
                 });

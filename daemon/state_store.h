@@ -78,6 +78,7 @@ class StateStore {
                        const std::string& checksum);
   // failed; next_attempt set means it is retried then, absent means it is left failed.
   Status set_failed(int64_t id, Instant now, const std::string& error, std::optional<Instant> next_attempt);
+  // Only a waiting, queued or failed run can be cancelled (an error otherwise): never one running.
   Status set_cancelled(int64_t id, Instant now, const std::string& why);
 
   Result<std::optional<Run>> get(int64_t id);

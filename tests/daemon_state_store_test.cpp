@@ -313,3 +313,18 @@ BOOST_AUTO_TEST_CASE(a_full_disk_says_the_disk_is_full) {
   BOOST_TEST(last_error.find("disk is full") != std::string::npos, last_error);
   BOOST_TEST(last_error.find((mnt / "state.db").string()) != std::string::npos, last_error);
 }
+
+BOOST_AUTO_TEST_CASE(a_running_or_delivered_run_cannot_be_cancelled) {
+  TempDir dir;
+  auto store = open_store(dir.path / "state.db");
+  int64_t id = store->ensure(proto("K101-CPR-D", "2026-11-25"))->id;
+  BOOST_TEST_REQUIRE(store->set_running(id, at(1)).ok());
+  BOOST_TEST(!store->set_cancelled(id, at(2), "order deactivated").ok());
+  BOOST_TEST((get_run(*store, id).status == RunStatus::running));
+  BOOST_TEST_REQUIRE(store->set_failed(id, at(3), "boom", at(60)).ok());
+  BOOST_TEST_REQUIRE(store->set_cancelled(id, at(4), "order deactivated").ok());
+  Run r = get_run(*store, id);
+  BOOST_TEST((r.status == RunStatus::cancelled));
+  BOOST_TEST(r.error == "order deactivated");
+  BOOST_TEST(!r.next_attempt.has_value());
+}
