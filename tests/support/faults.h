@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -255,6 +256,9 @@ class Proxy {
         int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (client >= 0) {
           int server = detail::connect_to(upstream_);
+          int one = 1;  // without it each forwarded write waits on the peer's delayed ACK
+          setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          if (server >= 0) setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           if (server < 0) close(client);
           else pairs_.emplace_back(client, server), ++accepted_;
         }

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Regenerates docs/reliability.md from runs: the long fault-injection runs (bench/faults.sh), the
+# fuzzers (each for FUZZ_SECONDS under ASan+UBSan) and, if it was run, scripts/sanitize.sh.
+#
+#   bench/reliability.sh                          # everything: faults, 10 min per fuzzer
+#   SKIP_FAULTS=1 SKIP_FUZZ=1 bench/reliability.sh  # only rewrite the page from the last results
+#
+# Results are kept in $BUILD_DIR/reliability/ (faults.log, fuzz_<target>.log, sanitize.log), so the page can
+# be rewritten without running everything again. Needs root (tmpfs mounts), clang-16 with
+# libclang-rt-16-dev for the fuzzers, and a build in BUILD_DIR (default build) for the faults.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+RESULTS=${RESULTS:-$BUILD_DIR/reliability}
+FUZZ_DIR=${FUZZ_DIR:-build-fuzz}
+FUZZ_SECONDS=${FUZZ_SECONDS:-600}
+CLANGXX=${CLANGXX:-clang++-16}
+mkdir -p "$RESULTS"
+
+[ -n "${SKIP_FAULTS:-}" ] || OUT=$RESULTS/faults.log bench/faults.sh || true
+
+# Fuzzers: the libraries built with clang, ASan, UBSan and fuzzer coverage; every
+# tests/fuzz/fuzz_*.cpp linked against them and run from its seed corpus (a copy, so the seeds in
+# git stay small). Two at a time at most: the machine is shared.
+build_fuzzers() {
+  CXX=$CLANGXX cmake -S . -B "$FUZZ_DIR" -G Ninja -DFLISD_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null || return 1
+  cmake --build "$FUZZ_DIR" --target flis_jobs flis_config -j2 >/dev/null || return 1
+  for src in tests/fuzz/fuzz_*.cpp; do
+    "$CLANGXX" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+      -fno-sanitize-recover=undefined -DHAS_STRING_VIEW=1 -DONLY_C_LOCALE=1 -DUSE_OS_TZDB=1 -I. "$src" \
+      "$FUZZ_DIR/libflis_jobs.a" "$FUZZ_DIR/libflis_config.a" -lssh -lzstd -larchive -lyaml-cpp -ldate-tz -lcrypto \
+      -lpthread -o "$FUZZ_DIR/$(basename "$src" .cpp)" || return 1
+  done
+}
+run_fuzzer() {
+  local name=$1 corpus=tests/fuzz/corpus_${1#fuzz_}
+  local work=$FUZZ_DIR/work-$name
+  mkdir -p "$work"
+  [ -d "$corpus" ] || corpus=""
+  (cd "$FUZZ_DIR" && nice -n 15 "./$name" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+     -print_final_stats=1 -artifact_prefix="$name-" "work-$name" ${corpus:+"../$corpus"}) \
+    >"$RESULTS/$name.log" 2>&1
+  echo "exit=$? seconds=$FUZZ_SECONDS date=$(date -u +%Y-%m-%dT%H:%M:%SZ) commit=$(git rev-parse --short HEAD)" \
+    >>"$RESULTS/$name.log"
+}
+if [ -z "${SKIP_FUZZ:-}" ] && build_fuzzers; then
+  set -- "$FUZZ_DIR"/fuzz_*
+  while [ $# -gt 0 ]; do
+    run_fuzzer "$(basename "$1")" & shift
+    if [ $# -gt 0 ]; then run_fuzzer "$(basename "$1")" & shift; fi
+    wait
+  done
+fi
+
+# ---- the page ---------------------------------------------------------------------------------
+{
+  echo "# Reliability: faults and hostile input"
+  echo
+  echo "Written by \`bench/reliability.sh\` from the runs themselves ($(date -u +%Y-%m-%d), commit"
+  echo "$(git rev-parse --short HEAD)); do not edit by hand. The same cases run in ctest with a few trials"
+  echo "(\`daemon_faults_*\`, \`daemon_security_test\`, \`jobs_security_test\`); \`bench/faults.sh\` runs"
+  echo "them with many (FAULT_TRIALS), and the fuzzers run for FUZZ_SECONDS each."
+  echo
+  echo "Every fault case asserts, from what a municipality's consumer sees in the delivery folder:"
+  echo "nothing lost (every due package arrives, holding the warehouse bytes), nothing delivered twice"
+  echo "(one package and one delivered run per period), and never a partial package under its final"
+  echo "name (every \`*.tar.zst\` decompresses whole; with its \`.sha256\`, \`sha256sum -c\` passes)."
+  echo
+  echo "## Faults"
+  echo
+  if [ -f "$RESULTS/faults.log" ]; then
+    head -1 "$RESULTS/faults.log" | sed 's/^# /Run: /'
+    echo
+    echo "| case | result | seconds | figures |"
+    echo "|---|---|---|---|"
+    awk '
+      /^CASE / { if (c != "") print "| " c " | " v " | " s " | " f " |"; c = $2; v = $3; s = $4; f = ""; next }
+      /^FAULTS / { sub(/^FAULTS /, ""); gsub(/\|/, "/"); f = (f == "" ? $0 : f "; " $0); next }
+      END { if (c != "") print "| " c " | " v " | " s " | " f " |" }' "$RESULTS/faults.log" | sed 's/`/'"'"'/g'
+    echo
+    tail -1 "$RESULTS/faults.log" | sed 's/^# /Result: /'
+  else
+    echo "(no run yet: bench/faults.sh)"
+  fi
+  echo
+  echo "## Fuzzing (libFuzzer, ASan + UBSan)"
+  echo
+  echo "| target | seconds | executions | corpus | crashes, leaks, timeouts |"
+  echo "|---|---|---|---|---|"
+  for log in "$RESULTS"/fuzz_*.log; do
+    [ -f "$log" ] || continue
+    name=$(basename "$log" .log)
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+    corpus=$(grep -o 'corp: [0-9]*/[0-9a-zA-Z]*' "$log" | tail -1 | sed 's/corp: //')
+    findings=$(grep -cE '^==[0-9]+==ERROR|runtime error:|ERROR: libFuzzer' "$log")
+    verdict="none"; [ "$findings" != 0 ] && verdict="$findings: see $RESULTS/$name.log"
+    echo "| $name | ${secs:-?} | ${runs:-?} | ${corpus:-?} | $verdict |"
+  done
+  echo
+  echo "## Whole suite under ASan + UBSan (scripts/sanitize.sh)"
+  echo
+  if [ -f "$RESULTS/sanitize.log" ]; then
+    grep -E 'tests passed|tests failed|\*\*\*Failed|\(Failed\)|Timeout' "$RESULTS/sanitize.log" | sed 's/^/    /'
+  else
+    echo "(no run yet: scripts/sanitize.sh 2>&1 | tee $RESULTS/sanitize.log)"
+  fi
+  if [ -f docs/reliability-notes.md ]; then echo; cat docs/reliability-notes.md; fi
+} >docs/reliability.md
+echo "docs/reliability.md written"

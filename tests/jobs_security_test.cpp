@@ -1,0 +1,198 @@
+// Hostile names and hostile warehouses against jobs/: no name that reaches a path can lead a
+// package out of its folder, and no package ever holds another municipality's data, whatever the
+// warehouse holds (symbolic links, special files, folders named like other municipalities).
+#define BOOST_TEST_MODULE jobs_security
+#include <boost/test/unit_test.hpp>
+#include <sys/stat.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <iostream>
+#include <map>
+#include <random>
+
+#include "jobs/collect.h"
+#include "jobs/directory_target.h"
+#include "jobs/packer.h"
+#include "jobs/target.h"
+#include "tests/support/package_files.h"
+#include "tests/support/sshd.h"
+
+namespace fs = std::filesystem;
+using flis::test::TempDir;
+using flis::test::write_file;
+
+namespace {
+
+bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+flis::Partition part(const std::string& interface, const std::string& name) {
+  return flis::Partition{flis::Source::DSA, interface, name};
+}
+
+class MemoryUpload : public flis::Upload {
+ public:
+  flis::Status write(const void* data, size_t size) override {
+    bytes.append(static_cast<const char*>(data), size);
+    return flis::Status::OK();
+  }
+  flis::Status commit(const std::string&) override { return flis::Status::OK(); }
+  void abort() override {}
+  std::string remote_path() const override { return "memory"; }
+  std::string bytes;
+};
+
+// Every member of an in-memory .tar.zst: name -> content.
+std::map<std::string, std::string> read_package(const std::string& package) {
+  std::map<std::string, std::string> out;
+  struct archive* a = archive_read_new();
+  archive_read_support_filter_zstd(a);
+  archive_read_support_format_tar(a);
+  BOOST_REQUIRE(archive_read_open_memory(a, package.data(), package.size()) == ARCHIVE_OK);
+  struct archive_entry* e;
+  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+    std::string& content = out[archive_entry_pathname(e)];
+    char buf[8192];
+    for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;) content.append(buf, size_t(n));
+  }
+  archive_read_free(a);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(order_ids_with_dot_dot_in_a_path_template_are_refused_by_every_target) {
+  TempDir root;
+  flis::DirectoryTarget target;
+  for (std::string id : {"../../escape", "..", "x/../../escape", "K101/../../../escape"}) {
+    std::string folder = flis::expand_path((root / "out/{order}/{municipality}").string(), 101, id);
+    flis::Status s = flis::check_folder(folder);
+    BOOST_TEST(!s.ok(), folder);
+    auto up = target.begin(folder, "K101_2026-11.tar.zst");
+    BOOST_TEST(!up.ok(), id << ": begin accepted " << folder);
+    auto seen = target.inspect(folder, "K101_2026-11.tar.zst");
+    BOOST_TEST(!seen.ok(), id << ": inspect accepted " << folder);
+  }
+  BOOST_TEST(!fs::exists(root / "escape"));
+}
+
+BOOST_AUTO_TEST_CASE(package_names_that_are_not_one_plain_file_name_are_refused) {
+  TempDir root;
+  flis::DirectoryTarget target;
+  for (std::string name : {"../escape.tar.zst", "sub/escape.tar.zst", "..", ".", "", ".hidden.tar.zst",
+                           "/tmp/escape.tar.zst"}) {
+    auto up = target.begin((root / "out").string(), name);
+    BOOST_TEST(!up.ok(), "'" << name << "' was accepted");
+  }
+  BOOST_TEST(!fs::exists(root / "escape.tar.zst"));
+  BOOST_TEST(!fs::exists("/tmp/escape.tar.zst"));
+}
+
+BOOST_AUTO_TEST_CASE(the_sftp_target_refuses_a_folder_with_dot_dot_before_touching_the_server) {
+  flis::test::SshdFixture sshd;
+  flis::Target t = sshd.target("kommuner/{municipality}");
+  auto target = flis::make_target(t);
+  BOOST_TEST_REQUIRE(target.ok(), target.message());
+  std::string folder = (sshd.root() / "kommuner/101/../../escape").string();
+  auto up = (*target)->begin(folder, "K101_2026-11.tar.zst");
+  BOOST_TEST(!up.ok());
+  BOOST_TEST(has(up.message(), ".."), up.message());
+  auto seen = (*target)->inspect(folder, "K101_2026-11.tar.zst");
+  BOOST_TEST(!seen.ok());
+  BOOST_TEST(!fs::exists(sshd.root().parent_path() / "escape"));
+  BOOST_TEST(!fs::exists(sshd.root() / "kommuner"), "not even the folders were made");
+}
+
+BOOST_AUTO_TEST_CASE(interface_and_partition_names_that_are_not_one_folder_are_refused_by_collect) {
+  TempDir wh;
+  write_file(wh / "DSA/CPR_PERSON/2026-11/101/a.csv", "mine");
+  write_file(wh / "DSA/CPR_PERSON/2026-11/147/b.csv", "theirs");
+  write_file(wh / "secret.csv", "outside");
+  for (auto [iface, name] : std::vector<std::pair<std::string, std::string>>{
+           {"..", "2026-11"}, {"../DSA/CPR_PERSON", "2026-11"}, {"CPR_PERSON", ".."}, {"CPR_PERSON", "2026-11/../.."},
+           {"CPR_PERSON", "2026-11/147"}, {"/etc", "2026-11"}, {"CPR_PERSON", "."}, {"", "2026-11"}}) {
+    auto files = flis::collect_files(wh.path(), {part(iface, name)}, 101);
+    BOOST_TEST(!files.ok(), iface << " / " << name << " was accepted");
+  }
+  for (int bad : {-1, 1000, 1101}) BOOST_TEST(!flis::collect_files(wh.path(), {part("CPR_PERSON", "2026-11")}, bad).ok());
+}
+
+// Property: over random warehouses full of hostile entries, the package of municipality M either
+// holds exactly M's own regular files, byte for byte, or is refused with an error naming the
+// offending entry inside M's folder. Never a byte of another municipality, never a file outside
+// the warehouse. (jobs_packer_test has the benign version of this property.)
+BOOST_AUTO_TEST_CASE(no_package_ever_holds_another_municipalitys_data_random_hostile_warehouses) {
+  std::mt19937 rng(uint32_t(std::getenv("FAULT_SEED") ? std::atol(std::getenv("FAULT_SEED")) : 6));
+  const std::vector<int> codes{101, 147, 751};
+  const std::vector<std::string> ifaces{"CPR_PERSON", "LOEN_ANSAT"};
+  int refused = 0, packed = 0;
+  const int rounds = std::getenv("FAULT_TRIALS") ? std::atoi(std::getenv("FAULT_TRIALS")) : 30;
+  for (int round = 0; round < rounds; ++round) {
+    TempDir tmp;
+    fs::path wh = tmp / "warehouse";
+    write_file(tmp / "outside.csv", "owner=OUTSIDE");
+    std::map<int, std::map<std::string, std::string>> own;  // municipality -> archive path -> content
+    std::map<int, std::vector<std::string>> hostile;         // municipality -> hostile entries in its folder
+    for (int m : codes)
+      for (const auto& iface : ifaces) {
+        fs::path folder = wh / "DSA" / iface / "2026-11" / std::to_string(m);
+        fs::create_directories(folder);
+        for (int k = 0, n = int(rng() % 4); k < n; ++k) {
+          // Folders named like other municipalities, dot-names and deep paths are all legitimate.
+          std::string rel = std::vector<std::string>{"", "147/", "sub/deeper/", "..data/", "101/"}[rng() % 5] +
+                            std::vector<std::string>{"f", "..f", ".hidden", "f..csv"}[rng() % 4] + std::to_string(k);
+          std::string content = "owner=" + std::to_string(m) + ";" + std::string(rng() % 500, 'x');
+          write_file(folder / rel, content);
+          own[m]["DSA/" + iface + "/2026-11/" + rel] = content;
+        }
+        if (rng() % 3 != 0) continue;
+        fs::path entry = folder / ("hostile" + std::to_string(rng() % 100));
+        switch (rng() % 6) {
+          case 0: fs::create_symlink(wh / "DSA" / iface / "2026-11" / std::to_string(codes[(rng() % 2) + 1]), entry); break;
+          case 1: fs::create_symlink(tmp / "outside.csv", entry); break;
+          case 2: fs::create_symlink("../147", entry); break;
+          case 3: fs::create_symlink("/etc/passwd", entry); break;
+          case 4: mkfifo(entry.c_str(), 0644); break;
+          case 5: fs::create_directories(folder / "sub"), fs::create_symlink("..", folder / "sub" / entry.filename()),
+                  entry = folder / "sub" / entry.filename(); break;
+        }
+        hostile[m].push_back(entry.string());
+      }
+    for (int me : codes) {
+      flis::Order order;
+      order.id = "K" + std::to_string(me) + "-PROP";
+      order.municipality = me;
+      order.type = flis::OrderType::monthly;
+      order.interfaces = ifaces;
+      flis::PackageSpec spec;
+      spec.order = &order;
+      spec.period = flis::month_period(date::year{2026} / date::November);
+      for (const auto& i : ifaces) spec.partitions.push_back(part(i, "2026-11"));
+      spec.warehouse = wh;
+      spec.compression = flis::Compression{1, 1};
+      MemoryUpload up;
+      auto r = flis::build_package(spec, up);
+      if (!r.ok()) {
+        ++refused;
+        bool named = false;
+        for (const auto& h : hostile[me]) named = named || has(r.message(), h);
+        BOOST_TEST(named, "round " << round << " municipality " << me << " refused without naming a hostile entry: "
+                                   << r.message());
+        continue;
+      }
+      ++packed;
+      BOOST_TEST(hostile[me].empty(), "round " << round << " municipality " << me << " packed despite "
+                                               << hostile[me].front());
+      auto got = read_package(up.bytes);
+      got.erase("manifest.json");
+      BOOST_TEST(got == own[me], "round " << round << " municipality " << me << ": the package is not exactly its files");
+      for (const auto& [name, content] : got)
+        BOOST_TEST(content.starts_with("owner=" + std::to_string(me) + ";"), name << " holds " << content.substr(0, 12));
+    }
+  }
+  BOOST_TEST(refused > 0);
+  BOOST_TEST(packed > 0);
+  std::cout << "FAULTS security-hostile-warehouses trials=" << rounds * int(codes.size()) << " packed=" << packed
+            << " refused=" << refused << std::endl;
+}
