@@ -19,3 +19,14 @@ if(FLISD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   target_link_options(fuzz_sftp_reply PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_libraries(fuzz_sftp_reply PRIVATE flis_jobs)
 endif()
+
+# ---- faults (issue 6): the period/instant parsers and the data calendar loader ------------------
+# Seeds in tests/fuzz/corpus_period and corpus_calendar; bench/reliability.sh runs them with the others.
+if(FLISD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  foreach(target fuzz_period fuzz_calendar)
+    add_executable(${target} ${CMAKE_SOURCE_DIR}/tests/fuzz/${target}.cpp)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(${target} PRIVATE flis_config)
+  endforeach()
+endif()
