@@ -24,11 +24,10 @@ for program in "$BUILD_DIR"/daemon_faults_*_test "$BUILD_DIR"/daemon_security_te
   name=$(basename "$program")
   # Boost lists "suite/case" as an indented tree; rebuild the paths.
   cases=$("$program" --list_content 2>&1 | awk '
-    /^[^ ]/ { next }
-    { n = match($0, /[^ ]/) - 1; sub(/^ +/, ""); sub(/\*$/, ""); level = n / 4; path[level] = $0;
-      if (level == 0 && $0 !~ /_test|[a-z]/) next;
-      full = path[0]; for (i = 1; i <= level; i++) full = full "/" path[i]; print level " " full }' |
-    awk '{ lv[NR] = $1; p[NR] = $2 } END { for (i = 1; i <= NR; i++) if (i == NR || lv[i + 1] <= lv[i]) print p[i] }')
+    { n = match($0, /[^ ]/) - 1; name = substr($0, n + 1); sub(/\*$/, "", name); level = n / 4;
+      path[level] = name; full = path[0]; for (i = 1; i <= level; i++) full = full "/" path[i];
+      lv[NR] = level; p[NR] = full }
+    END { for (i = 1; i <= NR; i++) if (i == NR || lv[i + 1] <= lv[i]) print p[i] }')
   for c in $cases; do
     start=$(date +%s)
     log=$(mktemp)

@@ -28,7 +28,7 @@ build_fuzzers() {
   cmake --build "$FUZZ_DIR" --target flis_jobs flis_config -j2 >/dev/null || return 1
   for src in tests/fuzz/fuzz_*.cpp; do
     "$CLANGXX" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
-      -fno-sanitize-recover=undefined -DHAS_STRING_VIEW=1 -DONLY_C_LOCALE=1 -DUSE_OS_TZDB=1 -I. "$src" \
+      -fno-sanitize-recover=undefined -DHAS_STRING_VIEW=1 -DONLY_C_LOCALE=1 -DUSE_OS_TZDB=1 -DFLISD_SOURCE_DIR="\"$PWD\"" -I. "$src" \
       "$FUZZ_DIR/libflis_jobs.a" "$FUZZ_DIR/libflis_config.a" -lssh -lzstd -larchive -lyaml-cpp -ldate-tz -lcrypto \
       -lpthread -o "$FUZZ_DIR/$(basename "$src" .cpp)" || return 1
   done
@@ -106,6 +106,30 @@ fi
   else
     echo "(no run yet: scripts/sanitize.sh 2>&1 | tee $RESULTS/sanitize.log)"
   fi
-  if [ -f docs/reliability-notes.md ]; then echo; cat docs/reliability-notes.md; fi
+  cat <<'NOTES'
+
+## What these runs found, and what they do not cover
+
+Found (reported to the owners; the failing variants are kept out of the committed tests until fixed):
+
+- **kill -9 between a package's final rename and its `.sha256`**: the restart does not finish the
+  delivery. The runner finds the final file without its checksum and fails every attempt, asking for a
+  human (both targets; a kill timed on the final name's appearance hits the window every time). A final
+  name only ever appears for a complete, fsynced upload, so flisd could write the missing `.sha256`.
+- **State disk full during a run**: nothing is lost (the restart finds the package on the target and
+  records it, then delivers the rest once), but `flisd --once` never says why it stopped; at start the
+  error names state.db but says "disk I/O error", not that the disk is full.
+- **A `..` in a target path template** is resolved away when the configuration is loaded, so
+  `out/{municipality}/../../x` sends every municipality's packages to one folder `x` (and `../x/{order}`
+  leaves the tree); `check_folder` never sees the `..`.
+
+Not covered here: the SFTP server stopping mid-transfer and refusing connections for a while, then
+coming back (the proxy helper is in tests/support/faults.h; the end-to-end case did not yet pass
+reliably under this machine's load and is not in the table; jobs_sftp_test covers the disappearing and
+stalling server at the target level, with short timeouts); a stall mid-transfer end to end (the
+timeout is 30 s and not configurable in flisd.yaml). Warehouse files are changed between the packer's
+hashing read and its packing read (flisd paused with SIGSTOP at a known point), not within one read;
+jobs_packer_test covers changes within a read through its test seam.
+NOTES
 } >docs/reliability.md
 echo "docs/reliability.md written"
