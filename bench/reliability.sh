@@ -101,7 +101,9 @@ fi
   echo
   echo "## Whole suite under ASan + UBSan (scripts/sanitize.sh)"
   echo
-  if [ -f "$RESULTS/sanitize.log" ]; then
+  if [ -f "$RESULTS/sanitize.log" ] && ! grep -q 'tests passed\|tests failed' "$RESULTS/sanitize.log"; then
+    echo "Not finished when this page was written (last line: \`$(tail -1 "$RESULTS/sanitize.log" | cut -c1-80)\`)."
+  elif [ -f "$RESULTS/sanitize.log" ]; then
     grep -E 'tests passed|tests failed|\*\*\*Failed|\(Failed\)|Timeout' "$RESULTS/sanitize.log" | sed 's/^/    /'
   else
     echo "(no run yet: scripts/sanitize.sh 2>&1 | tee $RESULTS/sanitize.log)"
