@@ -127,34 +127,42 @@ struct Delivered {
   bool found = false;  // already on the target: an earlier attempt got as far as the final rename
 };
 
-// The package as found on the target, if it is complete (final name and checksum file). A final
-// file without its checksum file is an interrupted commit flisd cannot finish safely by itself:
-// the target never overwrites a delivered name, so it is an error the sysadmin must look at.
-Result<std::optional<Delivered>> already_delivered(Destination& d, const std::string& expected_checksum) {
+// The package as found on the target, if it is complete. A final file without its checksum file
+// is a commit interrupted between rename and checksum: the final name only ever appears after the
+// whole upload was written, synced and size-checked, so when this run recorded the package's
+// checksum and size before committing (StateStore::set_packed) and the sizes agree, the checksum
+// file is written now and the package counts as delivered. Anything else is for the sysadmin.
+Result<std::optional<Delivered>> already_delivered(Destination& d, const Run& run) {
   auto found = d.target->inspect(d.folder, d.name);
   if (!found) return found.status().context("checking " + d.target->describe() + " for " + d.path());
   if (!found->has_value()) return std::optional<Delivered>();
   const RemoteFile& f = **found;
+  const std::string& expected = run.checksum;
+  if (!f.sha256 && !expected.empty() && int64_t(f.size) == run.bytes) {
+    if (Status s = d.target->finish_checksum(d.folder, d.name, expected); !s)
+      return s.context("completing the interrupted delivery of " + d.path());
+    return std::optional<Delivered>(Delivered{int64_t(f.size), d.path(), expected, true});
+  }
   if (!f.sha256)
     return Status::Error(d.path() + " exists on " + d.target->describe() +
-                         " without its .sha256 (a delivery interrupted between rename and checksum); check the "
+                         " without its .sha256, and this run has no record of building it; check the "
                          "file, remove it, then `flisctl retry` the run");
-  if (!expected_checksum.empty() && *f.sha256 != expected_checksum)
+  if (!expected.empty() && *f.sha256 != expected)
     return Status::Error(d.path() + " exists on " + d.target->describe() + " with checksum " + *f.sha256 +
-                         ", not the " + expected_checksum + " recorded for this run; check the file, remove it, "
+                         ", not the " + expected + " recorded for this run; check the file, remove it, "
                          "then `flisctl retry` the run");
   return std::optional<Delivered>(Delivered{int64_t(f.size), d.path(), *f.sha256, true});
 }
 
 // Builds the package of `run` and streams it to its target. Asks the target first, so a package
 // that is already there (with its checksum) is recorded rather than built again.
-Result<Delivered> deliver(const Config& config, const Order& order, const Run& run, Instant now,
-                          const std::atomic<bool>* cancel) {
+Result<Delivered> deliver(const Config& config, StateStore& store, const Order& order, const Run& run,
+                          Instant now, const std::atomic<bool>* cancel) {
   auto period = Period::parse(run.period);
   if (!period) return Status::Error("'" + run.period + "' is not a period name");
   auto dest = destination_of(config, order, run, cancel);
   if (!dest) return dest.status();
-  auto found = already_delivered(*dest, run.checksum);
+  auto found = already_delivered(*dest, run);
   if (!found) return found.status();
   if (found->has_value()) return **found;
 
@@ -177,12 +185,20 @@ Result<Delivered> deliver(const Config& config, const Order& order, const Run& r
     (*upload)->abort();
     return packed.status();
   }
+  // Recorded before the commit, so a crash inside it can be finished by recover() (exactly once).
+  if (Status s = store.set_packed(run.id, int64_t(packed->bytes), (*upload)->remote_path(), packed->sha256); !s) {
+    (*upload)->abort();
+    return s;
+  }
   Status committed = (*upload)->commit(packed->sha256);
   if (!committed) {
     (*upload)->abort();
     // Another attempt may have won the race to the final name with this very package: if it is
     // there with a checksum, it is delivered; anything else is this attempt's failure.
-    auto again = already_delivered(*dest, "");
+    Run built = run;
+    built.checksum = packed->sha256;
+    built.bytes = int64_t(packed->bytes);
+    auto again = already_delivered(*dest, built);
     if (again && again->has_value()) return **again;
     return committed;
   }
@@ -223,7 +239,7 @@ Status Runner::recover_one(const Config& cfg, const Run& run, const std::atomic<
   std::string why = "interrupted (flisd stopped during the run); queued again";
   if (order != nullptr) {
     auto dest = destination_of(cfg, *order, run, cancel);
-    auto found = dest ? already_delivered(*dest, run.checksum) : Result<std::optional<Delivered>>(dest.status());
+    auto found = dest ? already_delivered(*dest, run) : Result<std::optional<Delivered>>(dest.status());
     if (found && found->has_value()) {
       const Delivered& d = **found;
       if (Status s = store_.set_delivered(run.id, now, d.bytes, d.remote, d.checksum); !s) return s;
@@ -396,11 +412,18 @@ Status Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
             run_title(run) + ": attempt " + std::to_string(run.attempts) + " started");
 
   auto t0 = std::chrono::steady_clock::now();
-  auto delivered = deliver(*cfg, *order, run, now, cancel);
+  auto delivered = deliver(*cfg, store_, *order, run, now, cancel);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (delivered)
-    return record_delivered(run, delivered->bytes, delivered->remote, delivered->checksum, delivered->found, seconds);
-  return record_failure(*cfg, run, delivered.status(), cancel);
+  Status recorded = delivered ? record_delivered(run, delivered->bytes, delivered->remote, delivered->checksum,
+                                                 delivered->found, seconds)
+                              : record_failure(*cfg, run, delivered.status(), cancel);
+  // The one error the state database cannot hold itself: say it loudly. Nothing is lost: the run
+  // stays `running` and the next start's recover() finds the package on the target (or not).
+  if (!recorded)
+    log_event(Event::run_failed, Priority::err, fields_of(run, RunStatus::running),
+              run_title(run) + ": cannot record the outcome in the state database: " + recorded.message() +
+                  "; flisd takes no new runs until this is fixed, then restart it");
+  return recorded;
 }
 
 Status Runner::record_delivered(const Run& run, int64_t bytes, const std::string& remote, const std::string& checksum,

@@ -8,6 +8,8 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
+
 #include <array>
 #include <mutex>
 #include <system_error>
@@ -121,7 +123,8 @@ Status sqlite_error(sqlite3* db, const std::filesystem::path& path, const std::s
   int code = db ? sqlite3_extended_errcode(db) & 0xff : SQLITE_CANTOPEN;
   std::string what = db ? sqlite3_errmsg(db) : "out of memory";
   std::string prefix = "state database " + path.string() + ": " + doing + ": ";
-  if (code == SQLITE_FULL)
+  // SQLite reports a full disk as an I/O error when it cannot create the -wal or -shm file.
+  if (code == SQLITE_FULL || (db && sqlite3_system_errno(db) == ENOSPC))
     return Status::Error(prefix + "the disk is full (" + what + "); free space on the disk holding " +
                          path.parent_path().string() + " and try again");
   if (code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_CANTOPEN)
@@ -329,6 +332,16 @@ Status StateStore::set_running(int64_t id, Instant now) {
                 "next_attempt = NULL WHERE id = ?1 AND status = 'queued'",
                 "starting run " + std::to_string(id) + " (it must be queued)",
                 [&](Stmt& s) { s.bind(2, std::optional<Instant>(now)); });
+}
+
+Status StateStore::set_packed(int64_t id, int64_t bytes, const std::string& remote, const std::string& checksum) {
+  return update_run(db_, path_, mu_, id,
+                "UPDATE runs SET bytes = ?2, remote = ?3, checksum = ?4 WHERE id = ?1 AND status = 'running'",
+                "recording the package of run " + std::to_string(id) + " (it must be running)", [&](Stmt& s) {
+                  s.bind(2, bytes);
+                  s.bind(3, remote);
+                  s.bind(4, checksum);
+                });
 }
 
 Status StateStore::set_delivered(int64_t id, Instant now, int64_t bytes, const std::string& remote,

@@ -74,6 +74,9 @@ class StateStore {
   Status requeue_fresh(int64_t id, Instant now);
   // attempts += 1; only a queued run may start (an error otherwise), so no run starts twice.
   Status set_running(int64_t id, Instant now);
+  // The package is built and about to be committed: records its size, final path and checksum on
+  // the running run, so a crash between the target's rename and its checksum file can be finished.
+  Status set_packed(int64_t id, int64_t bytes, const std::string& remote, const std::string& checksum);
   Status set_delivered(int64_t id, Instant now, int64_t bytes, const std::string& remote,
                        const std::string& checksum);
   // failed; next_attempt set means it is retried then, absent means it is left failed.

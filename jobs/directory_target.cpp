@@ -104,6 +104,12 @@ Status write_small_file(const std::string& folder, const std::string& name, cons
   return s;
 }
 
+// `<name>.sha256` beside the package, durably: its own temporary file, rename, folder fsync.
+Status write_checksum(const std::string& folder, const std::string& name, const std::string& sha256_hex) {
+  Status s = write_small_file(folder, name + ".sha256", checksum_line(sha256_hex, name));
+  return s.ok() ? fsync_folder(folder) : s;
+}
+
 class DirectoryUpload : public Upload {
  public:
   DirectoryUpload(std::string folder, std::string name, int fd)
@@ -127,9 +133,9 @@ class DirectoryUpload : public Upload {
       return s;
     }
     done_ = true;
-    s = write_small_file(folder_, name_ + ".sha256", sha256_hex + "  " + name_ + "\n");
+    s = write_checksum(folder_, name_, sha256_hex);
     if (!s.ok()) return s.context("package " + final_ + " delivered, but its checksum file was not written");
-    return fsync_folder(folder_);
+    return s;
   }
 
   void abort() override {
@@ -200,6 +206,13 @@ Result<std::optional<RemoteFile>> DirectoryTarget::inspect(const std::string& fo
     return Status::Error("cannot read " + sum_path + ": " + errno_text(errno));
   }
   return std::optional<RemoteFile>(remote);
+}
+
+Status DirectoryTarget::finish_checksum(const std::string& folder, const std::string& name,
+                                        const std::string& sha256_hex) {
+  if (Status s = check_folder(folder); !s.ok()) return s;
+  if (Status s = check_name(name); !s.ok()) return s;
+  return write_checksum(folder, name, sha256_hex);
 }
 
 }  // namespace flis

@@ -26,6 +26,7 @@ class DirectoryTarget : public DeliveryTarget {
   Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) override;
   // RemoteFile::sha256 holds the 64 hex digits of `<name>.sha256` (its first field), not the line.
   Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) override;
+  Status finish_checksum(const std::string& folder, const std::string& name, const std::string& sha256_hex) override;
   std::string describe() const override { return "directory:" + path_template_; }
 
  private:

@@ -42,6 +42,7 @@ class SftpTarget final : public DeliveryTarget {
 
   Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) override;
   Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) override;
+  Status finish_checksum(const std::string& folder, const std::string& name, const std::string& sha256_hex) override;
   std::string describe() const override {
     return "sftp://" + endpoint_.user + "@" + endpoint_.host + ":" + std::to_string(endpoint_.port);
   }
@@ -103,6 +104,9 @@ class SftpUpload final : public Upload {
   bool done_ = false;   // committed or aborted
   Status failed_;
 };
+
+Status put_checksum(const SftpTarget& target, SftpClient& sftp, const std::string& folder, const std::string& name,
+                    const std::string& sha256_hex);
 
 // --- SftpTarget ---
 
@@ -198,6 +202,15 @@ Result<std::optional<RemoteFile>> SftpTarget::inspect(const std::string& folder,
   return std::optional<RemoteFile>(remote);
 }
 
+Status SftpTarget::finish_checksum(const std::string& folder, const std::string& name,
+                                   const std::string& sha256_hex) {
+  if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
+  if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
+  Result<Connection> conn = connect();
+  if (!conn.ok()) return conn.status();
+  return put_checksum(*this, *conn->sftp, folder, name, sha256_hex);
+}
+
 // --- SftpUpload ---
 
 // What a failed write was doing. OpenSSH reports ENOSPC and EDQUOT as a bare SSH_FX_FAILURE.
@@ -261,22 +274,24 @@ Status SftpUpload::commit(const std::string& sha256_hex) {
 
 // `<name>.sha256` in sha256sum's format, written like the package: temporary name, then rename.
 // posix-rename replaces a stale checksum of an earlier attempt atomically; without it the stale
-// file is removed first.
-Status SftpUpload::write_checksum(const std::string& sha256_hex) {
-  SftpClient& sftp = *conn_.sftp;
-  std::string content = sha256_hex + "  " + name_ + "\n";
-  std::string sum_final = final_ + ".sha256";
-  std::string folder = final_.substr(0, final_.size() - name_.size());
-  std::string sum_temp = join(folder, temporary_name(name_ + ".sha256"));
+// file is removed first. Errors name the path and what was being done.
+Status put_checksum(const SftpTarget& target, SftpClient& sftp, const std::string& folder, const std::string& name,
+                    const std::string& sha256_hex) {
+  auto failed = [&](const std::string& path, const Status& st, const std::string& doing) {
+    return Status::Error(target.url(path) + ": " + st.message() + " " + doing);
+  };
+  std::string content = checksum_line(sha256_hex, name);
+  std::string sum_final = join(folder, name + ".sha256");
+  std::string sum_temp = join(folder, temporary_name(name + ".sha256"));
   Result<std::string> handle = sftp.open(sum_temp, FXF_WRITE | FXF_CREAT | FXF_TRUNC, kFileMode);
-  if (!handle.ok()) return fail(sum_temp, handle.status(), "creating the checksum file");
+  if (!handle.ok()) return failed(sum_temp, handle.status(), "creating the checksum file");
   Status st = sftp.write(*handle, 0, content.data(), content.size());
   if (st.ok() && sftp.has_fsync()) st = sftp.fsync(*handle);
   Status closed = sftp.close(*handle);
   if (st.ok()) st = closed;
   if (!st.ok()) {
     (void)sftp.remove(sum_temp);
-    return fail(sum_temp, st, "writing the checksum file");
+    return failed(sum_temp, st, "writing the checksum file");
   }
   if (sftp.has_posix_rename()) {
     st = sftp.posix_rename(sum_temp, sum_final);
@@ -284,8 +299,15 @@ Status SftpUpload::write_checksum(const std::string& sha256_hex) {
     (void)sftp.remove(sum_final);
     st = sftp.rename(sum_temp, sum_final);
   }
-  if (!st.ok()) return fail(sum_final, st, "renaming the checksum file to its final name");
+  if (!st.ok()) return failed(sum_final, st, "renaming the checksum file to its final name");
   return Status::OK();
+}
+
+Status SftpUpload::write_checksum(const std::string& sha256_hex) {
+  std::string folder = final_.substr(0, final_.size() - name_.size());
+  Status st = put_checksum(target_, *conn_.sftp, folder, name_, sha256_hex);
+  if (!st.ok()) failed_ = st;
+  return st;
 }
 
 void SftpUpload::abort() {

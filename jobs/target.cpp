@@ -41,4 +41,8 @@ Status check_folder(const std::string& folder) {
   return Status::OK();
 }
 
+std::string checksum_line(const std::string& sha256_hex, const std::string& name) {
+  return sha256_hex + "  " + name + "\n";
+}
+
 }  // namespace flis

@@ -43,9 +43,17 @@ class DeliveryTarget {
   virtual Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) = 0;
   // The final file `name` in `folder`, or nullopt when absent. Also removes a stale temporary file.
   virtual Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) = 0;
+  // Writes `<name>.sha256` beside a package already under its final name: completes a commit that
+  // was interrupted between the rename and the checksum file (a crash, a lost connection). The
+  // caller vouches for the checksum (it recorded it before commit and checked the size).
+  virtual Status finish_checksum(const std::string& folder, const std::string& name,
+                                 const std::string& sha256_hex) = 0;
   // A short description for errors and logs: "sftp://flisd@sftp.flis.example:22" or "dir:/var/...".
   virtual std::string describe() const = 0;
 };
+
+// The content of `<name>.sha256`, in sha256sum's format: "<hex>  <name>\n".
+std::string checksum_line(const std::string& sha256_hex, const std::string& name);
 
 // The temporary name a package is uploaded under: hidden, and never ending in .tar.zst.
 std::string temporary_name(const std::string& name);
