@@ -55,6 +55,13 @@ int run_queued(Runner& runner, StateStore& store, std::set<std::string>& blocked
     else if (!s.ok()) {
       ++tally.failed;
       blocked.insert(run.order);  // its later periods must not overtake it
+      // A run the store could not record stays `running`: the state database is the problem
+      // (e.g. a full disk); say so and take no more runs.
+      if (status == RunStatus::running || !after) {
+        std::fprintf(stderr, "flisd: %s; stopping\n", s.message().c_str());
+        g_stop.store(true);
+        break;
+      }
     }
   }
   return attempted;
