@@ -21,6 +21,15 @@ std::filesystem::path resolve(const std::filesystem::path& dir, const std::strin
 // A folder template may use {municipality} and {order}; any other {...} is a typo that would put
 // packages in a wrong folder.
 void check_template(YamlReader& r, const Entry& e, const std::string& path) {
+  // '..' would let {municipality} or {order} lead out of the folder (and would be resolved away
+  // before the targets could see it): never allowed, write the folder as it is meant.
+  for (const auto& part : std::filesystem::path(path)) {
+    if (part == "..") {
+      r.error(e.pos, "path template '" + path + "' has a '..' component; write the folder without '..' "
+                     "(an absolute path, or one relative to the configuration folder)");
+      return;
+    }
+  }
   for (size_t i = 0; i < path.size(); ++i) {
     if (path[i] == '}') {
       r.error(e.pos, "path template has a '}' without '{'; placeholders are {municipality} and {order}");

@@ -181,10 +181,20 @@ BOOST_AUTO_TEST_CASE(names_that_would_leave_the_delivery_folder_are_refused_and_
     BOOST_TEST(!fs::exists("/tmp/escape"));
     refused += code == 1;
   }
-  // Path templates with a '..' component are not refused today: the loader resolves the path
-  // lexically, so "out/{municipality}/../../x" becomes "x" for every municipality before
-  // check_folder sees it (/work/bugs-found.md).
-  std::cout << "FAULTS security-path-traversal-config trials=" << cases.size() << " refused=" << refused << std::endl;
+  // Path templates: a '..' component is refused, with or without the placeholders around it.
+  for (std::string tmpl : {"out/{municipality}/../../escape", "out/../escape/{municipality}", "../escape/{order}"}) {
+    FlisdTree tree;
+    tree.daily_order("K101-T", 101, "2026-11-01", "2026-11-01");
+    tree.land("2026-11-01", 101, "data.csv", "id\n1\n");
+    tree.targets("  flis: {type: directory, path: \"" + (tree.root() / tmpl).string() + "\"}\n");
+    std::string log;
+    int code = tree.once("2026-11-03 12:00", &log);
+    BOOST_TEST(code == 1, tmpl << ":\n" << log);
+    BOOST_TEST(!fs::exists(tree.root() / "escape"), tmpl << ": delivered outside the template's tree");
+    BOOST_TEST(!fs::exists(tree.root().parent_path() / "escape"));
+    refused += code == 1;
+  }
+  std::cout << "FAULTS security-path-traversal-config trials=" << cases.size() + 3 << " refused=" << refused << std::endl;
 }
 
 // A symbolic link in a municipality's warehouse folder pointing at another municipality's file:
