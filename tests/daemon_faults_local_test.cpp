@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(a_full_state_disk_stops_runs_with_a_clear_error_and_loses_n
   int code = tree.once("2026-11-05 12:00", &log);
   BOOST_TEST(code != 0, log);
   BOOST_TEST(has(log, tree.state().string()), "the error names the state database:\n" << log);
-  // It should also say the disk is full; today it says "disk I/O error" (/work/bugs-found.md).
+  BOOST_TEST((has(log, "full") || has(log, "No space")), "the error says the disk is full:\n" << log);
   BOOST_TEST(check_outbox(tree.outbox(101)).packages.size() == 1u, "nothing delivered without a record");
 
   fs::remove(disk.path() / "filler");
@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(a_full_state_disk_stops_runs_with_a_clear_error_and_loses_n
 }
 
 // The state disk fills while a package is being uploaded: the delivery cannot be recorded. flisd
-// must stop; after room is made, a restart finds the package on the target and records
+// must stop and say so; after room is made, a restart finds the package on the target and records
 // it, and delivers the rest: each exactly once.
 BOOST_AUTO_TEST_CASE(a_state_disk_that_fills_during_an_upload_loses_nothing_and_delivers_once,
                      *utf::precondition([](utf::test_unit_id) { return is_root(); })) {
@@ -225,8 +225,8 @@ BOOST_AUTO_TEST_CASE(a_state_disk_that_fills_during_an_upload_loses_nothing_and_
     log = flisd.log();
   }
   BOOST_TEST(code != 0, log);
-  // It should also say that the disk is full and name state.db; today it says nothing of the
-  // cause (/work/bugs-found.md).
+  BOOST_TEST((has(log, "full") || has(log, "No space")), "flisd says the disk is full:\n" << log);
+  BOOST_TEST(has(log, tree.state().string()), "and names the state database:\n" << log);
   Outbox during = check_outbox(tree.outbox(101));
   BOOST_TEST(during.problems.empty(), join(during.problems));
   BOOST_TEST(during.packages.size() <= 1u, "no run started after the disk filled: " << join(during.packages));

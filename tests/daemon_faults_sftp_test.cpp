@@ -26,7 +26,6 @@ namespace {
 const date::time_zone* copenhagen() { return date::locate_zone("Europe/Copenhagen"); }
 
 std::string iso(flis::Instant t) { return flis::format_local_iso(t, copenhagen()); }
-flis::Instant at(const std::string& s) { return *flis::parse_instant(s, copenhagen()); }
 
 // The target for sshd reached through `port` (sshd's own, a proxy's or a stalled one). known_hosts
 // is written for that port, with sshd's host key.
