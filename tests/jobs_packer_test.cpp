@@ -16,10 +16,13 @@
 #include "jobs/directory_target.h"
 #include "jobs/packer.h"
 #include "jobs/tar_stream.h"
+#include "tests/support/memory_package.h"
 #include "tests/support/package_files.h"
 
 namespace fs = std::filesystem;
+using flis::test::MemoryUpload;
 using flis::test::read_file;
+using flis::test::read_package;
 using flis::test::TempDir;
 using flis::test::write_file;
 using namespace date::literals;
@@ -309,36 +312,6 @@ BOOST_AUTO_TEST_CASE(every_thread_setting_gives_the_same_content) {
     BOOST_REQUIRE(flis::test::unpack(d.package, scratch.path()));
     BOOST_TEST(read_file(scratch / "DSA/LOEN_ANSAT/2026-11/loen.csv") == std::string(300000, 'L'), threads);
   }
-}
-
-// An Upload that keeps the package in memory, for tests that build many packages.
-class MemoryUpload : public flis::Upload {
- public:
-  flis::Status write(const void* data, size_t size) override {
-    bytes.append(static_cast<const char*>(data), size);
-    return flis::Status::OK();
-  }
-  flis::Status commit(const std::string&) override { return flis::Status::OK(); }
-  void abort() override {}
-  std::string remote_path() const override { return "memory"; }
-  std::string bytes;
-};
-
-// The members of a .tar.zst held in memory, read back with libarchive: name -> content.
-std::map<std::string, std::string> read_package(const std::string& package) {
-  std::map<std::string, std::string> out;
-  struct archive* a = archive_read_new();
-  archive_read_support_filter_zstd(a);
-  archive_read_support_format_tar(a);
-  BOOST_REQUIRE(archive_read_open_memory(a, package.data(), package.size()) == ARCHIVE_OK);
-  struct archive_entry* e;
-  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-    std::string& content = out[archive_entry_pathname(e)];
-    char buf[8192];
-    for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;) content.append(buf, static_cast<size_t>(n));
-  }
-  archive_read_free(a);
-  return out;
 }
 
 // An Upload that fails once `limit` bytes have arrived, as a full remote disk would.

@@ -16,10 +16,13 @@
 #include "jobs/directory_target.h"
 #include "jobs/packer.h"
 #include "jobs/target.h"
+#include "tests/support/memory_package.h"
 #include "tests/support/package_files.h"
 #include "tests/support/sshd.h"
 
 namespace fs = std::filesystem;
+using flis::test::MemoryUpload;
+using flis::test::read_package;
 using flis::test::TempDir;
 using flis::test::write_file;
 
@@ -31,34 +34,6 @@ flis::Partition part(const std::string& interface, const std::string& name) {
   return flis::Partition{flis::Source::DSA, interface, name};
 }
 
-class MemoryUpload : public flis::Upload {
- public:
-  flis::Status write(const void* data, size_t size) override {
-    bytes.append(static_cast<const char*>(data), size);
-    return flis::Status::OK();
-  }
-  flis::Status commit(const std::string&) override { return flis::Status::OK(); }
-  void abort() override {}
-  std::string remote_path() const override { return "memory"; }
-  std::string bytes;
-};
-
-// Every member of an in-memory .tar.zst: name -> content.
-std::map<std::string, std::string> read_package(const std::string& package) {
-  std::map<std::string, std::string> out;
-  struct archive* a = archive_read_new();
-  archive_read_support_filter_zstd(a);
-  archive_read_support_format_tar(a);
-  BOOST_REQUIRE(archive_read_open_memory(a, package.data(), package.size()) == ARCHIVE_OK);
-  struct archive_entry* e;
-  while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-    std::string& content = out[archive_entry_pathname(e)];
-    char buf[8192];
-    for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;) content.append(buf, size_t(n));
-  }
-  archive_read_free(a);
-  return out;
-}
 
 }  // namespace
 
