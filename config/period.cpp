@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <exception>
 
 namespace flis {
 namespace {
@@ -310,6 +311,14 @@ std::optional<Instant> parse_instant(std::string_view s, const date::time_zone* 
   if (oh < 0 || oh > 14 || om < 0 || om > 59) return std::nullopt;
   auto offset = std::chrono::hours{oh} + std::chrono::minutes{om};
   return Instant{local.time_since_epoch() - (zone[0] == '+' ? offset : -offset)};
+}
+
+const date::time_zone* zone_of(const Settings& settings) {
+  try {
+    return date::locate_zone(settings.timezone);
+  } catch (const std::exception&) {
+    return date::locate_zone("Etc/UTC");
+  }
 }
 
 }  // namespace flis

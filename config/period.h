@@ -76,6 +76,10 @@ date::local_days local_day(Instant t, const date::time_zone* tz);
 // A local wall-clock time as an instant, by the DST rule at the top of this file.
 Instant local_to_instant(date::local_seconds t, const date::time_zone* tz);
 
+// The configured time zone. Validation refuses a zone the tz database does not know, so the
+// fallback to UTC only guards a hand-built Config: plan in UTC rather than crash the daemon.
+const date::time_zone* zone_of(const Settings& settings);
+
 // "2026-12-04T06:00:00+01:00": an instant as local ISO 8601 with its true UTC offset.
 std::string format_local_iso(Instant t, const date::time_zone* tz);
 // "2026-12-04 06:00": for tables.

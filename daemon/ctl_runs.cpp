@@ -162,12 +162,7 @@ int run_runs(const CommonOptions& common, const RunsOptions& opts) {
     return 1;
   }
   const Settings& settings = loaded.config->settings;
-  const date::time_zone* tz = nullptr;
-  try {
-    tz = date::locate_zone(settings.timezone);
-  } catch (const std::exception&) {
-    tz = date::locate_zone("Etc/UTC");
-  }
+  const date::time_zone* tz = zone_of(settings);
 
   std::error_code ec;
   if (!std::filesystem::exists(settings.state, ec)) {

@@ -21,15 +21,6 @@ using date::local_seconds;
 constexpr date::days kWakeupLookBack{93};
 constexpr date::days kWakeupLookAhead{62};
 
-const date::time_zone* zone_of(const Config& config) {
-  try {
-    return date::locate_zone(config.settings.timezone);
-  } catch (const std::exception&) {
-    // Validation refuses an unknown zone, so this only guards a hand-built Config: plan in UTC
-    // rather than crash the daemon.
-    return date::locate_zone("Etc/UTC");
-  }
-}
 
 // One planning pass. Caches what many orders share: the 98 municipalities' orders read the same
 // partitions and convert the same local times, so each partition is stat'ed once and each local
@@ -37,7 +28,7 @@ const date::time_zone* zone_of(const Config& config) {
 class PlanPass {
  public:
   PlanPass(const Config& config, const History& history, Instant now)
-      : config_(config), history_(history), now_(now), tz_(zone_of(config)), today_(local_day(now, tz_)) {}
+      : config_(config), history_(history), now_(now), tz_(zone_of(config.settings)), today_(local_day(now, tz_)) {}
 
   local_days today() const { return today_; }
   const date::time_zone* tz() const { return tz_; }

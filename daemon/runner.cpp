@@ -24,13 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const date::time_zone* zone_of(const Config& config) {
-  try {
-    return date::locate_zone(config.settings.timezone);
-  } catch (const std::exception&) {
-    return date::locate_zone("Etc/UTC");  // validation refuses unknown zones; never crash on one
-  }
-}
 
 LogFields fields_of(const Run& run, RunStatus status) {
   return LogFields{run.order, std::to_string(run.id), run.period, run.municipality, std::string(to_string(status))};
@@ -310,7 +303,7 @@ Status Runner::apply_plan(const Config& cfg, const std::vector<Run>& runs, Insta
   for (const Run& r : runs)
     if (r.redelivery == 1) first_runs[{r.order, r.period}] = &r;
 
-  const date::time_zone* tz = zone_of(cfg);
+  const date::time_zone* tz = zone_of(cfg.settings);
   date::local_days today = local_day(now, tz);
   date::local_days from = today;
   for (const Order& o : cfg.orders) {
@@ -380,7 +373,7 @@ Status Runner::record_waiting(const Config& cfg, const Order& order, const Plann
   }
   if (p.state == PlanState::late && run.status == RunStatus::waiting &&
       late_logged_.insert({run.order, run.period}).second) {
-    const date::time_zone* tz = zone_of(cfg);
+    const date::time_zone* tz = zone_of(cfg.settings);
     log_event(Event::run_late, Priority::warning, fields_of(run, RunStatus::waiting),
               run_title(run) + ": late: expected by " + (p.expected ? format_local_short(*p.expected, tz) : "?") +
                   ", still missing " + missing);
@@ -449,7 +442,7 @@ Status Runner::record_failure(const Config& cfg, const Run& run, const Status& e
     return error;
   }
   const RetryPolicy& policy = cfg.settings.retry;
-  const date::time_zone* tz = zone_of(cfg);
+  const date::time_zone* tz = zone_of(cfg.settings);
   if (run.attempts < policy.attempts) {
     Instant next = now + backoff(policy, run.attempts);
     if (Status s = store_.set_failed(run.id, now, error.message(), next); !s) return s;
@@ -551,7 +544,7 @@ Result<Period> Runner::check_period(const Config& cfg, const Order& order, const
   if (!period)
     return Status::Error("'" + name + "' is not a period; write it as in the package name: 2026-11-25, 2026-W48, "
                          "2026-11, 2026 or 2019-03-15..2019-03-31");
-  const date::time_zone* tz = zone_of(cfg);
+  const date::time_zone* tz = zone_of(cfg.settings);
   Instant now = clock_();
   auto periods = order_periods(order, local_day(now, tz));
   if (std::find(periods.begin(), periods.end(), *period) == periods.end())
@@ -612,7 +605,7 @@ std::string Runner::status_line() {
   auto cfg = config();
   if (!cfg) return "no configuration loaded";
   Instant now = clock_();
-  const date::time_zone* tz = zone_of(*cfg);
+  const date::time_zone* tz = zone_of(cfg->settings);
   size_t orders = std::count_if(cfg->orders.begin(), cfg->orders.end(), [](const Order& o) { return o.active(); });
   std::vector<std::string> running;
   int waiting = 0, late = 0;
