@@ -188,6 +188,10 @@ void ControlServer::serve_one(int client, const Handler& handler) {
     reply.message = kPermissionDenied;
     log_message(Priority::warning, "control socket: refused uid " + std::to_string(cred.uid) + " (pid " +
                                        std::to_string(cred.pid) + "): not root nor in group flisd");
+    // Take the request line first (bounded by size and timeout): closing before the caller has
+    // sent it would hand the caller EPIPE instead of the refusal it should read.
+    std::string unused;
+    (void)read_line(client, unused);
     write_all(client, encode(reply) + "\n");
     return;
   }
