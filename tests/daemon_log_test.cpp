@@ -104,7 +104,8 @@ BOOST_AUTO_TEST_CASE(auto_chooses_the_journal_when_journal_stream_names_our_stde
   log_event(Event::run_delivered, Priority::info, kDelivered, "to the journal, not stderr");
   unsetenv("JOURNAL_STREAM");
   err.restore();
-  BOOST_TEST(err.text().empty(), "went to stderr: " << err.text());
+  BOOST_TEST(err.text().empty(), "went to stderr (is journald alive? scripts/services.sh restarts it): "
+                                     << err.text());
   log_init(LogTarget::stderr_only, "flisd");
 }
 

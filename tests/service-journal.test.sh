@@ -2,18 +2,13 @@
 # flisd --log journal writes structured entries that journalctl reads back (DESIGN.md §6): a run's
 # story under FLIS_ORDER=<id>, each entry with FLIS_RUN, FLIS_PERIOD, FLIS_MUNICIPALITY, FLIS_STATUS
 # and the MESSAGE_ID of its kind of event. Starts a standalone systemd-journald when this machine
-# has none (containers, CI), as scripts/services.sh does.
+# has none (containers, CI) through scripts/services.sh.
 set -euo pipefail
 : "${FLISD:?}" "${FLISCTL:?}" "${FLISD_SOURCE_DIR:?}"
 source "$FLISD_SOURCE_DIR/tests/support/flisd-world.sh"
 
-if [ ! -S /run/systemd/journal/socket ]; then
-  [ -x /lib/systemd/systemd-journald ] || { echo "SKIP: no systemd-journald on this machine"; exit 0; }
-  mkdir -p /run/systemd/journal /var/log/journal
-  (setsid /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &)
-  for _ in $(seq 1 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
-  [ -S /run/systemd/journal/socket ] || { echo "FAIL: could not start systemd-journald" >&2; exit 1; }
-fi
+# A journald that is gone leaves its socket behind; services.sh probes and restarts it.
+"$FLISD_SOURCE_DIR/scripts/services.sh" || { echo "FAIL: no journald reachable on this machine" >&2; exit 1; }
 
 work=$(mktemp -d)
 pid=
