@@ -97,6 +97,15 @@ std::optional<Target> read_target(YamlReader& r, const Entry& te, const std::str
       ok &= port.has_value();
       if (port) t.port = static_cast<int>(*port);
     }
+    if (auto it = fields->find("timeout"); it != fields->end()) {
+      auto d = r.duration(it->second, "timeout");
+      if (d && (d->count() <= 0 || *d > std::chrono::hours(1))) {
+        r.error(it->second.pos, "timeout must be between 1s and 1h, e.g. 30s");
+        d.reset();
+      }
+      ok &= d.has_value();
+      if (d) t.timeout = *d;
+    }
   }
   if (auto e = need("path")) {
     if (auto p = r.scalar(*e, "path")) {

@@ -94,6 +94,9 @@ struct Target {
   std::string user;
   std::filesystem::path identity;     // private key file (absolute after loading)
   std::filesystem::path known_hosts;  // absolute after loading
+  // The longest any step (connecting, a reply, the server's window) may wait without progress:
+  // a stalled server fails the run instead of holding a worker.
+  std::chrono::seconds timeout{30};
   // sftp and directory: folder template with {municipality} and {order}
   std::string path;
   Position pos;

@@ -326,7 +326,9 @@ void SftpUpload::abort() {
 }  // namespace
 
 Result<std::unique_ptr<DeliveryTarget>> make_sftp_target(const Target& config, const std::atomic<bool>* cancel) {
-  return make_sftp_target(config, cancel, SftpTargetOptions{});
+  SftpTargetOptions options;
+  options.timeout = options.connect_timeout = config.timeout;
+  return make_sftp_target(config, cancel, options);
 }
 
 Result<std::unique_ptr<DeliveryTarget>> make_sftp_target(const Target& config, const std::atomic<bool>* cancel,

@@ -444,6 +444,23 @@ BOOST_AUTO_TEST_CASE(settings_sftp_target_fields) {
   expect_error(r, "flisd.yaml", 6, "unknown placeholder '{kommune}'");
 }
 
+BOOST_AUTO_TEST_CASE(settings_sftp_target_timeout) {
+  const std::string sftp = "targets:\n  flis:\n    type: sftp\n    host: h\n    user: u\n    identity: k\n"
+                           "    known_hosts: kh\n    path: /k/{municipality}\n";
+  auto r = with_settings(sftp + "    timeout: 0s\n");
+  expect_error(r, "flisd.yaml", 9, "timeout must be between 1s and 1h");
+  r = with_settings(sftp + "    timeout: 2h\n");
+  expect_error(r, "flisd.yaml", 9, "timeout must be between 1s and 1h");
+  r = with_settings(sftp + "    timeout: 5m\n");
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").timeout.count() == 300);
+  r = with_settings(sftp);
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").timeout.count() == 30, "30 s unless said");
+  r = with_settings("targets:\n  flis: {type: directory, path: x, timeout: 5s}\n");
+  expect_error(r, "flisd.yaml", 2, "'timeout' is only for sftp targets");
+}
+
 BOOST_AUTO_TEST_CASE(settings_directory_target_fields) {
   auto r = with_settings("targets:\n  flis:\n    type: directory\n    host: x\n");
   expect_error(r, "flisd.yaml", 4, "'host' is only for sftp targets");

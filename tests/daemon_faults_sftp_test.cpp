@@ -26,15 +26,17 @@ namespace {
 const date::time_zone* copenhagen() { return date::locate_zone("Europe/Copenhagen"); }
 
 std::string iso(flis::Instant t) { return flis::format_local_iso(t, copenhagen()); }
+flis::Instant at(const std::string& s) { return *flis::parse_instant(s, copenhagen()); }
 
 // The target for sshd reached through `port` (sshd's own, a proxy's or a stalled one). known_hosts
 // is written for that port, with sshd's host key.
-std::string sftp_target(const flis::test::SshdFixture& sshd, int port, const FlisdTree& tree) {
+std::string sftp_target(const flis::test::SshdFixture& sshd, int port, const FlisdTree& tree,
+                        const std::string& timeout = "30s") {
   flis::Target t = sshd.target("kommuner/{municipality}");
   fs::path known = tree.root() / ("known_hosts_" + std::to_string(port));
   flis::test::write_file(known, "[127.0.0.1]:" + std::to_string(port) + " " + flis::test::read_file(sshd.host_key_pub()));
   return "  flis: {type: sftp, host: 127.0.0.1, port: " + std::to_string(port) + ", user: " + t.user +
-         ", identity: " + t.identity.string() + ", known_hosts: " + known.string() + ", path: \"" + t.path + "\"}\n";
+         ", identity: " + t.identity.string() + ", known_hosts: " + known.string() + ", timeout: " + timeout + ", path: \"" + t.path + "\"}\n";
 }
 
 std::vector<flis::Run> runs_of(const FlisdTree& tree, const std::string& order) {
@@ -63,6 +65,66 @@ void check_exactly(const fs::path& folder, const std::vector<std::string>& names
 }
 
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(a_server_that_stops_mid_transfer_and_refuses_for_minutes_is_retried_with_backoff_then_delivered_once) {
+  flis::test::SshdFixture sshd;
+  Proxy proxy(sshd.port());
+  FlisdTree tree;
+  tree.targets(sftp_target(sshd, proxy.port(), tree), "{attempts: 6, initial: 60s, max: 1h}");
+  tree.daily_order("K101-OUTAGE", 101, "2026-11-01", "2026-11-01");
+  fs::path data = tree.land_random("2026-11-01", 101, "data.bin", 20ull << 20, 7);
+  fs::path folder = sshd.root() / "kommuner/101";
+  const std::string package = "K101-OUTAGE_2026-11-01.tar.zst";
+  const std::string server = "127.0.0.1:" + std::to_string(proxy.port());
+
+  // Attempt 1: the server goes away a quarter into the upload (the proxy cuts every connection
+  // and refuses new ones once 5 MiB of the 20 MiB have gone through).
+  flis::Instant t1 = at("2026-11-03 12:00");
+  proxy.switch_after(5u << 20, Proxy::Mode::down);
+  std::string log;
+  BOOST_TEST(tree.once(iso(t1), &log) == 1, log);
+  BOOST_TEST_REQUIRE(proxy.wait_for_mode(Proxy::Mode::down, std::chrono::milliseconds(0)),
+                     "the cut never happened: the upload ended before 5 MiB:\n" << log);
+  flis::Run r = the_run(tree, "K101-OUTAGE");
+  BOOST_TEST(r.status == flis::RunStatus::failed);
+  BOOST_TEST(r.attempts == 1);
+  BOOST_TEST(has(r.error, server), "the error names the server: " << r.error);
+  BOOST_TEST_REQUIRE(r.next_attempt.has_value());
+  BOOST_TEST((*r.next_attempt - *r.finished).count() == 60, "first retry after the initial 60 s");
+  BOOST_TEST(!file_exists(folder / package), "no package under its final name");
+  const std::string first_error = r.error;
+
+  // While the server refuses connections, each retry waits twice as long as the one before; a
+  // run before the retry time does not try at all.
+  BOOST_TEST(tree.once(iso(*r.next_attempt - std::chrono::seconds(1)), &log) == 0, log);
+  BOOST_TEST(the_run(tree, "K101-OUTAGE").attempts == 1, "nothing is tried before the retry time");
+  int64_t expected_gap = 120;
+  for (int attempt = 2; attempt <= 3; ++attempt, expected_gap *= 2) {
+    flis::Instant when = *the_run(tree, "K101-OUTAGE").next_attempt;
+    BOOST_TEST(tree.once(iso(when), &log) == 1, log);
+    r = the_run(tree, "K101-OUTAGE");
+    BOOST_TEST(r.attempts == attempt);
+    BOOST_TEST(r.status == flis::RunStatus::failed);
+    BOOST_TEST(has(r.error, server), "attempt " << attempt << " names the server: " << r.error);
+    BOOST_TEST(has(r.error, "onnect"), "attempt " << attempt << " says it could not connect: " << r.error);
+    BOOST_TEST_REQUIRE(r.next_attempt.has_value());
+    BOOST_TEST((*r.next_attempt - *r.finished).count() == expected_gap, "backoff doubles: " << r.error);
+  }
+
+  // The server is back: the next retry delivers, once, and the interrupted upload's temporary
+  // file is gone.
+  proxy.set_mode(Proxy::Mode::forward);
+  BOOST_TEST(tree.once(iso(*the_run(tree, "K101-OUTAGE").next_attempt), &log) == 0, log);
+  r = the_run(tree, "K101-OUTAGE");
+  BOOST_TEST(r.status == flis::RunStatus::delivered, r.error);
+  BOOST_TEST(r.attempts == 4);
+  check_exactly(folder, {package});
+  BOOST_TEST(member_sha256(folder / package, "DSA/CPR_PERSON/2026-11-01/data.bin") == sha256sum(data));
+  BOOST_TEST(tree.once(iso(t1 + std::chrono::hours(24)), &log) == 0, log);
+  check_exactly(folder, {package});
+  std::cout << "FAULTS sftp-outage trials=1 attempts=" << r.attempts << " backoff=60,120,240 s first-error=\""
+            << first_error << "\"" << std::endl;
+}
 
 // A small tmpfs is the server's disk (or the delivery folder's): a large package fills it.
 void full_remote_disk(bool over_sftp) {
@@ -136,7 +198,7 @@ BOOST_AUTO_TEST_CASE(a_server_that_accepts_and_never_answers_fails_the_run_with_
   flis::test::SshdFixture sshd;  // for the key and known_hosts only
   StallingListener stalled;
   FlisdTree tree;
-  tree.targets(sftp_target(sshd, stalled.port(), tree));
+  tree.targets(sftp_target(sshd, stalled.port(), tree, "3s"));
   tree.daily_order("K101-STALL", 101, "2026-11-01", "2026-11-01");
   tree.land("2026-11-01", 101, "data.csv", "id;value\n1;2\n");
   std::string log;
@@ -147,4 +209,30 @@ BOOST_AUTO_TEST_CASE(a_server_that_accepts_and_never_answers_fails_the_run_with_
   BOOST_TEST(has(r.error, "127.0.0.1:" + std::to_string(stalled.port())), r.error);
   BOOST_TEST((has(r.error, "timed out") || has(r.error, "timeout") || has(r.error, "Timeout")), r.error);
   std::cout << "FAULTS stalled-banner trials=1 error=\"" << r.error << "\"" << std::endl;
+}
+
+// The server stops answering in the middle of an upload (every byte held back, the connection
+// kept open): the run fails with a timeout, the next attempt delivers.
+BOOST_AUTO_TEST_CASE(a_server_that_stalls_mid_transfer_fails_the_run_with_a_timeout_then_delivers) {
+  flis::test::SshdFixture sshd;
+  Proxy proxy(sshd.port());
+  FlisdTree tree;
+  tree.targets(sftp_target(sshd, proxy.port(), tree, "3s"));
+  tree.daily_order("K101-HANG", 101, "2026-11-01", "2026-11-01");
+  tree.land_random("2026-11-01", 101, "data.bin", 20ull << 20, 5);
+  fs::path folder = sshd.root() / "kommuner/101";
+  const std::string package = "K101-HANG_2026-11-01.tar.zst";
+  // 5 MiB into the 20 MiB upload the server stops answering but keeps the connection open.
+  proxy.switch_after(5u << 20, Proxy::Mode::stall);
+  std::string log;
+  BOOST_TEST(tree.once("2026-11-03 12:00", &log) == 1, log);
+  BOOST_TEST_REQUIRE(proxy.wait_for_mode(Proxy::Mode::stall, std::chrono::milliseconds(0)), log);
+  flis::Run r = the_run(tree, "K101-HANG");
+  BOOST_TEST(r.status == flis::RunStatus::failed);
+  BOOST_TEST(has(r.error, "no answer from the server for 3 s"), "the configured timeout: " << r.error);
+  BOOST_TEST(!file_exists(folder / package));
+  proxy.set_mode(Proxy::Mode::forward);
+  BOOST_TEST(tree.once(iso(*r.next_attempt), &log) == 0, log);
+  check_exactly(folder, {package});
+  std::cout << "FAULTS stalled-mid-transfer trials=1 error=\"" << r.error << "\"" << std::endl;
 }

@@ -175,6 +175,8 @@ class StallingListener {
 //   stall    connections are accepted and kept, nothing is forwarded (a server that hangs);
 //   down     every connection is cut and the port refuses new ones (a server that stopped).
 // Back to forward reopens the same port. set_mode returns once the switch has taken effect.
+// switch_after(n, mode) flips the switch by itself once n bytes have gone upstream, so a cut
+// lands mid-transfer however fast the upload runs and however loaded the machine is.
 class Proxy {
  public:
   enum class Mode { forward, stall, down };
@@ -208,6 +210,16 @@ class Proxy {
     int want = ++generation_;
     poke();
     cv_.wait(lock, [&] { return applied_ >= want; });
+  }
+  void switch_after(uint64_t upstream_bytes, Mode m) {
+    std::lock_guard lock(mu_);
+    trigger_bytes_ = upstream_bytes;
+    trigger_mode_ = m;
+  }
+  // Waits (up to `limit`) until the mode has become `m`, by set_mode or by switch_after.
+  bool wait_for_mode(Mode m, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return mode_ == m && applied_ >= generation_; });
   }
 
  private:
@@ -277,6 +289,14 @@ class Proxy {
         }
         if (from_client) up_bytes_ += uint64_t(n);
       }
+      {
+        std::lock_guard lock(mu_);
+        if (trigger_bytes_ && up_bytes_.load() >= trigger_bytes_) {
+          mode_ = trigger_mode_;
+          trigger_bytes_ = 0;
+          ++generation_;  // applied at the top of the loop, before anything more is read
+        }
+      }
       std::sort(dead.begin(), dead.end());
       dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
       for (auto it = dead.rbegin(); it != dead.rend(); ++it) {
@@ -299,6 +319,8 @@ class Proxy {
   std::condition_variable cv_;
   Mode mode_ = Mode::forward;
   int generation_ = 0, applied_ = 0;
+  uint64_t trigger_bytes_ = 0;  // 0: no switch pending
+  Mode trigger_mode_ = Mode::forward;
   std::thread thread_;
 };
 
