@@ -255,9 +255,15 @@ Result<std::vector<Run>> Runner::refresh() {
   auto all = store_.list();
   if (!all) return all.status();
 
-  if (Status s = cancel_inactive(*cfg, *all, now); !s) return s;
-  if (Status s = requeue_retries(*cfg, *all, now); !s) return s;
-  if (Status s = apply_plan(*cfg, *all, now); !s) return s;
+  std::vector<PlannedRun> planned = plan_all(*cfg, *all, now);
+  // One transaction for every transition of this refresh: with thousands of orders, one fsync
+  // each made the first refresh take minutes. A failed refresh changes nothing and is retried.
+  Status s = store_.batch([&] {
+    if (Status s = cancel_inactive(*cfg, *all, now); !s) return s;
+    if (Status s = requeue_retries(*cfg, *all, now); !s) return s;
+    return apply_plan(*cfg, *all, planned, now);
+  });
+  if (!s) return s;
 
   auto queued = store_.list({.status = RunStatus::queued});
   if (!queued) return queued.status();
@@ -298,11 +304,7 @@ Status Runner::requeue_retries(const Config&, std::vector<Run>& runs, Instant no
 }
 
 // Every ended period of every order, from the first period of any order up to today.
-Status Runner::apply_plan(const Config& cfg, const std::vector<Run>& runs, Instant now) {
-  std::map<std::pair<std::string, std::string>, const Run*> first_runs;
-  for (const Run& r : runs)
-    if (r.redelivery == 1) first_runs[{r.order, r.period}] = &r;
-
+std::vector<PlannedRun> Runner::plan_all(const Config& cfg, const std::vector<Run>& runs, Instant now) {
   const date::time_zone* tz = zone_of(cfg.settings);
   date::local_days today = local_day(now, tz);
   date::local_days from = today;
@@ -310,7 +312,17 @@ Status Runner::apply_plan(const Config& cfg, const std::vector<Run>& runs, Insta
     if (o.start) from = std::min(from, date::local_days{*o.start});
     if (o.from) from = std::min(from, date::local_days{*o.from});
   }
-  for (const PlannedRun& p : plan(cfg, history_of(runs), now, PlanWindow{from, today})) {
+  return plan(cfg, history_of(runs), now, PlanWindow{from, today});
+}
+
+// The store's side of the plan: new runs recorded, waiting runs whose data came queued.
+Status Runner::apply_plan(const Config& cfg, const std::vector<Run>& runs, const std::vector<PlannedRun>& planned,
+                          Instant now) {
+  std::map<std::pair<std::string, std::string>, const Run*> first_runs;
+  for (const Run& r : runs)
+    if (r.redelivery == 1) first_runs[{r.order, r.period}] = &r;
+
+  for (const PlannedRun& p : planned) {
     if (p.state != PlanState::due && p.state != PlanState::waiting && p.state != PlanState::late) continue;
     const Order* order = cfg.find_order(p.order);
     if (order == nullptr) continue;

@@ -74,7 +74,9 @@ class Runner {
   Status recover_one(const Config& cfg, const Run& run, const std::atomic<bool>* cancel);
   Status cancel_inactive(const Config& cfg, std::vector<Run>& runs, Instant now);
   Status requeue_retries(const Config& cfg, std::vector<Run>& runs, Instant now);
-  Status apply_plan(const Config& cfg, const std::vector<Run>& runs, Instant now);
+  std::vector<PlannedRun> plan_all(const Config& cfg, const std::vector<Run>& runs, Instant now);
+  Status apply_plan(const Config& cfg, const std::vector<Run>& runs, const std::vector<PlannedRun>& planned,
+                    Instant now);
   Run proto_of(const Config& cfg, const Order& order, const Period& period, RunStatus status, Instant now);
   Status queue_due(const Config& cfg, const Order& order, const PlannedRun& p, const Run* existing, Instant now);
   Status record_waiting(const Config& cfg, const Order& order, const PlannedRun& p, const Run* existing, Instant now);

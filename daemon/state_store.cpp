@@ -183,7 +183,7 @@ Result<sqlite3*> open_db(const std::filesystem::path& path, int flags) {
 
 // Runs one UPDATE of run `id` (parameter ?1) with further bindings; no row changed is an error.
 template <typename Bind>
-Status update_run(sqlite3* db, const std::filesystem::path& path, std::mutex& mu, int64_t id, const char* sql,
+Status update_run(sqlite3* db, const std::filesystem::path& path, std::recursive_mutex& mu, int64_t id, const char* sql,
                   const std::string& doing, Bind&& bind) {
   std::lock_guard lock(mu);
   Stmt s(db, sql);
@@ -250,6 +250,19 @@ Result<std::unique_ptr<StateStore>> StateStore::open_readonly(const std::filesys
     return s;
   }
   return std::unique_ptr<StateStore>(new StateStore(*db, path));
+}
+
+Status StateStore::batch(const std::function<Status()>& body) {
+  std::lock_guard lock(mu_);
+  if (in_batch_) return body();
+  if (Status s = exec(db_, path_, "BEGIN IMMEDIATE", "starting a batch of transitions"); !s) return s;
+  in_batch_ = true;
+  Status s = body();
+  in_batch_ = false;
+  if (s) s = exec(db_, path_, "COMMIT", "committing a batch of transitions");
+  // After an I/O error or a full disk SQLite may already have rolled back; then this is a no-op.
+  if (!s && !sqlite3_get_autocommit(db_)) (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
 }
 
 Result<Run> StateStore::ensure(const Run& proto) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,6 +85,11 @@ class StateStore {
   // Only a waiting, queued or failed run can be cancelled (an error otherwise): never one running.
   Status set_cancelled(int64_t id, Instant now, const std::string& why);
 
+  // Runs `body` as one transaction: the transitions it makes are committed together, with one
+  // fsync instead of one each (a first refresh of 10,000 orders), or not at all if it fails.
+  // Other threads' calls wait until it ends, so keep the body to the writes. Nested: one transaction.
+  Status batch(const std::function<Status()>& body);
+
   Result<std::optional<Run>> get(int64_t id);
   Result<std::vector<Run>> list(const RunFilter& filter = {});
 
@@ -91,7 +97,8 @@ class StateStore {
 
  private:
   StateStore(sqlite3* db, std::filesystem::path path);
-  std::mutex mu_;
+  std::recursive_mutex mu_;  // recursive: a batch's body makes the store's own calls
+  bool in_batch_ = false;
   sqlite3* db_;
   std::filesystem::path path_;
 };

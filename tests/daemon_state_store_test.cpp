@@ -99,6 +99,39 @@ BOOST_AUTO_TEST_CASE(ensure_creates_once_and_never_resets_an_existing_run) {
   BOOST_TEST(store->list()->size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_commits_all_its_transitions_or_none) {
+  TempDir dir;
+  fs::path db = dir.path / "state.db";
+  {
+    auto store = open_store(db);
+    Status ok = store->batch([&] {
+      for (int day = 1; day <= 9; ++day) {
+        auto r = store->ensure(proto("K101-CPR-D", "2026-11-0" + std::to_string(day), RunStatus::waiting));
+        if (!r) return r.status();
+        // A nested batch is part of the outer one.
+        if (Status s = store->batch([&] { return store->set_queued(r->id, at(1500)); }); !s) return s;
+      }
+      return Status::OK();
+    });
+    BOOST_TEST_REQUIRE(ok.ok(), ok.message());
+    Status failed = store->batch([&] {
+      auto r = store->ensure(proto("K101-CPR-D", "2026-11-10"));
+      if (!r) return r.status();
+      if (Status s = store->set_running(r->id, at(2000)); !s) return s;
+      return Status::Error("stop here");  // e.g. a full disk half-way through a refresh
+    });
+    BOOST_TEST(failed.message() == "stop here");
+    // The store is usable after a rolled-back batch.
+    BOOST_TEST(store->ensure(proto("K101-CPR-D", "2026-11-11")).ok());
+  }
+  auto store = open_store(db);
+  auto runs = store->list();
+  BOOST_TEST_REQUIRE(runs.ok(), runs.message());
+  BOOST_TEST(runs->size() == 10u, "nine from the batch, the one after; none from the rolled-back batch");
+  for (const Run& r : *runs) BOOST_TEST((r.status == RunStatus::queued), r.period);
+  BOOST_TEST(runs->back().period == "2026-11-11");
+}
+
 BOOST_AUTO_TEST_CASE(every_transition_is_persisted_across_reopen) {
   TempDir dir;
   int64_t id;
