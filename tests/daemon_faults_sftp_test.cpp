@@ -5,7 +5,10 @@
 #define BOOST_TEST_MODULE daemon_faults_sftp
 #include <boost/test/unit_test.hpp>
 
+#include <boost/test/results_collector.hpp>
+
 #include <iostream>
+#include <random>
 
 #include "config/period.h"
 #include "daemon/state_store.h"
@@ -66,25 +69,18 @@ void check_exactly(const fs::path& folder, const std::vector<std::string>& names
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(a_server_that_stops_mid_transfer_and_refuses_for_minutes_is_retried_with_backoff_then_delivered_once) {
-  flis::test::SshdFixture sshd;
-  Proxy proxy(sshd.port());
-  FlisdTree tree;
-  tree.targets(sftp_target(sshd, proxy.port(), tree), "{attempts: 6, initial: 60s, max: 1h}");
-  tree.daily_order("K101-OUTAGE", 101, "2026-11-01", "2026-11-01");
-  fs::path data = tree.land_random("2026-11-01", 101, "data.bin", 20ull << 20, 7);
-  fs::path folder = sshd.root() / "kommuner/101";
+// One outage: the server goes away once `cut_at` bytes have gone upstream (the proxy cuts every
+// connection and refuses new ones), stays away through two retries, then comes back.
+void outage(FlisdTree& tree, Proxy& proxy, const fs::path& folder, const fs::path& data, uint64_t cut_at,
+            std::string* first_error) {
   const std::string package = "K101-OUTAGE_2026-11-01.tar.zst";
   const std::string server = "127.0.0.1:" + std::to_string(proxy.port());
-
-  // Attempt 1: the server goes away a quarter into the upload (the proxy cuts every connection
-  // and refuses new ones once 5 MiB of the 20 MiB have gone through).
   flis::Instant t1 = at("2026-11-03 12:00");
-  proxy.switch_after(5u << 20, Proxy::Mode::down);
+  proxy.switch_after(cut_at, Proxy::Mode::down);
   std::string log;
   BOOST_TEST(tree.once(iso(t1), &log) == 1, log);
   BOOST_TEST_REQUIRE(proxy.wait_for_mode(Proxy::Mode::down, std::chrono::milliseconds(0)),
-                     "the cut never happened: the upload ended before 5 MiB:\n" << log);
+                     "the cut never happened: the upload ended before " << cut_at << " bytes:\n" << log);
   flis::Run r = the_run(tree, "K101-OUTAGE");
   BOOST_TEST(r.status == flis::RunStatus::failed);
   BOOST_TEST(r.attempts == 1);
@@ -92,7 +88,7 @@ BOOST_AUTO_TEST_CASE(a_server_that_stops_mid_transfer_and_refuses_for_minutes_is
   BOOST_TEST_REQUIRE(r.next_attempt.has_value());
   BOOST_TEST((*r.next_attempt - *r.finished).count() == 60, "first retry after the initial 60 s");
   BOOST_TEST(!file_exists(folder / package), "no package under its final name");
-  const std::string first_error = r.error;
+  *first_error = r.error;
 
   // While the server refuses connections, each retry waits twice as long as the one before; a
   // run before the retry time does not try at all.
@@ -122,8 +118,39 @@ BOOST_AUTO_TEST_CASE(a_server_that_stops_mid_transfer_and_refuses_for_minutes_is
   BOOST_TEST(member_sha256(folder / package, "DSA/CPR_PERSON/2026-11-01/data.bin") == sha256sum(data));
   BOOST_TEST(tree.once(iso(t1 + std::chrono::hours(24)), &log) == 0, log);
   check_exactly(folder, {package});
-  std::cout << "FAULTS sftp-outage trials=1 attempts=" << r.attempts << " backoff=60,120,240 s first-error=\""
-            << first_error << "\"" << std::endl;
+}
+
+// FAULT_TRIALS outages (default 1, bench/faults.sh runs dozens): the first cut 5 MiB into the
+// 20 MiB upload, the others anywhere from the SSH handshake to the last megabyte.
+BOOST_AUTO_TEST_CASE(a_server_that_stops_mid_transfer_and_refuses_for_minutes_is_retried_with_backoff_then_delivered_once) {
+  flis::test::SshdFixture sshd;
+  Proxy proxy(sshd.port());
+  FlisdTree tree;
+  tree.targets(sftp_target(sshd, proxy.port(), tree), "{attempts: 6, initial: 60s, max: 1h}");
+  tree.daily_order("K101-OUTAGE", 101, "2026-11-01", "2026-11-01");
+  const uint64_t size = 20ull << 20;
+  fs::path data = tree.land_random("2026-11-01", 101, "data.bin", size, 7);
+  fs::path folder = sshd.root() / "kommuner/101";
+
+  const long trials = env_number("FAULT_TRIALS", 1);
+  std::mt19937_64 rng(uint64_t(env_number("FAULT_SEED", 20261126)));
+  std::string first_error, errors;
+  int passed = 0;
+  for (long i = 0; i < trials; ++i) {
+    tree.reset();
+    fs::remove_all(folder);
+    uint64_t cut_at = i == 0 ? 5u << 20 : std::uniform_int_distribution<uint64_t>(4096, size - (1u << 20))(rng);
+    int failures_before = int(boost::unit_test::results_collector.results(
+                                  boost::unit_test::framework::current_test_case().p_id).p_assertions_failed);
+    outage(tree, proxy, folder, data, cut_at, &first_error);
+    int failures_after = int(boost::unit_test::results_collector.results(
+                                 boost::unit_test::framework::current_test_case().p_id).p_assertions_failed);
+    if (failures_after == failures_before) ++passed;
+    if (i == 0) errors = first_error;
+  }
+  std::cout << "FAULTS sftp-outage trials=" << trials << " passed=" << passed
+            << " each: cut at a random byte, 3 refused attempts (backoff 60,120,240 s), then delivered once;"
+            << " first error=\"" << errors << "\"" << std::endl;
 }
 
 // A small tmpfs is the server's disk (or the delivery folder's): a large package fills it.
