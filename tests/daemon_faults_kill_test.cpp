@@ -21,13 +21,7 @@
 #include <random>
 #include <set>
 
-#include "daemon/state_store.h"
-#include "tests/support/faults.h"
-#include "tests/support/sshd.h"
-
-namespace flis {
-inline std::ostream& operator<<(std::ostream& o, RunStatus s) { return o << to_string(s); }
-}  // namespace flis
+#include "tests/support/fault_runs.h"
 
 using namespace flis::test::faults;
 using flis::test::sha256sum;
@@ -170,9 +164,7 @@ BOOST_AUTO_TEST_CASE(kill_9_during_delivery_over_sftp_then_restart_delivers_exac
   flis::test::SshdFixture sshd;
   FlisdTree tree;
   flis::Target t = sshd.target("kommuner/{municipality}");
-  tree.targets("  flis: {type: sftp, host: 127.0.0.1, port: " + std::to_string(t.port) + ", user: " + t.user +
-               ", identity: " + t.identity.string() + ", known_hosts: " + t.known_hosts.string() + ", path: \"" + t.path +
-               "\"}\n");
+  tree.targets(sftp_target_yaml(sshd, t.port, t.identity, t.known_hosts));
   fs::path remote = sshd.root() / "kommuner";
   run_trials(tree, remote / "101", "sftp", [&] {
     std::error_code ec;

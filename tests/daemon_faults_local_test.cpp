@@ -11,12 +11,7 @@
 #include <set>
 
 #include "config/period.h"
-#include "daemon/state_store.h"
-#include "tests/support/faults.h"
-
-namespace flis {
-inline std::ostream& operator<<(std::ostream& o, RunStatus s) { return o << to_string(s); }
-}  // namespace flis
+#include "tests/support/fault_runs.h"
 
 using namespace flis::test::faults;
 using flis::test::sha256sum;
@@ -24,16 +19,6 @@ namespace fs = std::filesystem;
 namespace utf = boost::unit_test;
 
 namespace {
-
-bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
-
-std::vector<flis::Run> all_runs(const FlisdTree& tree) {
-  auto store = flis::StateStore::open_readonly(tree.state());
-  BOOST_TEST_REQUIRE(store.ok(), store.message());
-  auto runs = (*store)->list();
-  BOOST_TEST_REQUIRE(runs.ok(), runs.message());
-  return *runs;
-}
 
 // Nothing under a final name and nothing left behind in a delivery folder.
 void check_nothing_delivered(const fs::path& folder) {
@@ -70,11 +55,7 @@ struct PausedRun {
     log = flisd.log();
     return code;
   }
-  flis::Run the_run() {
-    auto runs = all_runs(tree);
-    BOOST_TEST_REQUIRE(runs.size() == 1u);
-    return runs.front();
-  }
+  flis::Run the_run() { return flis::test::faults::the_run(tree); }
 };
 
 void check_failed_naming(PausedRun& r, int code, const std::string& log, const fs::path& file, const std::string& how) {
@@ -129,7 +110,7 @@ BOOST_AUTO_TEST_CASE(a_pipe_where_a_file_should_be_fails_the_run_naming_it) {
   BOOST_TEST_REQUIRE(mkfifo(fifo.c_str(), 0644) == 0);
   std::string log;
   BOOST_TEST(tree.once(kNow, &log) == 1, log);
-  auto runs = all_runs(tree);
+  auto runs = runs_of(tree);
   BOOST_TEST_REQUIRE(runs.size() == 1u);
   BOOST_TEST(runs[0].status == flis::RunStatus::failed);
   BOOST_TEST(has(runs[0].error, fifo.string()), runs[0].error);
@@ -159,7 +140,7 @@ BOOST_AUTO_TEST_CASE(an_unreadable_file_fails_the_run_naming_it,
   Child flisd(args, tree.root() / "nobody.log");
   int code = flisd.wait();
   BOOST_TEST(code == 1, flisd.log());
-  auto runs = all_runs(tree);
+  auto runs = runs_of(tree);
   BOOST_TEST_REQUIRE(runs.size() == 1u, flisd.log());
   BOOST_TEST(runs[0].status == flis::RunStatus::failed);
   BOOST_TEST(has(runs[0].error, secret.string()), runs[0].error);
@@ -196,7 +177,7 @@ BOOST_AUTO_TEST_CASE(a_full_state_disk_stops_runs_with_a_clear_error_and_loses_n
   Outbox o = check_outbox(tree.outbox(101));
   BOOST_TEST(o.checksummed == (std::vector<std::string>{"K101-DB_2026-11-01.tar.zst", "K101-DB_2026-11-02.tar.zst",
                                                         "K101-DB_2026-11-03.tar.zst"}));
-  auto runs = all_runs(tree);
+  auto runs = runs_of(tree);
   BOOST_TEST(runs.size() == 3u);
   for (const auto& r : runs) BOOST_TEST(r.status == flis::RunStatus::delivered, r.period << ": " << r.error);
   std::cout << "FAULTS state-disk-full-before trials=1 exit=" << code << std::endl;
@@ -236,7 +217,7 @@ BOOST_AUTO_TEST_CASE(a_state_disk_that_fills_during_an_upload_loses_nothing_and_
   Outbox o = check_outbox(tree.outbox(101));
   BOOST_TEST(o.checksummed == (std::vector<std::string>{"K101-DB_2026-11-01.tar.zst", "K101-DB_2026-11-02.tar.zst"}));
   BOOST_TEST(o.temporaries.empty());
-  auto runs = all_runs(tree);
+  auto runs = runs_of(tree);
   BOOST_TEST(runs.size() == 2u);
   for (const auto& r : runs) BOOST_TEST(r.status == flis::RunStatus::delivered, r.period << ": " << r.error);
   std::cout << "FAULTS state-disk-full-during trials=1 exit=" << code << std::endl;
@@ -292,7 +273,7 @@ BOOST_AUTO_TEST_CASE(daily_periods_across_dst_changes_and_clock_jumps_are_neithe
                                              << join(std::vector<std::string>(got.begin(), got.end()))
                                              << "; want " << join(std::vector<std::string>(want.begin(), want.end())));
     std::multiset<std::pair<std::string, std::string>> delivered;
-    for (const auto& r : all_runs(tree)) {
+    for (const auto& r : runs_of(tree)) {
       BOOST_TEST(r.status != flis::RunStatus::failed, step << ": " << r.period << " failed: " << r.error);
       if (r.status == flis::RunStatus::delivered) delivered.insert({r.order, r.period});
       BOOST_TEST(r.redelivery == 1);

@@ -11,13 +11,7 @@
 #include <random>
 
 #include "config/period.h"
-#include "daemon/state_store.h"
-#include "tests/support/faults.h"
-#include "tests/support/sshd.h"
-
-namespace flis {
-inline std::ostream& operator<<(std::ostream& o, RunStatus s) { return o << to_string(s); }
-}  // namespace flis
+#include "tests/support/fault_runs.h"
 
 using namespace flis::test::faults;
 using flis::test::sha256sum;
@@ -35,28 +29,10 @@ flis::Instant at(const std::string& s) { return *flis::parse_instant(s, copenhag
 // is written for that port, with sshd's host key.
 std::string sftp_target(const flis::test::SshdFixture& sshd, int port, const FlisdTree& tree,
                         const std::string& timeout = "30s") {
-  flis::Target t = sshd.target("kommuner/{municipality}");
   fs::path known = tree.root() / ("known_hosts_" + std::to_string(port));
   flis::test::write_file(known, "[127.0.0.1]:" + std::to_string(port) + " " + flis::test::read_file(sshd.host_key_pub()));
-  return "  flis: {type: sftp, host: 127.0.0.1, port: " + std::to_string(port) + ", user: " + t.user +
-         ", identity: " + t.identity.string() + ", known_hosts: " + known.string() + ", timeout: " + timeout + ", path: \"" + t.path + "\"}\n";
+  return sftp_target_yaml(sshd, port, sshd.target("").identity, known, timeout);
 }
-
-std::vector<flis::Run> runs_of(const FlisdTree& tree, const std::string& order) {
-  auto store = flis::StateStore::open_readonly(tree.state());
-  BOOST_TEST_REQUIRE(store.ok(), store.message());
-  auto runs = (*store)->list({.order = order});
-  BOOST_TEST_REQUIRE(runs.ok(), runs.message());
-  return *runs;
-}
-
-flis::Run the_run(const FlisdTree& tree, const std::string& order) {
-  auto runs = runs_of(tree, order);
-  BOOST_TEST_REQUIRE(runs.size() == 1u, order << " has " << runs.size() << " runs");
-  return runs.front();
-}
-
-bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
 
 // Exactly `names` in `folder`, each whole and checksummed, no temporaries.
 void check_exactly(const fs::path& folder, const std::vector<std::string>& names) {

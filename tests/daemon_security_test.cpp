@@ -7,13 +7,7 @@
 
 #include <iostream>
 
-#include "daemon/state_store.h"
-#include "tests/support/faults.h"
-#include "tests/support/sshd.h"
-
-namespace flis {
-inline std::ostream& operator<<(std::ostream& o, RunStatus s) { return o << to_string(s); }
-}  // namespace flis
+#include "tests/support/fault_runs.h"
 
 using namespace flis::test::faults;
 using flis::test::sha256sum;
@@ -21,21 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
-
 std::string sftp_target(const flis::test::SshdFixture& sshd, const fs::path& identity, const fs::path& known_hosts) {
-  flis::Target t = sshd.target("kommuner/{municipality}");
-  return "  flis: {type: sftp, host: 127.0.0.1, port: " + std::to_string(t.port) + ", user: " + t.user +
-         ", identity: " + identity.string() + ", known_hosts: " + known_hosts.string() + ", path: \"" + t.path + "\"}\n";
-}
-
-flis::Run only_run(const FlisdTree& tree) {
-  auto store = flis::StateStore::open_readonly(tree.state());
-  BOOST_TEST_REQUIRE(store.ok(), store.message());
-  auto runs = (*store)->list();
-  BOOST_TEST_REQUIRE(runs.ok(), runs.message());
-  BOOST_TEST_REQUIRE(runs->size() == 1u);
-  return runs->front();
+  return sftp_target_yaml(sshd, sshd.port(), identity, known_hosts);
 }
 
 // Every stretch of 16 characters of the key file's base64 body: none may appear anywhere.
@@ -74,7 +55,7 @@ BOOST_AUTO_TEST_CASE(a_changed_host_key_stops_the_run_and_the_log_shows_both_fin
   BOOST_TEST(d.tree.once("2026-11-03 12:00", &log) == 1, log);
   const std::string presented = d.sshd.host_fingerprint();
   const std::string expected = flis::test::SshdFixture::fingerprint(other.string() + ".pub");
-  flis::Run r = only_run(d.tree);
+  flis::Run r = the_run(d.tree);
   BOOST_TEST(r.status == flis::RunStatus::failed);
   BOOST_TEST(has(r.error, "changed"), r.error);
   BOOST_TEST(has(r.error, presented), "the error shows the key the server presented: " << r.error);
@@ -94,7 +75,7 @@ BOOST_AUTO_TEST_CASE(a_private_key_others_can_read_stops_the_run_before_connecti
   d.tree.targets(sftp_target(d.sshd, key, d.sshd.known_hosts()));
   std::string log;
   BOOST_TEST(d.tree.once("2026-11-03 12:00", &log) == 1, log);
-  flis::Run r = only_run(d.tree);
+  flis::Run r = the_run(d.tree);
   BOOST_TEST(r.status == flis::RunStatus::failed);
   BOOST_TEST(has(r.error, key.string()), r.error);
   BOOST_TEST(has(r.error, "chmod 600"), "the error says what to do: " << r.error);
@@ -208,7 +189,7 @@ BOOST_AUTO_TEST_CASE(a_warehouse_symlink_into_another_municipality_fails_the_run
   fs::create_symlink(theirs, link);
   std::string log;
   BOOST_TEST(tree.once("2026-11-03 12:00", &log) == 1, log);
-  flis::Run r = only_run(tree);
+  flis::Run r = the_run(tree);
   BOOST_TEST(r.status == flis::RunStatus::failed);
   BOOST_TEST(has(r.error, link.string()), r.error);
   BOOST_TEST(check_outbox(tree.outbox(101)).packages.empty());
