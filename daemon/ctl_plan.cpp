@@ -148,16 +148,16 @@ int run_plan(const CommonOptions& common, const PlanOptions& opts) {
     return 1;
   }
   const Config& config = *loaded.config;
-  const date::time_zone* tz = nullptr;
-  try {
-    tz = date::locate_zone(config.settings.timezone);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "flisctl plan: unknown timezone '%s' in flisd.yaml: %s\n", config.settings.timezone.c_str(),
-                 e.what());
-    return 1;
-  }
+  // The loader has checked the zone exists.
+  const date::time_zone* tz = zone_of(config.settings);
 
-  Instant now = common.now ? *parse_instant(*common.now, tz) : system_now();
+  std::optional<Instant> given = common.now ? parse_instant(*common.now, tz) : std::nullopt;
+  if (common.now && !given) {  // a local time that does not exist in this zone (a DST gap)
+    std::fprintf(stderr, "flisctl plan: --now '%s' does not exist in %s; %s\n", common.now->c_str(),
+                 config.settings.timezone.c_str(), kTimeForms);
+    return 2;
+  }
+  Instant now = given ? *given : system_now();
   date::local_days today = local_day(now, tz);
   PlanWindow window{from ? from->first : add_months(today, -3), to ? to->last : add_months(today, 3)};
 

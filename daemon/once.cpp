@@ -96,13 +96,8 @@ int flisd_once(const DaemonOptions& options) {
   }
   const Config& config = *loaded.config;
 
-  const date::time_zone* tz = nullptr;
-  try {
-    tz = date::locate_zone(config.settings.timezone);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "flisd: time zone %s: %s\n", config.settings.timezone.c_str(), e.what());
-    return 1;
-  }
+  // The loader has checked the zone exists.
+  const date::time_zone* tz = zone_of(config.settings);
   Clock clock = system_now;
   if (options.now) {
     auto t = parse_instant(*options.now, tz);
