@@ -6,52 +6,20 @@
 #   SKIP_FAULTS=1 SKIP_FUZZ=1 bench/reliability.sh  # only rewrite the page from the last results
 #
 # Results are kept in $BUILD_DIR/reliability/ (faults.log, fuzz_<target>.log, sanitize.log), so the page can
-# be rewritten without running everything again. Needs root (tmpfs mounts), clang-16 with
-# libclang-rt-16-dev for the fuzzers, and a build in BUILD_DIR (default build) for the faults.
+# be rewritten without running everything again. Needs root (tmpfs mounts; scripts/fuzz.sh installs
+# clang-16) and a build in BUILD_DIR (default build) for the faults.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 RESULTS=${RESULTS:-$BUILD_DIR/reliability}
 FUZZ_DIR=${FUZZ_DIR:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
-CLANGXX=${CLANGXX:-clang++-16}
 mkdir -p "$RESULTS"
 
 [ -n "${SKIP_FAULTS:-}" ] || OUT=$RESULTS/faults.log bench/faults.sh || true
 
-# Fuzzers: the libraries built with clang, ASan, UBSan and fuzzer coverage; every
-# tests/fuzz/fuzz_*.cpp linked against them and run from its seed corpus (a copy, so the seeds in
-# git stay small). Two at a time at most: the machine is shared.
-build_fuzzers() {
-  CXX=$CLANGXX cmake -S . -B "$FUZZ_DIR" -G Ninja -DFLISD_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null || return 1
-  cmake --build "$FUZZ_DIR" --target flis_jobs flis_config -j2 >/dev/null || return 1
-  for src in tests/fuzz/fuzz_*.cpp; do
-    "$CLANGXX" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
-      -fno-sanitize-recover=undefined -DHAS_STRING_VIEW=1 -DONLY_C_LOCALE=1 -DUSE_OS_TZDB=1 -DFLISD_SOURCE_DIR="\"$PWD\"" -I. "$src" \
-      "$FUZZ_DIR/libflis_jobs.a" "$FUZZ_DIR/libflis_config.a" -lssh -lzstd -larchive -lyaml-cpp -ldate-tz -lcrypto \
-      -lpthread -o "$FUZZ_DIR/$(basename "$src" .cpp)" || return 1
-  done
-}
-run_fuzzer() {
-  local name=$1 corpus=tests/fuzz/corpus_${1#fuzz_}
-  local work=$FUZZ_DIR/work-$name
-  mkdir -p "$work"
-  [ -d "$corpus" ] || corpus=""
-  (cd "$FUZZ_DIR" && nice -n 15 "./$name" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
-     -print_final_stats=1 -artifact_prefix="$name-" "work-$name" ${corpus:+"../$corpus"}) \
-    >"$RESULTS/$name.log" 2>&1
-  echo "exit=$? seconds=$FUZZ_SECONDS date=$(date -u +%Y-%m-%dT%H:%M:%SZ) commit=$(git rev-parse --short HEAD)" \
-    >>"$RESULTS/$name.log"
-}
-if [ -z "${SKIP_FUZZ:-}" ] && build_fuzzers; then
-  set -- "$FUZZ_DIR"/fuzz_*
-  while [ $# -gt 0 ]; do
-    run_fuzzer "$(basename "$1")" & shift
-    if [ $# -gt 0 ]; then run_fuzzer "$(basename "$1")" & shift; fi
-    wait
-  done
-fi
+# Fuzzers: scripts/fuzz.sh builds them with clang-16, ASan and UBSan and runs each for FUZZ_SECONDS.
+[ -n "${SKIP_FUZZ:-}" ] || FUZZ_DIR=$FUZZ_DIR RESULTS=$RESULTS scripts/fuzz.sh "$FUZZ_SECONDS" || true
 
 # ---- the page ---------------------------------------------------------------------------------
 {

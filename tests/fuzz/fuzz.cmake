@@ -1,32 +1,18 @@
-# libFuzzer target for the configuration loader: only with clang and -DFLISD_FUZZ=ON (scripts/fuzz.sh
-# configures a separate build with the whole tree instrumented: -fsanitize=fuzzer-no-link,address,undefined).
+# libFuzzer targets, one per tests/fuzz/fuzz_<name>.cpp with seeds in tests/fuzz/corpus_<name>:
+# the configuration loader, the calendar, the period and instant parsers, and the SFTP reply parser
+# (what a hostile server sends). Only with clang and -DFLISD_FUZZ=ON; scripts/fuzz.sh configures a
+# separate build with the whole tree instrumented (-fsanitize=fuzzer-no-link,address,undefined).
 option(FLISD_FUZZ "Build the libFuzzer targets (clang only)" OFF)
 if(FLISD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-  add_executable(fuzz_config ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_config.cpp)
-  target_compile_definitions(fuzz_config PRIVATE FLISD_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
-  target_compile_options(fuzz_config PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_options(fuzz_config PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(fuzz_config PRIVATE flis_config)
-elseif(FLISD_FUZZ)
-  message(WARNING "FLISD_FUZZ needs clang (CXX=clang++); the fuzz targets are not built")
-endif()
-
-# The SFTP reply parser (jobs/sftp_protocol.cpp): what a hostile server sends. Seeds in
-# tests/fuzz/corpus_sftp_reply; run: fuzz-build/fuzz_sftp_reply -max_total_time=300 <corpus copy>.
-if(FLISD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-  add_executable(fuzz_sftp_reply ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_sftp_reply.cpp)
-  target_compile_options(fuzz_sftp_reply PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_options(fuzz_sftp_reply PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(fuzz_sftp_reply PRIVATE flis_jobs)
-endif()
-
-# ---- faults (issue 6): the period/instant parsers and the data calendar loader ------------------
-# Seeds in tests/fuzz/corpus_period and corpus_calendar; bench/reliability.sh runs them with the others.
-if(FLISD_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-  foreach(target fuzz_period fuzz_calendar)
-    add_executable(${target} ${CMAKE_SOURCE_DIR}/tests/fuzz/${target}.cpp)
+  file(GLOB FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.cpp)
+  foreach(src ${FUZZ_SOURCES})
+    get_filename_component(target ${src} NAME_WE)
+    add_executable(${target} ${src})
+    target_compile_definitions(${target} PRIVATE FLISD_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_libraries(${target} PRIVATE flis_config)
+    target_link_libraries(${target} PRIVATE flis_jobs)
   endforeach()
+elseif(FLISD_FUZZ)
+  message(WARNING "FLISD_FUZZ needs clang (CXX=clang++-16); the fuzz targets are not built")
 endif()
