@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(no_package_ever_holds_another_municipalitys_data_random_hos
       }
       ++packed;
       BOOST_TEST(hostile[me].empty(), "round " << round << " municipality " << me << " packed despite "
-                                               << hostile[me].front());
+                                               << (hostile[me].empty() ? "" : hostile[me].front()));
       auto got = read_package(up.bytes);
       got.erase("manifest.json");
       BOOST_TEST(got == own[me], "round " << round << " municipality " << me << ": the package is not exactly its files");
