@@ -8,10 +8,13 @@
 
 namespace flis {
 
+// How --now is written, for the errors of the commands that take it (plan, runs).
+inline constexpr const char* kTimeForms = "use 2026-12-04T06:00:00+01:00, 2026-12-04T05:00:00Z or local 2026-12-04 06:00";
+
 void register_validate(CLI::App& app, const CommonOptions& common, int& result);  // ctl_validate.cpp
 void register_copy(CLI::App& app, const CommonOptions& common, int& result);      // ctl_copy.cpp
 void register_plan(CLI::App& app, CommonOptions& common, int& result);            // ctl_plan.cpp
-void register_runs(CLI::App& app, const CommonOptions& common, int& result);      // ctl_runs.cpp
+void register_runs(CLI::App& app, CommonOptions& common, int& result);            // ctl_runs.cpp
 // trigger, retry, redeliver, reload: through the daemon's control socket. ctl_control.cpp
 void register_control(CLI::App& app, const CommonOptions& common, int& result);
 

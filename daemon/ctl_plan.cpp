@@ -24,7 +24,6 @@ struct PlanOptions {
   bool json = false;
 };
 
-constexpr const char* kTimeForms = "use 2026-12-04T06:00:00+01:00, 2026-12-04T05:00:00Z or local 2026-12-04 06:00";
 constexpr const char* kDateForms = "use a date (2026-11-25) or a period name (2026-11, 2026-W48, 2026)";
 
 // --from/--to take a date or any period name: --from 2026-10 --to 2026-12 means October to December.

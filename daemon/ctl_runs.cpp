@@ -15,6 +15,7 @@
 #include "config/loader.h"
 #include "config/period.h"
 #include "daemon/ctl_commands.h"
+#include "daemon/planner.h"
 #include "daemon/run_format.h"
 #include "daemon/state_store.h"
 
@@ -43,20 +44,46 @@ std::vector<std::string> split_missing(const std::string& missing) {
   return out;
 }
 
+// A run as shown: with, for a waiting run, when its data was expected by the calendar (if its
+// order is still configured). Waiting past that time is `late` (DESIGN.md §4), as flisctl plan says.
+struct Shown {
+  const Run& run;
+  std::optional<Instant> expected;
+  bool late = false;
+};
+
+std::vector<Shown> shown(const std::vector<Run>& runs, const Config& cfg, Instant now) {
+  std::vector<Shown> out;
+  out.reserve(runs.size());
+  for (const Run& r : runs) {
+    Shown s{r, std::nullopt, false};
+    const Order* order = cfg.find_order(r.order);
+    auto period = Period::parse(r.period);
+    if (r.status == RunStatus::waiting && order && period) {
+      s.expected = expected_time(cfg, *order, *period);
+      s.late = s.expected && *s.expected < now;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
 std::string short_time(const std::optional<Instant>& t, const date::time_zone* tz) {
   return t ? format_local_short(*t, tz) : "-";
 }
 
 // The last column: where a delivered package went, why a run failed or was cancelled, what a
 // waiting run waits for.
-std::string remote_or_error(const Run& r, const date::time_zone* tz) {
+std::string remote_or_error(const Shown& shown, const date::time_zone* tz) {
+  const Run& r = shown.run;
   switch (r.status) {
     case RunStatus::delivered:
       return r.remote;
     case RunStatus::waiting: {
       auto missing = split_missing(r.missing);
-      if (missing.empty()) return "waiting for data";
-      std::string s = "missing " + missing[0];
+      std::string s = shown.late ? "late (expected " + format_local_short(*shown.expected, tz) + "): " : "";
+      if (missing.empty()) return s + "waiting for data";
+      s += "missing " + missing[0];
       if (missing.size() > 1) s += ", " + missing[1];
       if (missing.size() > 2) s += " and " + std::to_string(missing.size() - 2) + " more";
       return s;
@@ -74,15 +101,16 @@ std::string remote_or_error(const Run& r, const date::time_zone* tz) {
   return "-";
 }
 
-void print_table(const std::vector<Run>& runs, const date::time_zone* tz) {
+void print_table(const std::vector<Shown>& runs, const date::time_zone* tz) {
   std::vector<std::vector<std::string>> rows{
       {"RUN", "ORDER", "MUNICIPALITY", "PERIOD", "STATUS", "ATTEMPTS", "STARTED", "FINISHED", "BYTES", "REMOTE/ERROR"}};
-  for (const Run& r : runs) {
+  for (const Shown& shown : runs) {
+    const Run& r = shown.run;
     std::string period = r.period + (r.redelivery > 1 ? " (r" + std::to_string(r.redelivery) + ")" : "");
     rows.push_back({std::to_string(r.id), r.order, municipality_code(r.municipality), period,
                     std::string(to_string(r.status)), std::to_string(r.attempts), short_time(r.started, tz),
                     short_time(r.finished, tz), r.status == RunStatus::delivered ? human_bytes(uint64_t(r.bytes)) : "-",
-                    remote_or_error(r, tz)});
+                    remote_or_error(shown, tz)});
   }
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto& row : rows)
@@ -106,9 +134,10 @@ nlohmann::ordered_json time_json(const std::optional<Instant>& t, const date::ti
   return t ? nlohmann::ordered_json(format_local_iso(*t, tz)) : nlohmann::ordered_json(nullptr);
 }
 
-void print_json(const std::vector<Run>& runs, const date::time_zone* tz) {
+void print_json(const std::vector<Shown>& runs, const date::time_zone* tz) {
   auto out = nlohmann::ordered_json::array();
-  for (const Run& r : runs) {
+  for (const Shown& shown : runs) {
+    const Run& r = shown.run;
     nlohmann::ordered_json o;
     o["run"] = r.id;
     o["order"] = r.order;
@@ -127,13 +156,15 @@ void print_json(const std::vector<Run>& runs, const date::time_zone* tz) {
     o["checksum"] = r.checksum.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.checksum);
     o["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error);
     o["missing"] = split_missing(r.missing);
+    o["expected"] = time_json(shown.expected, tz);
+    o["late"] = shown.late;
     o["config_version"] = r.config_version;
     out.push_back(std::move(o));
   }
   std::cout << out.dump(2) << '\n';
 }
 
-void print_runs(const std::vector<Run>& runs, const RunsOptions& opts, const date::time_zone* tz) {
+void print_runs(const std::vector<Shown>& runs, const RunsOptions& opts, const date::time_zone* tz) {
   if (opts.json) print_json(runs, tz);
   else print_table(runs, tz);
 }
@@ -181,18 +212,25 @@ int run_runs(const CommonOptions& common, const RunsOptions& opts) {
     std::fprintf(stderr, "flisctl runs: %s\n", runs.message().c_str());
     return 1;
   }
-  print_runs(*runs, opts, tz);
+  std::optional<Instant> given = common.now ? parse_instant(*common.now, tz) : std::nullopt;
+  if (common.now && !given) {
+    std::fprintf(stderr, "flisctl runs: --now '%s' is not a time in %s; %s\n", common.now->c_str(),
+                 settings.timezone.c_str(), kTimeForms);
+    return 2;
+  }
+  print_runs(shown(*runs, *loaded.config, given ? *given : system_now()), opts, tz);
   return 0;
 }
 
 }  // namespace
 
-void register_runs(CLI::App& app, const CommonOptions& common, int& result) {
+void register_runs(CLI::App& app, CommonOptions& common, int& result) {
   auto opts = std::make_shared<RunsOptions>();
   auto* cmd = app.add_subcommand("runs", "the runs table (Datapakkekørsler) from the state database");
   cmd->add_option("--order", opts->order, "only this order's runs");
   cmd->add_option("--status", opts->status, std::string("only runs in this state: ") + kStatuses);
   cmd->add_flag("--json", opts->json, "one JSON array of objects");
+  cmd->add_option("--now", common.now, "the clock for `late`: 2026-12-04T06:00:00+01:00, ...Z or local 2026-12-04 06:00");
   cmd->callback([&common, &result, opts] { result = run_runs(common, *opts); });
 }
 

@@ -67,6 +67,16 @@ grep -q "\"remote\": \"$pkg\"" "$tmp/runs.json" || fail "runs --json lacks the r
 "$FLISCTL" --config "$cfg" runs --status waiting --json >"$tmp/waiting.json"
 grep -q '"DSA/CPR_PERSON/2026-11-24"' "$tmp/waiting.json" || fail "waiting run does not name its missing partition"
 grep -q '"DSA/YDELSE_UDBETALING/2026-10"' "$tmp/waiting.json" || fail "K147-MIXED-MONTHLY 2026-10 does not wait for YDELSE"
+echo "--- flisctl runs marks a waiting run late once the calendar's expected time has passed"
+"$FLISCTL" --config "$cfg" runs --order K751-CPR-DAILY --status waiting --json --now "2026-11-25 06:01" >"$tmp/late.json"
+[ "$(count '"late": true' <"$tmp/late.json")" = 1 ] || fail "2026-11-24 (expected 2026-11-25 06:00) is not late: $(cat "$tmp/late.json")"
+[ "$(count '"late": false' <"$tmp/late.json")" = 1 ] || fail "2026-11-25 (expected 2026-11-26 06:00) is late already"
+grep -q '"expected": "2026-11-25T06:00:00+01:00"' "$tmp/late.json" || fail "runs --json lacks the expected time"
+"$FLISCTL" --config "$cfg" runs --order K751-CPR-DAILY --status waiting --now "2026-11-25 06:01" >"$tmp/late.txt"
+grep -q "2026-11-24 .*waiting .*late (expected 2026-11-25 06:00): missing DSA/CPR_PERSON/2026-11-24" "$tmp/late.txt" ||
+  fail "the table does not say late: $(cat "$tmp/late.txt")"
+if "$FLISCTL" --config "$cfg" runs --now "tomorrow" >/dev/null 2>"$tmp/badnow.err"; then fail "runs --now tomorrow was accepted"; fi
+grep -q "not a time" "$tmp/badnow.err" || fail "runs --now error: $(cat "$tmp/badnow.err")"
 "$FLISCTL" --config "$cfg" runs --order K101-SAG-WEEKLY >"$tmp/table.txt"
 [[ $(sed -n 1p "$tmp/table.txt") == "RUN  ORDER  "* ]] || fail "table header: $(sed -n 1p "$tmp/table.txt")"
 grep -q 'K101-SAG-WEEKLY_2026-W47.tar.zst' "$tmp/table.txt" || fail "table lacks the weekly package"
