@@ -6,7 +6,8 @@
 #   systemctl status flisd         -> shows the STATUS line
 #   systemctl reload flisd         -> RELOADING/READY, logged with the reload MESSAGE_ID
 #   journalctl -u flisd FLIS_ORDER=...   -> the run's story
-#   flisctl reload (as root, through /run/flisd/control.sock)
+#   flisctl reload (as root, through /run/flisd/control.sock), as a member of group flisd (allowed
+#   under the unit's PrivateUsers=yes) and as another user (refused, saying why)
 #   systemctl stop flisd           -> a clean stop (Result=success)
 # Skips (with a clear SKIP line, exit 0) only where nspawn cannot run: not root, no nspawn, no
 # overlayfs. Tears the container down on every exit.
@@ -116,6 +117,15 @@ for _ in $(seq 1 30); do
   [ "${reloads:-0}" -ge 2 ] && break; sleep 0.2
 done
 [ "${reloads:-0}" -ge 2 ] || fail "the journal shows $reloads reload(s), want 2"
+
+echo "== the control socket: a member of group flisd may use it, others may not (PrivateUsers=yes)"
+in_ct useradd --no-create-home --groups flisd flisd-operator || fail "useradd flisd-operator failed"
+in_ct useradd --no-create-home flisd-outsider || fail "useradd flisd-outsider failed"
+reply=$(in_ct runuser -u flisd-operator -- flisctl reload 2>&1) || fail "a member of group flisd could not reload: $reply"
+grep -q reloaded <<<"$reply" || fail "flisctl reload as a member of group flisd answered '$reply'"
+if reply=$(in_ct runuser -u flisd-outsider -- flisctl reload 2>&1); then fail "an outsider could reload: $reply"; fi
+grep -q "permission denied" <<<"$reply" || fail "an outsider was refused without saying why: '$reply'"
+echo "outsider: $reply"
 
 echo "== journalctl -u flisd FLIS_ORDER=$ORDER"
 story=$(in_ct journalctl -u flisd --no-pager -o cat "FLIS_ORDER=$ORDER")
