@@ -4,6 +4,7 @@
 
 #include "config/kommuner.h"
 #include "config/load_parts.h"
+#include "config/period.h"
 #include "config/schema.h"
 
 namespace flis::detail {
@@ -211,6 +212,7 @@ class OrderReader {
       }
       by_system[i->system].push_back(name);
     }
+    if (o.type == OrderType::one_off && o.from && o.to && ctx_.catalogue_ok) warn_partial_partitions();
     if (o.is_subscription() && by_system.size() > 1) {
       std::string mix;
       for (const auto& [system, names] : by_system) {
@@ -221,6 +223,45 @@ class OrderReader {
       r_.warning(e->pos, "this subscription mixes interfaces of different fagsystemer (" + mix +
                              "); it is delivered as one package only when the last of them is processed (rule 6); "
                              "order them separately to get each as soon as it is ready");
+    }
+  }
+
+  // A weekly or monthly partition belongs to the package holding its Thursday or its first day
+  // (config/period.h). A one-off period that starts or ends inside such a partition therefore
+  // either delivers it whole (days outside from..to included) or leaves it out (days inside
+  // from..to missing). Both are allowed; the sysadmin is told which, and the dates that avoid it.
+  void warn_partial_partitions() {
+    const Order& o = d_.order;
+    const date::local_days from{*o.from}, to{*o.to};
+    auto day = [](date::local_days d) { return format_date(date::year_month_day{d}); };
+    for (const auto& name : o.interfaces) {
+      const Interface* i = ctx_.catalogue.find(o.source, name);
+      if (!i || i->frequency == Frequency::daily) continue;
+      std::string previous;
+      for (auto [end, d] : {std::pair{"from", from}, std::pair{"to", to}}) {
+        // The partition holding d: its first day, the day that places it, its last day.
+        date::local_days first, placed, last;
+        if (i->frequency == Frequency::weekly) {
+          first = d - (date::weekday{d} - date::Monday);
+          placed = first + date::days{3};
+          last = first + date::days{6};
+        } else {
+          date::year_month_day ymd{d};
+          first = placed = date::local_days{ymd.year() / ymd.month() / 1};
+          last = date::local_days{ymd.year() / ymd.month() / date::last};
+        }
+        std::string partition = partition_name(i->frequency, first);
+        if ((first >= from && last <= to) || partition == previous) continue;
+        previous = partition;
+        std::string what = name + " comes in " + (i->frequency == Frequency::weekly ? "weekly" : "monthly") +
+                           " partitions; " + partition + " (" + day(first) + ".." + day(last) + ") ";
+        if (placed >= from && placed <= to)
+          what += "is delivered whole, including days outside " + day(from) + ".." + day(to);
+        else
+          what += "is not delivered, though " + day(std::max(first, from)) + ".." + day(std::min(last, to)) +
+                  " are in the order";
+        r_.warning(get(end)->pos, what + "; from/to on the partition's bounds avoid this");
+      }
     }
   }
 

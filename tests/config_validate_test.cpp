@@ -129,6 +129,36 @@ BOOST_AUTO_TEST_CASE(monthly_and_one_off_take_any_frequency) {
   BOOST_TEST(r.config != nullptr);
 }
 
+BOOST_AUTO_TEST_CASE(one_off_bounds_inside_a_weekly_or_monthly_partition_are_warned_about) {
+  // 2020-03-15 is a Sunday (its week's Thursday, 03-12, is before it); 2020-06-10 a Wednesday (its
+  // week's Thursday, 06-11, is after it).
+  auto r = with_order(order({"id: O1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON, SAGSBEHANDLING, LOEN_ANSAT]", "from: 2020-03-15",
+                             "to: 2020-06-10"}));
+  BOOST_TEST(r.diagnostics.error_count() == 0, flis::test::dump(r.diagnostics));
+  expect(r, Sev::warning, "orders/x.yaml", 7,
+         "SAGSBEHANDLING comes in weekly partitions; 2020-W11 (2020-03-09..2020-03-15) is not delivered, though "
+         "2020-03-15..2020-03-15 are in the order");
+  expect(r, Sev::warning, "orders/x.yaml", 8,
+         "SAGSBEHANDLING comes in weekly partitions; 2020-W24 (2020-06-08..2020-06-14) is not delivered, though "
+         "2020-06-08..2020-06-10 are in the order");
+  expect(r, Sev::warning, "orders/x.yaml", 7,
+         "LOEN_ANSAT comes in monthly partitions; 2020-03 (2020-03-01..2020-03-31) is not delivered");
+  expect(r, Sev::warning, "orders/x.yaml", 8,
+         "LOEN_ANSAT comes in monthly partitions; 2020-06 (2020-06-01..2020-06-30) is delivered whole, including "
+         "days outside 2020-03-15..2020-06-10");
+  BOOST_TEST(r.diagnostics.warning_count() == 4, flis::test::dump(r.diagnostics));
+  // On the bounds: no warning.
+  r = with_order(order({"id: O1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                        "interfaces: [SAGSBEHANDLING, LOEN_ANSAT]", "from: 2020-03-01", "to: 2020-05-31"}));
+  BOOST_TEST(r.diagnostics.warning_count() == 1, "2020-03-01 is a Sunday: its week 2020-W09 is cut; "
+                                                 "2020-05-31 ends 2020-W22\n"
+                                                 << flis::test::dump(r.diagnostics));
+  r = with_order(order({"id: O1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                        "interfaces: [LOEN_ANSAT]", "from: 2020-03-01", "to: 2020-05-31"}));
+  BOOST_TEST(r.diagnostics.warning_count() == 0, flis::test::dump(r.diagnostics));
+}
+
 BOOST_AUTO_TEST_CASE(subscription_needs_start_and_end) {
   auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
                              "interfaces: [CPR_PERSON]"}));
