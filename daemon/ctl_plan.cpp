@@ -21,6 +21,8 @@ namespace {
 
 struct PlanOptions {
   std::optional<std::string> from, to;
+  std::optional<std::string> order;
+  std::optional<int> municipality;
   bool json = false;
 };
 
@@ -166,7 +168,15 @@ int run_plan(const CommonOptions& common, const PlanOptions& opts) {
                  config.settings.state.c_str(), history.message().c_str());
     return 1;
   }
+  if (opts.order && config.find_order(*opts.order) == nullptr) {
+    std::fprintf(stderr, "flisctl plan: no order %s in %s\n", opts.order->c_str(), common.config_dir.c_str());
+    return 1;
+  }
   auto runs = plan(config, *history, now, window);
+  // With 10,000 orders the whole plan is long; the filters keep what one question needs.
+  std::erase_if(runs, [&](const PlannedRun& p) {
+    return (opts.order && p.order != *opts.order) || (opts.municipality && p.municipality != *opts.municipality);
+  });
   if (opts.json)
     print_json(runs, tz);
   else
@@ -182,6 +192,9 @@ void register_plan(CLI::App& app, CommonOptions& common, int& result) {
   cmd->add_option("--now", common.now, "the clock: 2026-12-04T06:00:00+01:00, ...Z or local 2026-12-04 06:00");
   cmd->add_option("--from", opts->from, "first date shown (default: 3 months before now); a date or period name");
   cmd->add_option("--to", opts->to, "last date shown (default: 3 months after now); a date or period name");
+  cmd->add_option("--order", opts->order, "only this order's deliveries");
+  cmd->add_option("--municipality", opts->municipality, "only this municipality's deliveries (kommunekode, e.g. 101)")
+      ->check(CLI::Range(101, 999));
   cmd->add_flag("--json", opts->json, "one JSON array of objects");
   cmd->callback([&common, &result, opts] { result = run_plan(common, *opts); });
 }

@@ -239,6 +239,24 @@ BOOST_AUTO_TEST_CASE(the_default_window_is_three_months_either_side_of_now) {
   BOOST_TEST(k101 == (std::set<std::string>{"2026-09", "2026-10", "2026-11", "2026-12", "2027-01", "2027-02"}));
 }
 
+BOOST_AUTO_TEST_CASE(order_and_municipality_keep_only_their_deliveries) {
+  Tree t;
+  const std::string window = "--now 2026-11-10T12:00:00+01:00 --from 2026-09-01 --to 2026-11-30";
+  json all = t.plan_json(window);
+  json one = t.plan_json(window + " --order K101-LOEN");
+  BOOST_TEST_REQUIRE(one.size() == 3u, one.dump());  // 2026-09, -10, -11
+  for (const auto& r : one) BOOST_TEST(r["order"] == "K101-LOEN");
+  json of147 = t.plan_json(window + " --municipality 147");
+  size_t expected = 0;
+  for (const auto& r : all) expected += r["municipality"] == 147;
+  BOOST_TEST(expected > 0u);
+  BOOST_TEST(of147.size() == expected);
+  for (const auto& r : of147) BOOST_TEST(r["municipality"] == 147);
+  Output missing = t.plan(window + " --order K999-NONE");
+  BOOST_TEST(missing.code == 1);
+  BOOST_TEST(missing.err.find("no order K999-NONE") != std::string::npos, missing.err);
+}
+
 BOOST_AUTO_TEST_CASE(bad_usage_exits_2_with_a_message_that_says_what_is_allowed) {
   Tree t;
   Output now = t.plan("--now yesterday");
