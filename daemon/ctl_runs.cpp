@@ -194,6 +194,12 @@ int run_runs(const CommonOptions& common, const RunsOptions& opts) {
   }
   const Settings& settings = loaded.config->settings;
   const date::time_zone* tz = zone_of(settings);
+  std::optional<Instant> given = common.now ? parse_instant(*common.now, tz) : std::nullopt;
+  if (common.now && !given) {
+    std::fprintf(stderr, "flisctl runs: --now '%s' is not a time in %s; %s\n", common.now->c_str(),
+                 settings.timezone.c_str(), kTimeForms);
+    return 2;
+  }
 
   std::error_code ec;
   if (!std::filesystem::exists(settings.state, ec)) {
@@ -211,12 +217,6 @@ int run_runs(const CommonOptions& common, const RunsOptions& opts) {
   if (!runs) {
     std::fprintf(stderr, "flisctl runs: %s\n", runs.message().c_str());
     return 1;
-  }
-  std::optional<Instant> given = common.now ? parse_instant(*common.now, tz) : std::nullopt;
-  if (common.now && !given) {
-    std::fprintf(stderr, "flisctl runs: --now '%s' is not a time in %s; %s\n", common.now->c_str(),
-                 settings.timezone.c_str(), kTimeForms);
-    return 2;
   }
   print_runs(shown(*runs, *loaded.config, given ? *given : system_now()), opts, tz);
   return 0;

@@ -258,12 +258,12 @@ Result<std::vector<Run>> Runner::refresh() {
   std::vector<PlannedRun> planned = plan_all(*cfg, *all, now);
   // One transaction for every transition of this refresh: with thousands of orders, one fsync
   // each made the first refresh take minutes. A failed refresh changes nothing and is retried.
-  Status s = store_.batch([&] {
+  Status written = store_.batch([&] {
     if (Status s = cancel_inactive(*cfg, *all, now); !s) return s;
     if (Status s = requeue_retries(*cfg, *all, now); !s) return s;
     return apply_plan(*cfg, *all, planned, now);
   });
-  if (!s) return s;
+  if (!written) return written;
 
   auto queued = store_.list({.status = RunStatus::queued});
   if (!queued) return queued.status();
