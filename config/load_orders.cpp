@@ -239,18 +239,12 @@ class OrderReader {
       if (!i || i->frequency == Frequency::daily) continue;
       std::string previous;
       for (auto [end, d] : {std::pair{"from", from}, std::pair{"to", to}}) {
-        // The partition holding d: its first day, the day that places it, its last day.
-        date::local_days first, placed, last;
-        if (i->frequency == Frequency::weekly) {
-          first = d - (date::weekday{d} - date::Monday);
-          placed = first + date::days{3};
-          last = first + date::days{6};
-        } else {
-          date::year_month_day ymd{d};
-          first = placed = date::local_days{ymd.year() / ymd.month() / 1};
-          last = date::local_days{ymd.year() / ymd.month() / date::last};
-        }
-        std::string partition = partition_name(i->frequency, first);
+        // The partition holding d, and the day that places it in a package: Thursday or the 1st.
+        date::year_month_day ymd{d};
+        Period part = i->frequency == Frequency::weekly ? week_period(d) : month_period(ymd.year() / ymd.month());
+        date::local_days first = part.first, last = part.last;
+        date::local_days placed = i->frequency == Frequency::weekly ? first + date::days{3} : first;
+        std::string partition = part.name();
         if ((first >= from && last <= to) || partition == previous) continue;
         previous = partition;
         std::string what = name + " comes in " + (i->frequency == Frequency::weekly ? "weekly" : "monthly") +

@@ -152,13 +152,9 @@ int run_plan(const CommonOptions& common, const PlanOptions& opts) {
   // The loader has checked the zone exists.
   const date::time_zone* tz = zone_of(config.settings);
 
-  std::optional<Instant> given = common.now ? parse_instant(*common.now, tz) : std::nullopt;
-  if (common.now && !given) {  // a local time that does not exist in this zone (a DST gap)
-    std::fprintf(stderr, "flisctl plan: --now '%s' does not exist in %s; %s\n", common.now->c_str(),
-                 config.settings.timezone.c_str(), kTimeForms);
-    return 2;
-  }
-  Instant now = given ? *given : system_now();
+  // --now was checked above; whether it parses does not depend on the zone (a time in a DST gap
+  // is the instant the gap ends), only what instant it names.
+  Instant now = common.now ? *parse_instant(*common.now, tz) : system_now();
   date::local_days today = local_day(now, tz);
   PlanWindow window{from ? from->first : add_months(today, -3), to ? to->last : add_months(today, 3)};
 
