@@ -10,13 +10,7 @@ source "$FLISD_SOURCE_DIR/tests/support/flisd-world.sh"
 # A journald that is gone leaves its socket behind; services.sh probes and restarts it.
 "$FLISD_SOURCE_DIR/scripts/services.sh" || { echo "FAIL: no journald reachable on this machine" >&2; exit 1; }
 
-work=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+world_scratch
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # An order id of its own, so entries of earlier runs of this test cannot make it pass.

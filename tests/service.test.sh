@@ -8,13 +8,7 @@ set -euo pipefail
 : "${FLISD:?}" "${FLISCTL:?}" "${FLISD_SOURCE_DIR:?}"
 source "$FLISD_SOURCE_DIR/tests/support/flisd-world.sh"
 
-work=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+world_scratch
 fail() {
   echo "FAIL: $*" >&2
   echo "--- flisd log:" >&2; cat "$work"/flisd*.log >&2 || true

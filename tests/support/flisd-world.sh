@@ -7,6 +7,14 @@
 #   world_day 3                              # the date 3 days ago (Europe/Copenhagen), 2026-11-23
 #   world_process 3                          # lands data for 101 on that day and marks it processed
 #   world_wait "test -f ..." 30              # polls a condition, 0.1 s apart, up to N seconds
+#   world_scratch                            # $work, a temporary folder, and $pid, a flisd there:
+#                                            # on exit the flisd is killed and the folder removed
+
+world_scratch() {
+  work=$(mktemp -d)
+  pid=
+  trap 'if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+}
 
 world_day() { TZ=Europe/Copenhagen date -d "-$1 days" +%F; }
 
