@@ -1,4 +1,4 @@
-// orders/*.yaml: one order (bestilling) per file, checked against rules 1-6 of DESIGN.md §1.
+// orders/*.yaml: one order (bestilling) per file, checked against rules 1-6 of the FLIS ordering guide (docs/configuration.md).
 #include <algorithm>
 #include <map>
 

@@ -56,7 +56,7 @@ struct OrderDraft {
   Position id_pos, start_pos, interfaces_pos;
 };
 
-// orders/*.yaml: reads and checks one order against the context (rules 1-6 of DESIGN.md §1).
+// orders/*.yaml: reads and checks one order against the context (rules 1-6 of the FLIS ordering guide, listed in docs/configuration.md).
 // nullopt when the file could not be read as an order at all.
 std::optional<OrderDraft> read_order(YamlReader& r, const YAML::Node& root, const Context& ctx);
 

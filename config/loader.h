@@ -1,5 +1,5 @@
 // Loading /etc/flisd: flisd.yaml, interfaces.yaml, calendar/*.yaml and orders/*.yaml into a Config,
-// validating every rule of DESIGN.md §1 and §3 and collecting all errors of all files in one pass.
+// validating every rule of the FLIS ordering guide and of the file formats and collecting all errors of all files in one pass.
 #pragma once
 
 #include <filesystem>

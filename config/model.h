@@ -1,5 +1,5 @@
 // The configuration model: plain, immutable structs for what the sysadmin wrote in /etc/flisd
-// (DESIGN.md §3). Built once by the loader (config/loader.h), then shared read-only as a
+// Built once by the loader (config/loader.h), then shared read-only as a
 // std::shared_ptr<const Config>; a reload builds a new one. No behaviour lives here beyond
 // look-ups and the names of enum values.
 #pragma once

@@ -1,4 +1,4 @@
-// Periods: the local calendar spans a package covers (DESIGN.md §4, §5).
+// Periods: the local calendar spans a package covers.
 //
 // A period is a range of civil dates in the configured time zone. Dates are held as
 // date::local_days so a period never depends on DST: 2026-03-29 in Copenhagen is one period of 23

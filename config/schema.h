@@ -1,4 +1,4 @@
-// The keys each configuration file accepts (DESIGN.md §3). The loader refuses any other key (with a
+// The keys each configuration file accepts. The loader refuses any other key (with a
 // "did you mean"), and a test checks that docs/configuration.md documents every one of them, so
 // the reference cannot drift from what the loader does.
 #pragma once

@@ -1,4 +1,4 @@
-// The control protocol between flisctl and flisd (DESIGN.md §6): over the control socket, the
+// The control protocol between flisctl and flisd: over the control socket, the
 // client sends one JSON object on one line and the daemon answers with one JSON object on one line,
 // then closes the connection.
 //

@@ -1,5 +1,5 @@
 // The control socket: a Unix stream socket through which flisctl asks the running flisd to
-// trigger, retry, redeliver or reload (DESIGN.md §6, control_protocol.h for what goes over it).
+// trigger, retry, redeliver or reload (control_protocol.h for what goes over it).
 //
 // Where it is: $FLISD_CONTROL_SOCKET if set (tests), else control.sock in the first folder of
 // $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=flisd), else /run/flisd/control.sock. flisctl finds

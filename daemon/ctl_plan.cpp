@@ -1,6 +1,5 @@
 // flisctl plan [--now T] [--from DATE] [--to DATE] [--json]: the deliveries the configuration and
-// the warehouse call for as of T, each (order, period) with its expected time and state
-// (DESIGN.md §6). Read-only: the state database is read when it exists and never created.
+// the warehouse call for as of T, each (order, period) with its expected time and state. Read-only: the state database is read when it exists and never created.
 #include <algorithm>
 #include <array>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // flisctl runs [--order ID] [--status S] [--json]: the Datapakkekørsler table, read from the state
-// database named in flisd.yaml (DESIGN.md §6). Read-only: the database is never created, migrated
+// database named in flisd.yaml. Read-only: the database is never created, migrated
 // or written, so it is safe beside a running flisd.
 #include <algorithm>
 #include <cstdio>
@@ -45,7 +45,7 @@ std::vector<std::string> split_missing(const std::string& missing) {
 }
 
 // A run as shown: with, for a waiting run, when its data was expected by the calendar (if its
-// order is still configured). Waiting past that time is `late` (DESIGN.md §4), as flisctl plan says.
+// order is still configured). Waiting past that time is `late`, as flisctl plan says.
 struct Shown {
   const Run& run;
   std::optional<Instant> expected;

@@ -1,4 +1,4 @@
-// flisctl validate [DIR]: check a configuration tree, for git hooks and CI (DESIGN.md §6).
+// flisctl validate [DIR]: check a configuration tree, for git hooks and CI.
 // Diagnostics go to stderr, sorted as a user reads them, with paths as the user named the folder
 // (so an editor or CI can jump to them); a one-line summary goes to stdout.
 // Exit 0 when clean or only warnings, 1 on errors (2, wrong usage, is CLI11's).

@@ -1,4 +1,4 @@
-// The event loop of flisd as a service (DESIGN.md §4, §6).
+// The event loop of flisd as a service.
 //
 // One thread waits with epoll on everything that can make work:
 //   - the next wake-up (a timerfd at Runner::next_wakeup(): a period's end, a calendar time, a

@@ -1,5 +1,5 @@
 // Logging: to journald with structured fields and a MESSAGE_ID per kind of event when running
-// under systemd, to stderr otherwise (DESIGN.md §6). `journalctl -u flisd FLIS_ORDER=ID` tells an
+// under systemd, to stderr otherwise. `journalctl -u flisd FLIS_ORDER=ID` tells an
 // order's story. Secrets never reach a log line: callers log names and paths, never key material.
 //
 // Thread-safety: every function may be called from any thread.

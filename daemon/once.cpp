@@ -1,4 +1,4 @@
-// flisd --once: deliver everything due now, then exit (DESIGN.md §6; for tests, demos and cron).
+// flisd --once: deliver everything due now, then exit (for tests, demos and cron).
 //
 // The same Runner as the daemon, driven by a plain loop instead of the event loop: recover what a
 // crash left running, then refresh and execute until nothing more is due. Runs go one at a time,

@@ -1,5 +1,5 @@
 // The planner: from configuration, warehouse, run history and a clock, every (order, period) with
-// its state (DESIGN.md §4, `flisctl plan`). Pure apart from reading the warehouse markers: the
+// its state (`flisctl plan`). Pure apart from reading the warehouse markers: the
 // daemon asks it what is due and when to wake up next.
 #pragma once
 

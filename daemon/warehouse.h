@@ -1,4 +1,4 @@
-// The FLIS warehouse as flisd sees it (DESIGN.md §4): which partitions a period of an order needs,
+// The FLIS warehouse as flisd sees it: which partitions a period of an order needs,
 // and whether each has been processed (its `_PROCESSED` marker exists).
 //   <warehouse>/<SOURCE>/<INTERFACE>/<partition>/<municipality>/<files>
 //   <warehouse>/<SOURCE>/<INTERFACE>/<partition>/_PROCESSED

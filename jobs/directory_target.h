@@ -1,4 +1,4 @@
-// The directory target (DESIGN.md §5): packages delivered into a local folder with the same layout
+// The directory target: packages delivered into a local folder with the same layout
 // and the same guarantees as over SFTP. The package is written as `.<name>.part`, fsync'ed, renamed
 // to `<name>` (never over an existing file: a delivered package is never overwritten), then
 // `<name>.sha256` is written through its own temporary file and rename, and the folder is fsync'ed

@@ -1,4 +1,4 @@
-// manifest.json, the first member of every package (DESIGN.md §5): what the package is and, for
+// manifest.json, the first member of every package: what the package is and, for
 // each file, its path in the archive, size and SHA-256, so a municipality can check what it got.
 //
 //   {"format_version": 1, "order": "K101-CPR-MONTHLY", "municipality": 101, "source": "DSA",

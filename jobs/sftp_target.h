@@ -1,4 +1,4 @@
-// The SFTP target (DESIGN.md §5): delivers a package to an SFTP server over one SSH connection per
+// The SFTP target: delivers a package to an SFTP server over one SSH connection per
 // package (libssh for SSH, jobs/sftp_client.h for the pipelined SFTP writes).
 //
 // begin() connects (host key checked against the configured known_hosts, public-key auth, see

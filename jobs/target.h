@@ -1,4 +1,4 @@
-// Targets: where a package is delivered (DESIGN.md §5). A delivery streams into an Upload under a
+// Targets: where a package is delivered. A delivery streams into an Upload under a
 // temporary name; only commit() makes it visible under its final name, followed by the
 // `<name>.sha256` file beside it. A consumer never sees a partial package under the final name.
 #pragma once
@@ -29,7 +29,7 @@ class Upload {
   virtual std::string remote_path() const = 0;
 };
 
-// What is on the target under a package's final name (crash recovery, DESIGN.md issue 5).
+// What is on the target under a package's final name (crash recovery).
 struct RemoteFile {
   uint64_t size = 0;
   std::optional<std::string> sha256;  // the content of <name>.sha256, if present

@@ -1,4 +1,4 @@
-// zstd streaming compression into an Upload: the last stage of the packer (DESIGN.md §5). Input of
+// zstd streaming compression into an Upload: the last stage of the packer. Input of
 // any size goes in through write(); compressed bytes leave in chunks of about 1 MiB, and their
 // SHA-256 and count are kept on the way out, so the package checksum needs no second read. The
 // Upload is written from a thread of its own (jobs/async_writer.h), so a slow disk or network

@@ -6,7 +6,7 @@
 # For every interface of CONFIG_DIR/interfaces.yaml it writes each partition of the interface's
 # frequency (daily 2026-11-25, weekly 2026-W48, monthly 2026-11) that has ended by the day before
 # --now (default: today): a few KiB of semicolon-separated CSV for municipalities 101, 147, 751, 851
-# and 860, and the partition's _PROCESSED marker (DESIGN.md §4). Daily and weekly partitions start
+# and 860, and the partition's _PROCESSED marker. Daily and weekly partitions start
 # at --from (default 2026-01-01), monthly ones in 2023 so the example one-off orders have data.
 # The last --unprocessed (default 2) daily partitions get their files but no marker, and so does
 # the last month of YDELSE_UDBETALING, so the runs table shows packages waiting for FLIS.

@@ -1,4 +1,4 @@
-// Periods, their names (DESIGN.md §5) and local time through the time zone (§4).
+// Periods, their names and local time through the time zone (§4).
 #define BOOST_TEST_MODULE config_period
 #include <boost/test/unit_test.hpp>
 

@@ -1,4 +1,4 @@
-// Validation: for each rule of DESIGN.md §1 and §3 a small configuration that breaks it, and the
+// Validation: for each ordering rule and file-format rule a small configuration that breaks it, and the
 // file, line (column where it matters) and message the sysadmin gets.
 #define BOOST_TEST_MODULE config_validate
 #include <boost/test/unit_test.hpp>

@@ -1,4 +1,4 @@
-// `flisctl plan` end to end (DESIGN.md §6): a configuration tree in YAML, a warehouse and a state
+// `flisctl plan` end to end: a configuration tree in YAML, a warehouse and a state
 // database on disk, the real flisctl binary, its table and its --json.
 #define BOOST_TEST_MODULE daemon_plan_cli
 #include <boost/test/unit_test.hpp>

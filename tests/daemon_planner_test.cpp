@@ -1,4 +1,4 @@
-// The planner (DESIGN.md §4): every (order, period) with its state, expected time and missing
+// The planner: every (order, period) with its state, expected time and missing
 // partitions, what is due now, and when to wake up. The clock is injected; the warehouse is real.
 #define BOOST_TEST_MODULE daemon_planner
 #include <boost/test/unit_test.hpp>

@@ -1,4 +1,4 @@
-// Which warehouse partitions a period needs, and when a partition counts as processed (DESIGN.md §4).
+// Which warehouse partitions a period needs, and when a partition counts as processed.
 #define BOOST_TEST_MODULE daemon_warehouse
 #include <boost/test/unit_test.hpp>
 

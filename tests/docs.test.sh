@@ -33,7 +33,7 @@ subcommands() {
 
 mapfile -t cmds < <(subcommands)
 [ "${#cmds[@]}" -ge 8 ] ||
-  fail "flisctl --help lists ${#cmds[@]} subcommands (${cmds[*]:-none}); DESIGN.md §6 names 8"
+  fail "flisctl --help lists ${#cmds[@]} subcommands (${cmds[*]:-none}); the contract names 8"
 for c in "${cmds[@]}"; do
   grep -q "^\*$c\*" "$man_dir/flisctl.1.scd" ||
     fail "flisctl $c is not documented in docs/man/flisctl.1.scd (no '*$c*' paragraph)"

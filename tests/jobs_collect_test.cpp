@@ -1,4 +1,4 @@
-// collect_files: which warehouse files go into a municipality's package (DESIGN.md §5: "Only that
+// collect_files: which warehouse files go into a municipality's package ("Only that
 // municipality's folder is ever read for its package").
 #define BOOST_TEST_MODULE jobs_collect
 #include <boost/test/unit_test.hpp>

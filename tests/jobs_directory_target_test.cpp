@@ -1,4 +1,4 @@
-// The directory target (DESIGN.md §5): a consumer never sees a partial package under the final
+// The directory target: a consumer never sees a partial package under the final
 // name, a delivered package is never overwritten, and errors name the path.
 #define BOOST_TEST_MODULE jobs_directory_target
 #include <boost/test/unit_test.hpp>

@@ -1,4 +1,4 @@
-// The packer (DESIGN.md §5), checked the way a municipality opens a package: with the `zstd`, `tar`
+// The packer, checked the way a municipality opens a package: with the `zstd`, `tar`
 // and `sha256sum` command-line tools.
 #define BOOST_TEST_MODULE jobs_packer
 #include <boost/test/unit_test.hpp>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# flisd --log journal writes structured entries that journalctl reads back (DESIGN.md §6): a run's
+# flisd --log journal writes structured entries that journalctl reads back: a run's
 # story under FLIS_ORDER=<id>, each entry with FLIS_RUN, FLIS_PERIOD, FLIS_MUNICIPALITY, FLIS_STATUS
 # and the MESSAGE_ID of its kind of event. Starts a standalone systemd-journald when this machine
 # has none (containers, CI) through scripts/services.sh.

@@ -2,7 +2,7 @@
 # The shipped systemd files as a sysadmin's tools judge them, without booting anything:
 #  - `systemd-analyze verify` prints nothing for flisd.service (installed into a temporary root
 #    with the built flisd, so ExecStart= is checked for real);
-#  - `systemd-analyze security` rates its exposure at most 2.0 (DESIGN.md §6);
+#  - `systemd-analyze security` rates its exposure at most 2.0;
 #  - the unit keeps the promises of the contract (Type=notify, reload, watchdog, own user, ...);
 #  - flisd.sysusers.conf makes the flisd user and group, flisd.tmpfiles.conf the spool for it.
 set -euo pipefail

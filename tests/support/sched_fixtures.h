@@ -106,7 +106,7 @@ class ConfigBuilder {
     c_.catalogue.interfaces.push_back({name, source, system, f, {}});
     return *this;
   }
-  // The catalogue of DESIGN.md §3, plus a weekly interface.
+  // The example catalogue of docs/configuration.md, plus a weekly interface.
   ConfigBuilder& standard_catalogue() {
     interface(Source::DSA, "CPR_PERSON", "CPR", Frequency::daily);
     interface(Source::DSA, "CPR_ADRESSE", "CPR", Frequency::daily);
