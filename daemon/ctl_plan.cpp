@@ -13,6 +13,7 @@
 #include "config/period.h"
 #include "daemon/ctl_commands.h"
 #include "daemon/planner.h"
+#include "daemon/run_format.h"
 #include "daemon/state_store.h"
 
 namespace flis {
@@ -58,11 +59,6 @@ std::string municipality_code(int code) {
   return buf;
 }
 
-std::string missing_summary(const std::vector<std::string>& missing) {
-  if (missing.empty()) return "-";
-  if (missing.size() <= 2) return missing.size() == 1 ? missing[0] : missing[0] + ", " + missing[1];
-  return missing[0] + ", " + missing[1] + " and " + std::to_string(missing.size() - 2) + " more";
-}
 
 std::string expected_text(const PlannedRun& run, const date::time_zone* tz) {
   if (!run.expected) return "unknown";
