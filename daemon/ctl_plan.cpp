@@ -43,7 +43,8 @@ Result<History> read_history(const std::filesystem::path& db) {
   History history;
   std::error_code ec;
   if (!std::filesystem::exists(db, ec)) return history;
-  auto store = StateStore::open(db);
+  // Read-only, as flisctl runs: flisd may be running, and plan must never migrate or lock it.
+  auto store = StateStore::open_readonly(db);
   if (!store.ok()) return store.status();
   RunFilter filter;
   filter.status = RunStatus::delivered;
