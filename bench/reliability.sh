@@ -81,6 +81,14 @@ mkdir -p "$RESULTS"
   fi
   cat <<'NOTES'
 
+## Hostile input: what a read of the code as an attacker found
+
+Each row: the hole, what closes it, and the test that fails without the fix (runs in ctest).
+
+| hole | fix | test |
+|---|---|---|
+| bash completion ran `$(...)` from order file names (`compgen -W`), as whoever pressed TAB | completion offers only safe names and never expands them; the loader refuses an order file not named `<safe name>.yaml` (the name need not equal the id) | completion.test.sh (`$(touch${IFS}PWNED).yaml`), config_loader_test/an_order_file_with_an_unsafe_name_is_refused |
+
 ## What these runs found, and what they do not cover
 
 Found by these runs and fixed (each now a committed test case above):
