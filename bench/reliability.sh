@@ -88,6 +88,7 @@ Each row: the hole, what closes it, and the test that fails without the fix (run
 | hole | fix | test |
 |---|---|---|
 | bash completion ran `$(...)` from order file names (`compgen -W`), as whoever pressed TAB | completion offers only safe names and never expands them; the loader refuses an order file not named `<safe name>.yaml` (the name need not equal the id) | completion.test.sh (`$(touch${IFS}PWNED).yaml`), config_loader_test/an_order_file_with_an_unsafe_name_is_refused |
+| a target `path:` without `{municipality}` (`/kommuner/datapakker`, `/kommuner/{order}`) put every municipality's packages in one folder | the loader refuses such a template, naming file, line and column | config_validate_test/a_target_path_without_municipality_is_an_error |
 
 ## What these runs found, and what they do not cover
 

@@ -436,7 +436,7 @@ LoadResult with_settings(const std::string& text) {
   return t.load();
 }
 
-const std::string kTargets = "targets:\n  flis: {type: directory, path: out}\n";
+const std::string kTargets = "targets:\n  flis: {type: directory, path: \"out/{municipality}\"}\n";
 
 BOOST_AUTO_TEST_CASE(settings_timezone_must_be_known) {
   auto r = with_settings("timezone: Europe/Kobenhavn\n" + kTargets);
@@ -487,7 +487,7 @@ BOOST_AUTO_TEST_CASE(settings_sftp_target_timeout) {
   r = with_settings(sftp);
   BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
   BOOST_TEST(r.config->settings.targets.at("flis").timeout.count() == 30, "30 s unless said");
-  r = with_settings("targets:\n  flis: {type: directory, path: x, timeout: 5s}\n");
+  r = with_settings("targets:\n  flis: {type: directory, path: \"x/{municipality}\", timeout: 5s}\n");
   expect_error(r, "flisd.yaml", 2, "'timeout' is only for sftp targets");
 }
 
@@ -499,6 +499,28 @@ BOOST_AUTO_TEST_CASE(settings_directory_target_fields) {
   expect_error(r, "flisd.yaml", 2, "unknown target type 'ftp'; allowed: sftp, directory");
   r = with_settings("targets:\n  flis: {type: directory, path: x}\n  flis2: {type: directory, path: y}\n");
   expect_error(r, "flisd.yaml", 3, "unknown delivery 'flis2'");
+}
+
+// Without {municipality} every municipality's packages would share one folder; {order} does not
+// separate them (an order id is not tied to its municipality). Refused naming file, line, column.
+BOOST_AUTO_TEST_CASE(a_target_path_without_municipality_is_an_error) {
+  for (std::string path : {"/kommuner/datapakker", "/kommuner/{order}", "out"}) {
+    BOOST_TEST_CONTEXT(path) {
+      auto r = with_settings("targets:\n  flis:\n    type: directory\n    path: \"" + path + "\"\n");
+      BOOST_TEST(r.config == nullptr);
+      auto d = expect_error(r, "flisd.yaml", 4, "has no {municipality}");
+      if (d) {
+        BOOST_TEST(d->pos.col == 11);
+        BOOST_TEST(d->str().find("flisd.yaml:4:11: error: path template '" + path + "' has no {municipality}") == 0u,
+                   d->str());
+      }
+    }
+  }
+  auto sftp = with_settings("targets:\n  flis: {type: sftp, host: h, user: u, identity: k, known_hosts: kh, "
+                            "path: \"/kommuner/{order}\"}\n");
+  expect_error(sftp, "flisd.yaml", 2, "has no {municipality}");
+  auto ok = with_settings("targets:\n  flis: {type: directory, path: \"out/{order}/{municipality}\"}\n");
+  BOOST_TEST(ok.config != nullptr, flis::test::dump(ok.diagnostics));
 }
 
 BOOST_AUTO_TEST_CASE(settings_datamart_entitlements) {
