@@ -89,6 +89,8 @@ Each row: the hole, what closes it, and the test that fails without the fix (run
 |---|---|---|
 | bash completion ran `$(...)` from order file names (`compgen -W`), as whoever pressed TAB | completion offers only safe names and never expands them; the loader refuses an order file not named `<safe name>.yaml` (the name need not equal the id) | completion.test.sh (`$(touch${IFS}PWNED).yaml`), config_loader_test/an_order_file_with_an_unsafe_name_is_refused |
 | a target `path:` without `{municipality}` (`/kommuner/datapakker`, `/kommuner/{order}`) put every municipality's packages in one folder | the loader refuses such a template, naming file, line and column | config_validate_test/a_target_path_without_municipality_is_an_error |
+| the municipality folder could be swapped between listing and reading (collect checked `101/` for a link; the packer opened it again by path, following links): `101/` renamed away and a link to `147/` put in its place filled 101's package with 147's data | the warehouse root is opened once; folders and files are opened beneath it with `openat2(RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS)`; the device and inode of each municipality folder and file, recorded when listed, are checked at hashing and at packing | jobs_security_test/a_municipality_folder_swapped_for_a_symlink_after_listing_fails_the_package, .../a_municipality_folder_renamed_into_place_after_listing_fails_the_package (seam `after_listing`) |
+| a hard link in `101/` to a file of `147/` (possible for whoever owns the file, even with `fs.protected_hardlinks`) | a warehouse file with more than one link is refused, at listing and at every open | jobs_security_test/hard_links_in_a_municipality_folder_are_refused |
 
 ## What these runs found, and what they do not cover
 
