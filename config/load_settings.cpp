@@ -185,7 +185,10 @@ void read_datamarts(YamlReader& r, const Entry& e, const Catalogue& catalogue, b
   dm.pos = r.key_pos(e);
   if (auto it = fields->find("start"); it == fields->end())
     r.error(dm.pos, "datamarts needs 'start', the first data month delivered (YYYY-MM)");
-  else if (auto m = r.month(it->second, "datamarts.start"))
+  else if (auto m = r.month(it->second, "datamarts.start"); m && *m < kEarliestDate.year() / kEarliestDate.month())
+    r.error(it->second.pos, "datamarts.start " + format_month(*m) + " is before " + format_month(kEarliestDate.year() / kEarliestDate.month()) +
+                                ", and FLIS holds no data from before 2000; is the year mistyped?");
+  else if (m)
     dm.start = *m;
   if (auto it = fields->find("delivery"); it != fields->end()) {
     if (auto d = r.choice(it->second, "delivery", schema::kDeliveries)) {
