@@ -97,6 +97,14 @@ Each row: the hole, what closes it, and the test that fails without the fix (run
 | hardening gaps: no network allow list (a compromised library could send every municipality's data anywhere), no memory cap, shared IPC namespace | `MemoryHigh=384M`/`MemoryMax=512M` (sized from the benchmarks: 365 MiB resident at 10,000 orders, 46 MiB for a 512 MiB package), `PrivateIPC=yes`, `PrivateMounts=yes`; a documented drop-in `contrib/systemd/flisd.service.d/network.conf` with `IPAddressDeny=any` and `IPAddressAllow=` for the SFTP hosts. `systemd-analyze security`: 1.2 before, 1.1 now, 0.9 with the drop-in | service-unit.test.sh (threshold 1.2, the drop-in verifies and lowers it), systemd-e2e.test.sh (the unit runs under systemd 252) |
 | the private key lives inside the configuration's git work tree (`/etc/flisd/keys/`), kept out of the repository only by a hand-written `.gitignore` | the pre-commit hook refuses a staged file under `keys/` and any file in the index with a private key header (OpenSSH, PEM, PKCS#8, PuTTY); the guide recommends the systemd credential | hook.test.sh |
 | the key check did not match the docs (only the mode was checked, by path, before libssh opened the path again: a file swapped in between was used unchecked) | the key file is opened once with `O_NOFOLLOW`; owner (flisd's user or root) and mode are checked with `fstat` on that descriptor, and libssh gets the bytes read from it (`ssh_pki_import_privkey_base64`), wiped after use | jobs_sftp_test/a_private_key_owned_by_another_user_is_refused, .../a_private_key_that_is_a_symbolic_link_is_refused |
+| the directory target followed a symbolic link at the final name when checking a delivery after a crash (a link made a package look delivered), followed one at the `.sha256` name when reading it, and wrote the checksum through a hard link left at its temporary name | `lstat` and `O_NOFOLLOW` on the final and `.sha256` names (a link is an error naming it); the checksum's temporary file is always created new (`O_EXCL`) | jobs_directory_target_test/inspect_follows_no_symbolic_link_at_the_final_or_checksum_name, .../a_hard_link_at_the_checksum_temporary_name_is_not_written_through |
+
+Decided, not changed: one group, `flisd`, opens the control socket and reads the spool
+(`/var/spool/flisd`, 0750) of the directory targets. It is the group of the people who run flisd,
+who may see the packages anyway. The program that picks packages up from the spool should not join
+it (it could trigger and redeliver runs); the guide gives it read access with a default ACL on the
+spool instead, which the folders and packages flisd makes inherit. A second group would need the
+spool folders made setgid and a second sysusers entry, for no gain over the ACL.
 
 ## What these runs found, and what they do not cover
 
