@@ -17,6 +17,8 @@
 #include <system_error>
 #include <utility>
 
+#include "config/printable.h"
+
 namespace flis {
 namespace {
 
@@ -446,7 +448,7 @@ Status StateStore::set_failed(int64_t id, Instant now, const std::string& error,
   return update_run(db_, *stmts_, path_, mu_, id, RunStatus::failed, "UPDATE runs SET status = 'failed', finished = ?2, error = ?3, next_attempt = ?4 WHERE id = ?1",
                 "marking run " + std::to_string(id) + " failed", [&](Stmt& s) {
                   s.bind(2, std::optional<Instant>(now));
-                  s.bind(3, error);
+                  s.bind(3, printable(error));  // it may quote an SFTP server or a file name
                   s.bind(4, next_attempt);
                 });
 }
@@ -457,7 +459,7 @@ Status StateStore::set_cancelled(int64_t id, Instant now, const std::string& why
                 "WHERE id = ?1",
                 "cancelling run " + std::to_string(id) + " (it must be waiting, queued or failed)", [&](Stmt& s) {
                   s.bind(2, std::optional<Instant>(now));
-                  s.bind(3, why);
+                  s.bind(3, printable(why));
                 });
 }
 
