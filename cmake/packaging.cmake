@@ -56,6 +56,10 @@ if(NOT EXISTS ${CMAKE_SOURCE_DIR}/cmake/install.cmake)
   endforeach()
 endif()
 
+# --- The journal catalog: `journalctl -x -u flisd` explains each MESSAGE_ID ---------------------------
+# Debian's systemd package runs `journalctl --update-catalog` by a dpkg trigger on this folder.
+install(FILES ${CMAKE_SOURCE_DIR}/systemd/flisd.catalog DESTINATION lib/systemd/catalog)
+
 # --- The Debian package ---------------------------------------------------------------------------
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME flisd)
