@@ -16,7 +16,9 @@
 #include "config/loader.h"
 #include "daemon/control_socket.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "daemon/planner.h"
 #include "daemon/runner.h"
 #include "daemon/worker_pool.h"
 
@@ -71,6 +73,7 @@ Result<std::unique_ptr<EventLoop>> EventLoop::create(LoopOptions options) {
   if (!store) return store.status();
   std::unique_ptr<EventLoop> loop(new EventLoop(std::move(options), loaded.config, std::move(*store)));
   if (Status st = loop->open_fds(); !st.ok()) return st;
+  loop->start_metrics(*loaded.config, loaded.diagnostics.error_count() == 0);
   return loop;
 }
 
@@ -368,6 +371,7 @@ void EventLoop::refresh_and_dispatch() {
   arm_wakeup();
   update_watches();
   update_status();
+  update_metrics();
 }
 
 void EventLoop::dispatch() {
@@ -476,8 +480,15 @@ ControlReply EventLoop::reload() {
                                          loaded.config->settings.state.string() +
                                          "); flisd keeps using " + current->settings.state.string() +
                                          " until it is restarted");
+    if (metrics_ || loaded.config->settings.metrics) {
+      auto listen = [](const Config& c) { return c.settings.metrics ? c.settings.metrics->listen : std::string("none"); };
+      if (listen(*loaded.config) != listen(*current))
+        log_message(Priority::warning, "flisd.yaml changes metrics.listen to " + listen(*loaded.config) +
+                                           "; flisd keeps " + listen(*current) + " until it is restarted");
+    }
     runner_->set_config(loaded.config);
     pool_->grow(worker_count(*loaded.config));
+    if (metrics_) metrics_->set_orders(*loaded.config, options_.clock());
     reply.ok = errors == 0;
     reply.message = "reloaded " + options_.config_dir.string() + ": " +
                     std::to_string(loaded.config->orders.size()) + " orders";
@@ -485,6 +496,7 @@ ControlReply EventLoop::reload() {
       reply.message += "; " + std::to_string(errors) + " error(s), the last good version of each broken file is kept";
   }
   log_event(Event::reload, reply.ok ? Priority::info : Priority::warning, {}, reply.message);
+  if (metrics_) metrics_->config_reloaded(reply.ok, options_.clock());
   for (const auto& d : loaded.diagnostics.sorted()) reply.message += "\n" + d.str();  // for flisctl
   {
     std::lock_guard lock(mu_);
@@ -493,6 +505,53 @@ ControlReply EventLoop::reload() {
   refresh_and_dispatch();
   notify::ready(runner_->status_line());
   return reply;
+}
+
+// --- metrics hooks ---------------------------------------------------------------------------------
+// Listening starts with the daemon; a changed metrics.listen takes effect at the next start (as the
+// state database does). A listener that cannot start is logged and flisd delivers on without it:
+// the missing scrape target is what the "flisd down" alert sees.
+
+void EventLoop::start_metrics(const Config& config, bool config_ok) {
+  if (!config.settings.metrics) return;
+  auto served = Metrics::serve(config.settings.metrics->listen);
+  if (!served) {
+    log_message(Priority::err, served.message() + "; flisd runs without metrics until it is restarted");
+    return;
+  }
+  metrics_ = std::move(*served);
+  log_message(Priority::info, "metrics: serving http://" + metrics_->address() + "/metrics");
+  const Instant now = options_.clock();
+  if (auto last = store_->last_deliveries()) {
+    for (const auto& d : *last) metrics_->set_last_delivered(d.order, d.municipality, d.at);
+  } else {
+    log_message(Priority::warning, "metrics: " + last.message());
+  }
+  metrics_->set_orders(config, now);
+  metrics_->config_reloaded(config_ok, now);
+  runner_->set_attempt_hook([this](const Run& run, bool delivered, int64_t bytes, double seconds) {
+    metrics_->observe_attempt(delivered ? AttemptResult::delivered : AttemptResult::failed, bytes, seconds);
+    if (delivered) metrics_->set_last_delivered(run.order, run.municipality, options_.clock());
+  });
+}
+
+// After each loop turn: one GROUP BY for the counts, and the waiting runs for the late ones.
+void EventLoop::update_metrics() {
+  if (!metrics_) return;
+  auto counts = store_->count_by_status();
+  auto waiting = store_->list({.status = RunStatus::waiting});
+  if (!counts || !waiting) return;  // the store's error shows in the next transition's log
+  const Instant now = options_.clock();
+  auto config = runner_->config();
+  int64_t late = 0;
+  for (const Run& r : *waiting) {
+    const Order* order = config->find_order(r.order);
+    auto period = Period::parse(r.period);
+    if (order && period)
+      if (auto expected = expected_time(*config, *order, *period); expected && *expected < now) ++late;  // as flisctl runs
+  }
+  metrics_->set_run_counts(*counts, late);
+  metrics_->expire_orders(now);
 }
 
 namespace {

@@ -422,6 +422,9 @@ Status Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
   Status recorded = delivered ? record_delivered(run, delivered->bytes, delivered->remote, delivered->checksum,
                                                  delivered->found, seconds)
                               : record_failure(*cfg, run, delivered.status(), cancel);
+  // Metrics hook: the attempt ended (a shutdown's interruption is not an outcome).
+  if (attempt_hook_ && (delivered ? recorded.ok() : !(cancel != nullptr && cancel->load())))
+    attempt_hook_(run, delivered.ok(), delivered ? delivered->bytes : 0, seconds);
   // The one error the state database cannot hold itself: say it loudly. Nothing is lost: the run
   // stays `running` and the next start's recover() finds the package on the target (or not).
   if (!recorded)

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,6 +71,11 @@ class Runner {
   // 2026-12-04 06:00".
   std::string status_line();
 
+  // Hook for the metrics: called on the worker thread once an attempt's outcome is recorded,
+  // delivered or failed (not when a shutdown interrupts it). Set before any execute().
+  using AttemptHook = std::function<void(const Run& run, bool delivered, int64_t bytes, double seconds)>;
+  void set_attempt_hook(AttemptHook hook) { attempt_hook_ = std::move(hook); }
+
  private:
   Status recover_one(const Config& cfg, const Run& run, const std::atomic<bool>* cancel);
   Status cancel_inactive(const Config& cfg, std::vector<Run>& runs, Instant now);
@@ -90,6 +96,7 @@ class Runner {
   mutable std::mutex config_mu_;
   std::shared_ptr<const Config> config_;
   std::set<std::pair<std::string, std::string>> late_logged_;  // (order, period) logged late
+  AttemptHook attempt_hook_;
 };
 
 }  // namespace flis

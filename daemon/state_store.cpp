@@ -416,4 +416,32 @@ Result<std::vector<Run>> StateStore::list(const RunFilter& filter) {
   return runs;
 }
 
+// --- metrics hooks (daemon/metrics.h) -------------------------------------------------------------
+
+Result<std::map<RunStatus, int64_t>> StateStore::count_by_status() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT status, COUNT(*) FROM runs GROUP BY status");
+  if (!s.prepared()) return sqlite_error(db_, path_, "counting runs");
+  std::map<RunStatus, int64_t> counts;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    if (auto status = parse_run_status(text_column(s.get(), 0))) counts[*status] += sqlite3_column_int64(s.get(), 1);
+  if (rc != SQLITE_DONE) return sqlite_error(db_, path_, "counting runs");
+  return counts;
+}
+
+Result<std::vector<StateStore::LastDelivery>> StateStore::last_deliveries() {
+  std::lock_guard lock(mu_);
+  // SQLite takes the bare columns of the row holding MAX(): the municipality of the last delivery.
+  Stmt s(db_, "SELECT order_id, municipality, MAX(finished) FROM runs "
+              "WHERE status = 'delivered' AND finished IS NOT NULL GROUP BY order_id");
+  if (!s.prepared()) return sqlite_error(db_, path_, "reading the last deliveries");
+  std::vector<LastDelivery> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back({text_column(s.get(), 0), sqlite3_column_int(s.get(), 1), *time_column(s.get(), 2)});
+  if (rc != SQLITE_DONE) return sqlite_error(db_, path_, "reading the last deliveries");
+  return out;
+}
+
 }  // namespace flis

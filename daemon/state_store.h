@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,6 +93,16 @@ class StateStore {
 
   Result<std::optional<Run>> get(int64_t id);
   Result<std::vector<Run>> list(const RunFilter& filter = {});
+
+  // For the metrics (daemon/metrics.h): runs per status, one GROUP BY on the status index; and
+  // each order's last delivery (order, municipality, finished), read once at start.
+  Result<std::map<RunStatus, int64_t>> count_by_status();
+  struct LastDelivery {
+    std::string order;
+    int municipality = 0;
+    Instant at;
+  };
+  Result<std::vector<LastDelivery>> last_deliveries();
 
   const std::filesystem::path& path() const { return path_; }
 
