@@ -39,6 +39,9 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/examples/ DESTINATION ${CMAKE_INSTA
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/bash-completion/flisctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/git-hooks/pre-commit DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Prometheus alert rules and their unit tests (the guide, "Monitoring").
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/prometheus/flisd-alerts.yml ${CMAKE_SOURCE_DIR}/contrib/prometheus/flisd-alerts.test.yml
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/prometheus)
 
 # --- systemd files, unless cmake/install.cmake (the service's own) takes care of them --------------
 if(NOT EXISTS ${CMAKE_SOURCE_DIR}/cmake/install.cmake)

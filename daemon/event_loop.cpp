@@ -550,7 +550,7 @@ void EventLoop::update_metrics() {
     if (order && period)
       if (auto expected = expected_time(*config, *order, *period); expected && *expected < now) ++late;  // as flisctl runs
   }
-  metrics_->set_run_counts(*counts, late);
+  metrics_->set_run_counts(counts->by_status, late, counts->failed_final);
   metrics_->expire_orders(now);
 }
 

@@ -37,6 +37,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                .Help("Waiting runs whose calendar time has passed (their data is not processed yet)")
                .Register(r)
                .Add({});
+  failed_final_ = &prometheus::BuildGauge()
+                       .Name("flisd_runs_failed_final")
+                       .Help("Failed runs with no attempt left; each waits for flisctl retry")
+                       .Register(r)
+                       .Add({});
   last_delivered_ = &prometheus::BuildGauge()
                          .Name("flisd_order_last_delivered_timestamp_seconds")
                          .Help("When the order's last package was delivered (unix time); absent before its first")
@@ -107,12 +112,13 @@ std::string Metrics::text() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
-void Metrics::set_run_counts(const std::map<RunStatus, int64_t>& counts, int64_t late) {
+void Metrics::set_run_counts(const std::map<RunStatus, int64_t>& counts, int64_t late, int64_t failed_final) {
   for (auto& [status, gauge] : runs_by_status_) {
     auto it = counts.find(status);
     gauge->Set(it == counts.end() ? 0.0 : static_cast<double>(it->second));
   }
   late_->Set(static_cast<double>(late));
+  failed_final_->Set(static_cast<double>(failed_final));
 }
 
 std::optional<double> Metrics::period_seconds(const Order& order) {

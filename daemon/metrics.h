@@ -7,6 +7,7 @@
 //
 //   flisd_runs{status}                         runs per status (all six statuses, 0 included)
 //   flisd_runs_late                            waiting runs past their calendar time
+//   flisd_runs_failed_final                    failed runs with no attempt left (need flisctl retry)
 //   flisd_order_last_delivered_timestamp_seconds{order,municipality}
 //   flisd_order_period_seconds{order,municipality}   one period of an active subscription
 //   flisd_deliveries_total{result}             attempts ended, result = delivered | failed
@@ -61,7 +62,7 @@ class Metrics {
   // The exposition a scrape gets now.
   std::string text() const;
 
-  void set_run_counts(const std::map<RunStatus, int64_t>& counts, int64_t late);
+  void set_run_counts(const std::map<RunStatus, int64_t>& counts, int64_t late, int64_t failed_final);
   // The orders of a (re)loaded configuration: a period length for each active subscription that
   // has not ended by `now`; the series of orders that are gone are dropped.
   void set_orders(const Config& config, Instant now);
@@ -86,6 +87,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* runs_;
   std::map<RunStatus, prometheus::Gauge*> runs_by_status_;
   prometheus::Gauge* late_;
+  prometheus::Gauge* failed_final_;
   prometheus::Family<prometheus::Gauge>* last_delivered_;
   prometheus::Family<prometheus::Gauge>* period_;
   std::map<std::string, prometheus::Gauge*> last_delivered_by_order_, period_by_order_;

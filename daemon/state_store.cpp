@@ -418,14 +418,18 @@ Result<std::vector<Run>> StateStore::list(const RunFilter& filter) {
 
 // --- metrics hooks (daemon/metrics.h) -------------------------------------------------------------
 
-Result<std::map<RunStatus, int64_t>> StateStore::count_by_status() {
+Result<StateStore::RunCounts> StateStore::count_by_status() {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT status, COUNT(*) FROM runs GROUP BY status");
+  Stmt s(db_, "SELECT status, COUNT(*), SUM(next_attempt IS NULL) FROM runs GROUP BY status");
   if (!s.prepared()) return sqlite_error(db_, path_, "counting runs");
-  std::map<RunStatus, int64_t> counts;
+  RunCounts counts;
   int rc;
-  while ((rc = s.step()) == SQLITE_ROW)
-    if (auto status = parse_run_status(text_column(s.get(), 0))) counts[*status] += sqlite3_column_int64(s.get(), 1);
+  while ((rc = s.step()) == SQLITE_ROW) {
+    auto status = parse_run_status(text_column(s.get(), 0));
+    if (!status) continue;
+    counts.by_status[*status] += sqlite3_column_int64(s.get(), 1);
+    if (*status == RunStatus::failed) counts.failed_final += sqlite3_column_int64(s.get(), 2);
+  }
   if (rc != SQLITE_DONE) return sqlite_error(db_, path_, "counting runs");
   return counts;
 }

@@ -94,9 +94,14 @@ class StateStore {
   Result<std::optional<Run>> get(int64_t id);
   Result<std::vector<Run>> list(const RunFilter& filter = {});
 
-  // For the metrics (daemon/metrics.h): runs per status, one GROUP BY on the status index; and
-  // each order's last delivery (order, municipality, finished), read once at start.
-  Result<std::map<RunStatus, int64_t>> count_by_status();
+  // For the metrics (daemon/metrics.h): runs per status, and of the failed ones those with no
+  // attempt left (no next_attempt: they wait for `flisctl retry`), in one GROUP BY on the status
+  // index; and each order's last delivery (order, municipality, finished), read once at start.
+  struct RunCounts {
+    std::map<RunStatus, int64_t> by_status;
+    int64_t failed_final = 0;
+  };
+  Result<RunCounts> count_by_status();
   struct LastDelivery {
     std::string order;
     int municipality = 0;

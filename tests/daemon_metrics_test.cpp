@@ -2,6 +2,10 @@
 #define BOOST_TEST_MODULE daemon_metrics
 #include <boost/test/unit_test.hpp>
 
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include "daemon/metrics.h"
@@ -39,11 +43,13 @@ BOOST_AUTO_TEST_CASE(every_status_is_exposed_from_the_start) {
   for (const char* s : {"waiting", "queued", "running", "delivered", "failed", "cancelled"})
     BOOST_TEST(sample(m, std::string("flisd_runs{status=\"") + s + "\"}") == "0");
   BOOST_TEST(sample(m, "flisd_build_info{version=\"" FLISD_VERSION "\"}") == "1");
-  m.set_run_counts({{RunStatus::waiting, 3}, {RunStatus::delivered, 40}}, 1);
+  m.set_run_counts({{RunStatus::waiting, 3}, {RunStatus::delivered, 40}, {RunStatus::failed, 2}}, 1, 1);
   BOOST_TEST(sample(m, "flisd_runs{status=\"waiting\"}") == "3");
   BOOST_TEST(sample(m, "flisd_runs{status=\"delivered\"}") == "40");
-  BOOST_TEST(sample(m, "flisd_runs{status=\"failed\"}") == "0");
+  BOOST_TEST(sample(m, "flisd_runs{status=\"failed\"}") == "2");
+  BOOST_TEST(sample(m, "flisd_runs{status=\"queued\"}") == "0");
   BOOST_TEST(sample(m, "flisd_runs_late") == "1");
+  BOOST_TEST(sample(m, "flisd_runs_failed_final") == "1");
 }
 
 BOOST_AUTO_TEST_CASE(attempts_count_by_result_with_bytes_and_duration) {
@@ -114,4 +120,59 @@ BOOST_AUTO_TEST_CASE(serves_on_the_configured_address_and_says_when_it_cannot) {
   auto second = Metrics::serve(address);  // taken
   BOOST_TEST_REQUIRE(!second.ok());
   BOOST_TEST(second.message().find("cannot serve metrics on " + address) != std::string::npos, second.message());
+}
+
+// The store's side of the metrics hooks: counts per status (failed ones with no attempt left
+// apart) and each order's last delivery.
+BOOST_AUTO_TEST_CASE(the_store_counts_runs_and_finds_each_orders_last_delivery) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "flisd-metrics-XXXXXX").string();
+  BOOST_TEST_REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+  std::filesystem::path dir = tmpl;
+  {
+    auto store = StateStore::open(dir / "state.db");
+    BOOST_TEST_REQUIRE(store.ok(), store.message());
+    StateStore& s = **store;
+    auto add = [&](const std::string& order, const std::string& period) {
+      Run proto;
+      proto.order = order;
+      proto.municipality = 101;
+      proto.period = period;
+      proto.kind = "subscription";
+      proto.status = RunStatus::queued;
+      auto run = s.ensure(proto);
+      BOOST_TEST_REQUIRE(run.ok(), run.message());
+      return run->id;
+    };
+    auto deliver = [&](int64_t id, Instant at) {
+      BOOST_TEST_REQUIRE(s.set_running(id, at).ok());
+      BOOST_TEST_REQUIRE(s.set_delivered(id, at, 100, "/out/x.tar.zst", "00").ok());
+    };
+    deliver(add("A", "2026-11-24"), kNow - 48h);
+    deliver(add("A", "2026-11-25"), kNow - 24h);
+    deliver(add("B", "2026-11"), kNow - 1h);
+    int64_t retried = add("C", "2026-11-24"), given_up = add("C", "2026-11-23");
+    add("C", "2026-11-25");
+    BOOST_TEST_REQUIRE(s.set_running(retried, kNow).ok());
+    BOOST_TEST_REQUIRE(s.set_failed(retried, kNow, "refused", kNow + 1h).ok());
+    BOOST_TEST_REQUIRE(s.set_running(given_up, kNow).ok());
+    BOOST_TEST_REQUIRE(s.set_failed(given_up, kNow, "refused", std::nullopt).ok());
+
+    auto counts = s.count_by_status();
+    BOOST_TEST_REQUIRE(counts.ok(), counts.message());
+    BOOST_TEST(counts->by_status[RunStatus::delivered] == 3);
+    BOOST_TEST(counts->by_status[RunStatus::failed] == 2);
+    BOOST_TEST(counts->by_status[RunStatus::queued] == 1);
+    BOOST_TEST(counts->by_status.count(RunStatus::waiting) == 0u);
+    BOOST_TEST(counts->failed_final == 1);
+
+    auto last = s.last_deliveries();
+    BOOST_TEST_REQUIRE(last.ok(), last.message());
+    BOOST_TEST_REQUIRE(last->size() == 2u);
+    std::sort(last->begin(), last->end(), [](auto& a, auto& b) { return a.order < b.order; });
+    BOOST_TEST((*last)[0].order == "A");
+    BOOST_TEST(((*last)[0].at == kNow - 24h));
+    BOOST_TEST((*last)[1].order == "B");
+    BOOST_TEST((*last)[1].municipality == 101);
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -62,6 +62,7 @@ expect flisd_delivered_bytes_total "$(stat -c %s "$out/${ORDER}_${D3}.tar.zst")"
 expect flisd_run_duration_seconds_count 1
 expect 'flisd_run_duration_seconds_bucket{le="+Inf"}' 1
 for s in queued running failed cancelled; do expect "flisd_runs{status=\"$s\"}" 0; done
+expect flisd_runs_failed_final 0
 # Waiting and late, as flisctl runs shows them (the later days have no data).
 ctl runs --status waiting --json >"$work/waiting.json"
 waiting=$(grep -c '"status": "waiting"' "$work/waiting.json" || true)
