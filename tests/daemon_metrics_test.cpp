@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <sstream>
 
+#include "daemon/event_loop.h"
 #include "daemon/metrics.h"
+#include "tests/support/config_tree.h"
 
 using namespace flis;
 using namespace std::chrono_literals;
@@ -175,4 +177,33 @@ BOOST_AUTO_TEST_CASE(the_store_counts_runs_and_finds_each_orders_last_delivery) 
     BOOST_TEST((*last)[1].municipality == 101);
   }
   std::filesystem::remove_all(dir);
+}
+
+// The loop serves metrics where flisd.yaml says; an address it cannot use is logged, and flisd
+// starts all the same (deliveries matter more; the scrape target shows as down).
+BOOST_AUTO_TEST_CASE(the_loop_starts_metrics_from_the_configuration_and_without_them_if_it_must) {
+  auto taken = Metrics::serve("127.0.0.1:0");
+  BOOST_TEST_REQUIRE(taken.ok(), taken.message());
+  for (bool free_port : {true, false}) {
+    flis::test::ConfigTree tree;
+    std::string listen = free_port ? "127.0.0.1:0" : (*taken)->address();
+    tree.write("flisd.yaml", std::string(flis::test::kBaseSettings) + "metrics: {listen: \"" + listen + "\"}\n");
+    LoopOptions options;
+    options.config_dir = tree.dir();
+    options.clock = [] { return kNow; };
+    auto loop = EventLoop::create(options);
+    BOOST_TEST_CONTEXT("metrics.listen " << listen) {
+      BOOST_TEST_REQUIRE(loop.ok(), loop.message());
+      if (!free_port) {
+        BOOST_TEST((*loop)->metrics() == nullptr);
+        continue;
+      }
+      BOOST_TEST_REQUIRE((*loop)->metrics() != nullptr);
+      const Metrics& m = *(*loop)->metrics();
+      BOOST_TEST(m.address() != "127.0.0.1:0");
+      BOOST_TEST(sample(m, "flisd_config_last_reload_successful") == "1");
+      BOOST_TEST(sample(m, "flisd_order_period_seconds" + labels("K101-CPR-DAILY")) == "86400");
+      BOOST_TEST(sample(m, "flisd_order_period_seconds" + labels("DM-101")) == "2678400");
+    }
+  }
 }

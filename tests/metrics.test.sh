@@ -3,8 +3,8 @@
 # in the log) delivers a package of a small world; the scrape shows what a user would expect (one
 # delivery, its bytes, the waiting and late runs as `flisctl runs` shows them, the order's last
 # delivery and period, a good configuration load), `promtool check metrics` has nothing to say; a
-# broken reload shows as 0 and a good one as 1 again; after a restart the last delivery is still
-# there (read from the state database at start).
+# broken reload shows as 0 and a good one as 1 again; a run that fails for good is counted so;
+# after a restart the last delivery is still there (read from the state database at start).
 set -euo pipefail
 : "${FLISD:?}" "${FLISCTL:?}" "${FLISD_SOURCE_DIR:?}"
 source "$FLISD_SOURCE_DIR/tests/support/flisd-world.sh"
@@ -96,6 +96,24 @@ cp "$work/good.yaml" "$work/etc/orders/$ORDER.yaml"
 ctl reload >/dev/null || fail "flisctl reload of the good order failed"
 scrape || fail "scrape after the second reload"
 expect flisd_config_last_reload_successful 1
+
+echo "--- a run that fails for good: counted as failed, and as final"
+# A second order to a target folder that cannot be made (its parent is a file), one attempt only.
+: >"$work/blocked"
+cat >>"$work/etc/flisd.yaml" <<YAML
+retry: {attempts: 1, initial: 60s, max: 60s}
+YAML
+sed -i "s|^targets:|targets:\n  serviceplatformen:\n    type: directory\n    path: $work/blocked/{municipality}|" "$work/etc/flisd.yaml"
+sed -e "s/^id: .*/id: K101-CPR-BLOCKED/" -e "s/^delivery: .*/delivery: serviceplatformen/" \
+  "$work/etc/orders/$ORDER.yaml" >"$work/etc/orders/K101-CPR-BLOCKED.yaml"
+ctl reload >/dev/null || fail "flisctl reload with the blocked order failed"
+world_wait "scrape && [ \"\$(value flisd_runs_failed_final)\" = 1 ]" 30 || fail "the failed run never shows"
+expect 'flisd_deliveries_total{result="failed"}' 1
+expect 'flisd_deliveries_total{result="delivered"}' 1
+expect 'flisd_runs{status="failed"}' 1
+expect flisd_run_duration_seconds_count 2
+expect 'flisd_order_last_delivered_timestamp_seconds{municipality="101",order="K101-CPR-BLOCKED"}' ""
+expect 'flisd_order_period_seconds{municipality="101",order="K101-CPR-BLOCKED"}' 86400
 
 echo "--- after a restart the last delivery is read back from the state database"
 kill -TERM "$pid"; wait "$pid" || fail "flisd exited $? on SIGTERM"; pid=
