@@ -173,31 +173,21 @@ void read_entitlements(YamlReader& r, const Entry& e, const Catalogue& catalogue
   }
 }
 
-// metrics.listen: "ADDRESS:PORT" with an IPv4 address, a bracketed IPv6 address or localhost. A bare
-// port would make the HTTP server listen on every interface; that must be written out (0.0.0.0).
-// Port 0 takes a free port, named in the log (for tests). Returns what is wrong, empty if nothing.
+// metrics.listen: "ADDRESS:PORT" with an IPv4 address or localhost. A bare port would make the
+// HTTP server listen on every interface; that must be written out (0.0.0.0). IPv6 is refused:
+// Debian's civetweb, which serves /metrics, is built without it. Port 0 takes a free port, named
+// in the log (for tests). Returns what is wrong, empty if nothing.
 std::string listen_problem(const std::string& listen) {
-  const std::string example = "; write ADDRESS:PORT, e.g. 127.0.0.1:9469 or [::1]:9469 (0.0.0.0:9469 for every interface)";
-  std::string host, port;
-  if (!listen.empty() && listen.front() == '[') {
-    auto close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':')
-      return "metrics.listen '" + listen + "' is not an address and a port" + example;
-    host = listen.substr(1, close - 1);
-    port = listen.substr(close + 2);
-    in6_addr a6{};
-    if (inet_pton(AF_INET6, host.c_str(), &a6) != 1)
-      return "metrics.listen: '" + host + "' is not an IPv6 address" + example;
-  } else {
-    auto colon = listen.rfind(':');
-    if (colon == std::string::npos || colon == 0)
-      return "metrics.listen '" + listen + "' names no address" + example;
-    host = listen.substr(0, colon);
-    port = listen.substr(colon + 1);
-    in_addr a4{};
-    if (host != "localhost" && inet_pton(AF_INET, host.c_str(), &a4) != 1)
-      return "metrics.listen: '" + host + "' is not an IPv4 address (host names are not looked up)" + example;
-  }
+  const std::string example = "; write ADDRESS:PORT, e.g. 127.0.0.1:9469 (0.0.0.0:9469 for every interface)";
+  if (!listen.empty() && listen.front() == '[')
+    return "metrics.listen '" + listen + "': IPv6 addresses cannot be served (the HTTP server flisd uses is built "
+           "without IPv6)" + example;
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "metrics.listen '" + listen + "' names no address" + example;
+  std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
+  in_addr a4{};
+  if (host != "localhost" && inet_pton(AF_INET, host.c_str(), &a4) != 1)
+    return "metrics.listen: '" + host + "' is not an IPv4 address (host names are not looked up)" + example;
   if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(port) > 65535)
     return "metrics.listen: '" + port + "' is not a port (0 to 65535)" + example;

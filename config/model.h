@@ -115,7 +115,7 @@ struct Compression {
 
 // metrics: where /metrics is served (Prometheus text format). Absent: no listener.
 struct MetricsSettings {
-  std::string listen;  // "127.0.0.1:9469" or "[::1]:9469": an IP address and a port, never a bare port
+  std::string listen;  // "127.0.0.1:9469": an IPv4 address and a port, never a bare port
 };
 
 // Rule 4: flisd generates one monthly DM order per entitled municipality.

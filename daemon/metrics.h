@@ -50,7 +50,7 @@ class Metrics {
  public:
   // Metrics without a listener: text() shows what a scrape would get (tests).
   Metrics();
-  // Metrics served on `listen` ("127.0.0.1:9469", "[::1]:9469"; port 0 takes a free one). An
+  // Metrics served on `listen` ("127.0.0.1:9469"; port 0 takes a free one). An
   // error names the address and why it cannot be used (e.g. already in use).
   static Result<std::unique_ptr<Metrics>> serve(const std::string& listen);
   ~Metrics();
@@ -81,7 +81,7 @@ class Metrics {
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
-  std::string host_;  // of metrics.listen: "127.0.0.1", "[::1]"
+  std::string host_;  // of metrics.listen: "127.0.0.1"
 
   mutable std::mutex mu_;  // the label maps below; prometheus-cpp guards its own values
   prometheus::Family<prometheus::Gauge>* runs_;

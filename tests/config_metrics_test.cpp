@@ -36,7 +36,7 @@ BOOST_AUTO_TEST_CASE(absent_means_no_listener) {
 }
 
 BOOST_AUTO_TEST_CASE(addresses_that_are_accepted) {
-  for (std::string listen : {"127.0.0.1:9469", "[::1]:9469", "0.0.0.0:9469", "192.0.2.7:80", "127.0.0.1:0"}) {
+  for (std::string listen : {"127.0.0.1:9469", "0.0.0.0:9469", "192.0.2.7:80", "127.0.0.1:0"}) {
     auto r = with_listen(listen);
     BOOST_TEST_CONTEXT("metrics.listen: " << listen) {
       BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
@@ -60,8 +60,7 @@ BOOST_AUTO_TEST_CASE(a_bare_port_would_listen_everywhere_and_is_refused) {
 
 BOOST_AUTO_TEST_CASE(host_names_and_bad_ports_are_refused) {
   expect_refused("prometheus.example:9469", "is not an IPv4 address (host names are not looked up)");
-  expect_refused("[::1:9469", "is not an address and a port");
-  expect_refused("[fe80::zz]:9469", "is not an IPv6 address");
+  expect_refused("[::1]:9469", "IPv6 addresses cannot be served");
   expect_refused("127.0.0.1:65536", "'65536' is not a port");
   expect_refused("127.0.0.1:http", "'http' is not a port");
   expect_refused("127.0.0.1:", "'' is not a port");
