@@ -584,7 +584,10 @@ void EventLoop::observe(const Run& run, const Outcome& outcome) {
   if (!outcome.recorded) return;
   if (outcome.status == RunStatus::delivered) {
     metrics_->observe_attempt(AttemptResult::delivered, outcome.bytes, outcome.seconds);
-    metrics_->set_last_delivered(run.order, run.municipality, system_now());
+    // The finish time the store recorded, so a restart reads back the same value.
+    auto stored = store_->get(run.id);
+    Instant at = stored && stored->has_value() && (*stored)->finished ? *(*stored)->finished : system_now();
+    metrics_->set_last_delivered(run.order, run.municipality, at);
   } else if (outcome.status == RunStatus::failed) {
     metrics_->observe_attempt(AttemptResult::failed, 0, outcome.seconds);
   }
@@ -596,7 +599,9 @@ void EventLoop::update_metrics() {
   RunCounts counts = runner_->counts();
   std::map<RunStatus, int64_t> by_status;
   for (size_t i = 0; i < counts.by_status.size(); ++i) by_status[RunStatus(i)] = counts.by_status[i];
-  metrics_->set_run_counts(by_status, counts.late, counts.failed_final);
+  // Failed for good: failed with no retry ahead (each waits for flisctl retry).
+  const int64_t failed_final = counts.by_status[size_t(RunStatus::failed)] - counts.retrying;
+  metrics_->set_run_counts(by_status, counts.late, failed_final);
   metrics_->expire_orders(options_.clock());
 }
 

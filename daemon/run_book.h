@@ -101,11 +101,7 @@ class RunBook {
   // The running runs (a handful: at most the workers).
   const std::set<int64_t>& running() const { return running_; }
   int64_t late_count() const { return late_; }
-<<<<<<< HEAD
-  size_t retry_count() const { return retrying_.size(); }  // failed runs with a retry ahead
-=======
   int64_t retry_count() const { return int64_t(retrying_.size()); }
->>>>>>> main
   size_t size() const { return size_; }
 
  private:

@@ -587,11 +587,7 @@ RunCounts Runner::counts() const {
   RunCounts c;
   for (size_t i = 0; i < c.by_status.size(); ++i) c.by_status[i] = book_.count(RunStatus(i));
   c.late = book_.late_count();
-<<<<<<< HEAD
-  c.failed_final = c.by_status[size_t(RunStatus::failed)] - int64_t(book_.retry_count());  // metrics hook
-=======
   c.retrying = book_.retry_count();
->>>>>>> main
   return c;
 }
 

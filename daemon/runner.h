@@ -52,11 +52,7 @@ struct Outcome {
 struct RunCounts {
   std::array<int64_t, 6> by_status{};  // indexed by RunStatus
   int64_t late = 0;
-<<<<<<< HEAD
-  int64_t failed_final = 0;  // failed with no attempt left: waiting for flisctl retry (metrics)
-=======
   int64_t retrying = 0;  // failed with a retry ahead
->>>>>>> main
 };
 
 // A change in the warehouse seen by inotify: `name` appeared or changed in the watched `folder`.
