@@ -39,6 +39,9 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/examples/ DESTINATION ${CMAKE_INSTA
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/bash-completion/flisctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/git-hooks/pre-commit DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Prometheus alert rules and their unit tests (the guide, "Monitoring").
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/prometheus/flisd-alerts.yml ${CMAKE_SOURCE_DIR}/contrib/prometheus/flisd-alerts.test.yml
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/prometheus)
 # An example, to be filled in with the site's SFTP addresses: never active by itself.
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/systemd/flisd.service.d/network.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/flisd.service.d)
@@ -58,6 +61,10 @@ if(NOT EXISTS ${CMAKE_SOURCE_DIR}/cmake/install.cmake)
     install(FILES ${f} DESTINATION lib/tmpfiles.d RENAME flisd.conf)
   endforeach()
 endif()
+
+# --- The journal catalog: `journalctl -x -u flisd` explains each MESSAGE_ID ---------------------------
+# Debian's systemd package runs `journalctl --update-catalog` by a dpkg trigger on this folder.
+install(FILES ${CMAKE_SOURCE_DIR}/systemd/flisd.catalog DESTINATION lib/systemd/catalog)
 
 # --- The Debian package ---------------------------------------------------------------------------
 set(CPACK_GENERATOR DEB)

@@ -460,6 +460,8 @@ Outcome Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
   auto t0 = std::chrono::steady_clock::now();
   auto delivered = deliver(*cfg, store_, *order, run, wall_(), cancel);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  outcome.seconds = seconds;  // metrics hook
+  if (delivered) outcome.bytes = delivered->bytes;
   Status recorded;
   if (delivered) {
     outcome.status = RunStatus::delivered;
