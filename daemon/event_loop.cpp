@@ -153,15 +153,25 @@ int EventLoop::run() {
   for (;;) {
     if (stopping_ && inflight_.empty()) break;
     int timeout_ms = -1;
-    if ((need_refresh_ || need_advance_ || need_dispatch_ || !file_events_.empty()) && !stopping_) {
+    if (sync_pending_ || ((need_refresh_ || need_advance_ || need_dispatch_ || !file_events_.empty()) && !stopping_)) {
       timeout_ms = 0;  // work is owed (see update_watches): look at events, then do it
     } else if (stopping_ && !cancel_) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(stop_deadline_ -
                                                                         std::chrono::steady_clock::now());
       timeout_ms = static_cast<int>(std::max<int64_t>(0, left.count()));
     }
-    epoll_event events[16];
-    int n = epoll_wait(epoll_, events, 16, timeout_ms);
+    // Room for every descriptor the loop can have (its own few plus the control server's capped
+    // clients), so one wait returns all that is ready: sync() then answers only after the loop
+    // has seen everything that happened before it was asked.
+    {
+      // sync() is answered only for what was asked before this wait: what it asks after has not
+      // been seen by this turn's events (the eventfd wakes the next turn for it).
+      std::lock_guard lock(mu_);
+      sync_seen_ = sync_asked_;
+    }
+    epoll_event events[64];
+    static_assert(64 > ControlServer::kMaxConnections + 16, "one epoll_wait must return every ready descriptor");
+    int n = epoll_wait(epoll_, events, 64, timeout_ms);
     if (n < 0 && errno != EINTR) {
       log_message(Priority::err, "epoll_wait failed: " + errno_text());
       return 1;
@@ -263,7 +273,7 @@ void EventLoop::handle_requests() {
     want_reload = std::exchange(reload_requested_, false);
     clock_moved = std::exchange(clock_moved_, false);
     done.swap(finished_runs_);
-    ticket = sync_asked_;
+    ticket = sync_seen_;
   }
   for (int64_t id : done) finished(id);
   if (want_stop) begin_stop();
@@ -282,6 +292,7 @@ void EventLoop::handle_requests() {
   if (stopping_) update_status();
   std::lock_guard lock(mu_);
   sync_done_ = std::max(sync_done_, ticket);
+  sync_pending_ = sync_asked_ > ticket;  // asked during this turn: one more turn, without waiting
   sync_cv_.notify_all();
 }
 

@@ -153,7 +153,8 @@ class EventLoop {
   std::condition_variable sync_cv_;
   bool stop_requested_ = false, reload_requested_ = false, clock_moved_ = false;
   std::vector<int64_t> finished_runs_;
-  uint64_t sync_asked_ = 0, sync_done_ = 0;
+  uint64_t sync_asked_ = 0, sync_done_ = 0, sync_seen_ = 0;
+  bool sync_pending_ = false;
   Stats stats_;  // under mu_
 };
 
