@@ -1,0 +1,226 @@
+#include "daemon/config_diff.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "config/period.h"
+#include "daemon/warehouse.h"
+#include "jobs/collect.h"
+
+namespace flis {
+namespace {
+
+using date::local_days;
+
+std::string day_text(const std::optional<date::year_month_day>& d) {
+  if (!d) return {};
+  std::ostringstream out;
+  out << *d;
+  return out.str();
+}
+
+std::string list_text(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out + "]";
+}
+
+// The keys of an order as written in YAML, in the order of an order file.
+std::vector<std::pair<std::string, std::string>> keys_of(const Order& o) {
+  std::vector<std::pair<std::string, std::string>> k{
+      {"municipality", std::to_string(o.municipality)},
+      {"type", std::string(to_string(o.type))},
+      {"source", std::string(to_string(o.source))},
+      {"delivery", o.delivery},
+      {"interfaces", list_text(o.interfaces)},
+      {"start", day_text(o.start)},
+      {"end", day_text(o.end)},
+      {"from", day_text(o.from)},
+      {"to", day_text(o.to)},
+      {"chunk", o.is_subscription() ? std::string() : std::string(to_string(o.chunk))},
+      {"status", std::string(to_string(o.status))},
+  };
+  return k;
+}
+
+std::vector<KeyChange> changed_keys(const Order& before, const Order& after) {
+  auto a = keys_of(before), b = keys_of(after);
+  std::vector<KeyChange> out;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].second != b[i].second) out.push_back({a[i].first, a[i].second, b[i].second});
+  return out;
+}
+
+std::optional<local_days> first_day(const Order& o) {
+  if (o.is_subscription() && o.start) return local_days{*o.start};
+  if (!o.is_subscription() && o.from) return local_days{*o.from};
+  return std::nullopt;
+}
+
+// How far an order's periods count: its end (or a one-off's `to`), at least today; an order
+// without an end (a datamart order) only up to today, or every month ahead would be "new".
+local_days horizon(const Order& o, local_days today) {
+  if (o.is_subscription() && o.end) return std::max(today, local_days{*o.end});
+  if (!o.is_subscription() && o.to) return std::max(today, local_days{*o.to});
+  return today;
+}
+
+// The periods a configuration will still deliver, per order, keyed by period name.
+using ToDeliver = std::map<std::string, std::map<std::string, PlannedRun>>;
+
+ToDeliver to_deliver(const Config& config, const History& history, Instant now, const PlanWindow& window,
+                     const std::map<std::string, local_days>& horizons) {
+  ToDeliver out;
+  for (PlannedRun& run : plan(config, history, now, window)) {
+    if (run.state == PlanState::delivered || run.state == PlanState::cancelled) continue;
+    auto h = horizons.find(run.order);
+    if (h == horizons.end() || run.period.first > h->second) continue;
+    std::string name = run.period.name();
+    out[run.order].emplace(std::move(name), std::move(run));
+  }
+  return out;
+}
+
+// Sums up the periods of `from` missing in `other`.
+PeriodSummary summarize(const std::map<std::string, PlannedRun>* from, const std::map<std::string, PlannedRun>* other,
+                        const std::string& order_id, const DiffHistory& history,
+                        const std::function<int64_t(const PlannedRun&)>& bytes_of) {
+  PeriodSummary s;
+  if (from == nullptr) return s;
+  std::optional<Period> first, last;
+  for (const auto& [name, run] : *from) {
+    if (other != nullptr && other->count(name)) continue;
+    ++s.count;
+    if (!first || run.period < *first) first = run.period;
+    if (!last || *last < run.period) last = run.period;
+    switch (run.state) {
+      case PlanState::due: ++s.due; break;
+      case PlanState::waiting:
+      case PlanState::late: ++s.waiting; break;
+      default: ++s.future; break;
+    }
+    if (bytes_of) s.bytes += bytes_of(run);
+    if (history.open.count({order_id, name})) ++s.with_runs;
+  }
+  if (first) s.first = first->name();
+  if (last) s.last = last->name();
+  return s;
+}
+
+void add_to(PeriodSummary& total, const PeriodSummary& s) {
+  if (s.count == 0) return;
+  auto earlier = [](const std::string& a, const std::string& b) {
+    return Period::parse(a)->first < Period::parse(b)->first;
+  };
+  if (total.first.empty() || earlier(s.first, total.first)) total.first = s.first;
+  if (total.last.empty() || earlier(total.last, s.last)) total.last = s.last;
+  total.count += s.count;
+  total.due += s.due;
+  total.waiting += s.waiting;
+  total.future += s.future;
+  total.bytes += s.bytes;
+  total.with_runs += s.with_runs;
+}
+
+// A copy of `config` holding only the orders named in `ids`, planned against `warehouse`.
+Config only_orders(const Config& config, const std::set<std::string>& ids, const std::filesystem::path& warehouse) {
+  Config out;
+  out.dir = config.dir;
+  out.settings = config.settings;
+  out.settings.warehouse = warehouse;
+  out.catalogue = config.catalogue;
+  out.calendar = config.calendar;
+  out.version = config.version;
+  for (const Order& o : config.orders)
+    if (ids.count(o.id)) out.orders.push_back(o);
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(OrderChange::Kind k) {
+  switch (k) {
+    case OrderChange::Kind::added: return "added";
+    case OrderChange::Kind::removed: return "removed";
+    case OrderChange::Kind::changed: return "changed";
+  }
+  return "?";
+}
+
+ConfigDiff diff_configs(const Config* old_config, const Config& new_config, const DiffHistory& history, Instant now) {
+  ConfigDiff diff;
+  local_days today = local_day(now, zone_of(new_config.settings));
+
+  // The orders that differ, with the window and horizons their periods are counted in.
+  std::map<std::string, std::pair<const Order*, const Order*>> both;
+  if (old_config != nullptr)
+    for (const Order& o : old_config->orders) both[o.id].first = &o;
+  for (const Order& o : new_config.orders) both[o.id].second = &o;
+  std::set<std::string> ids;
+  std::map<std::string, local_days> horizons;
+  std::optional<local_days> from;
+  local_days to = today;
+  for (const auto& [id, pair] : both) {
+    const auto [before, after] = pair;
+    if (before != nullptr && after != nullptr && changed_keys(*before, *after).empty()) continue;
+    ids.insert(id);
+    local_days h = today;
+    for (const Order* o : {before, after}) {
+      if (o == nullptr) continue;
+      h = std::max(h, horizon(*o, today));
+      if (auto f = first_day(*o)) from = from ? std::min(*from, *f) : *f;
+    }
+    horizons[id] = h;
+    to = std::max(to, h);
+  }
+  if (ids.empty()) return diff;
+
+  const auto& warehouse = new_config.settings.warehouse;
+  Config new_part = only_orders(new_config, ids, warehouse);
+  PlanWindow window{from.value_or(today), to};
+  ToDeliver after = to_deliver(new_part, history.history, now, window, horizons);
+  ToDeliver before;
+  if (old_config != nullptr)
+    before = to_deliver(only_orders(*old_config, ids, warehouse), history.history, now, window, horizons);
+
+  for (const std::string& id : ids) {
+    const auto [old_order, new_order] = both[id];
+    OrderChange c;
+    c.order = id;
+    const Order& any = new_order != nullptr ? *new_order : *old_order;
+    c.municipality = any.municipality;
+    c.type = any.type;
+    c.datamart = any.generated;
+    c.kind = old_order == nullptr   ? OrderChange::Kind::added
+             : new_order == nullptr ? OrderChange::Kind::removed
+                                    : OrderChange::Kind::changed;
+    if (c.kind == OrderChange::Kind::changed) {
+      c.keys = changed_keys(*old_order, *new_order);
+      if (old_order->is_subscription() && new_order->is_subscription() && old_order->end != new_order->end)
+        c.end_moves = std::make_pair(day_text(old_order->end), day_text(new_order->end));
+    }
+    auto find = [&id](const ToDeliver& t) { auto it = t.find(id); return it == t.end() ? nullptr : &it->second; };
+    const auto* now_delivered = find(after);
+    const auto* was_delivered = find(before);
+    std::function<int64_t(const PlannedRun&)> bytes_of;
+    if (new_order != nullptr) {
+      bytes_of = [&, order = new_order](const PlannedRun& run) -> int64_t {
+        auto files = collect_files(warehouse, partitions_for(new_part, *order, run.period), order->municipality);
+        int64_t sum = 0;
+        if (files)
+          for (const auto& f : *files) sum += static_cast<int64_t>(f.size);
+        return sum;
+      };
+    }
+    c.delivered = summarize(now_delivered, was_delivered, id, history, bytes_of);
+    c.cancelled = summarize(was_delivered, now_delivered, id, history, nullptr);
+    add_to(diff.delivered, c.delivered);
+    add_to(diff.cancelled, c.cancelled);
+    diff.orders.push_back(std::move(c));
+  }
+  return diff;
+}
+
+}  // namespace flis
