@@ -39,6 +39,11 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/examples/ DESTINATION ${CMAKE_INSTA
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/bash-completion/flisctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/git-hooks/pre-commit DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# CI for the configuration repository: the template and its README as documentation, the job's
+# script where a slim CI image (which drops /usr/share/doc) still has it.
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/ci/gitlab-ci.yml ${CMAKE_SOURCE_DIR}/contrib/ci/README.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/ci)
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/ci/flisd-review DESTINATION ${CMAKE_INSTALL_DATADIR}/flisd/ci)
 
 # --- systemd files, unless cmake/install.cmake (the service's own) takes care of them --------------
 if(NOT EXISTS ${CMAKE_SOURCE_DIR}/cmake/install.cmake)

@@ -40,6 +40,9 @@ has /usr/share/bash-completion/completions/flisctl
 has /usr/share/doc/flisd/pre-commit
 has /usr/share/doc/flisd/README.md
 has /usr/share/doc/flisd/guide.md
+has /usr/share/doc/flisd/ci/gitlab-ci.yml
+has /usr/share/doc/flisd/ci/README.md
+has /usr/share/flisd/ci/flisd-review
 has /usr/share/doc/flisd/examples/flisd.yaml
 has /usr/share/doc/flisd/examples/interfaces.yaml
 has_match '^/usr/share/doc/flisd/examples/orders/[^/]+\.yaml$'
@@ -53,6 +56,8 @@ grep -q '^/etc/' "$tmp/files" && fail "the package ships files under /etc; /etc/
 dpkg-deb -c "$deb" >"$tmp/listing"
 grep -qE '^-rwxr-xr-x .*\./usr/share/doc/flisd/pre-commit$' "$tmp/listing" ||
   fail "/usr/share/doc/flisd/pre-commit is not executable"
+grep -qE '^-rwxr-xr-x .*\./usr/share/flisd/ci/flisd-review$' "$tmp/listing" ||
+  fail "/usr/share/flisd/ci/flisd-review is not executable"
 
 # --- control data -------------------------------------------------------------------------------
 dpkg-deb -I "$deb" >"$tmp/info"
