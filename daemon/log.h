@@ -5,6 +5,7 @@
 // Thread-safety: every function may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@ std::optional<LogTarget> parse_log_target(std::string_view);  // "auto" | "journ
 
 // Decides where logs go. automatic = journal when JOURNAL_STREAM names our stderr (systemd sets it).
 void log_init(LogTarget target, std::string_view identifier);
+
+// Whether log_init chose the journal (else lines go to stderr).
+bool log_to_journal();
 
 // The kinds of event, each with its own MESSAGE_ID (see daemon/log.cpp).
 enum class Event {
@@ -36,6 +40,11 @@ struct LogFields {
 };
 
 void log_event(Event event, Priority priority, const LogFields& fields, const std::string& message);
+
+// A display that owns the terminal (flisd --once's progress line, daemon/progress.h) takes the
+// lines that would go to stderr, newline included; an empty function gives stderr back.
+using StderrSink = std::function<void(Priority, const std::string& line)>;
+void log_set_stderr_sink(StderrSink sink);
 
 // The fixed 128-bit MESSAGE_ID of a kind of event, 32 hex digits (journalctl MESSAGE_ID=...).
 std::string_view message_id(Event event);

@@ -14,6 +14,7 @@
 #include "config/period.h"
 #include "daemon/log.h"
 #include "daemon/options.h"
+#include "daemon/progress.h"
 #include "daemon/runner.h"
 #include "daemon/state_store.h"
 
@@ -35,21 +36,24 @@ struct Tally {
 };
 
 // One pass over the queued runs. Returns how many were attempted.
-int run_queued(Runner& runner, StateStore& store, std::set<std::string>& blocked, Tally& tally) {
+int run_queued(Runner& runner, StateStore& store, std::set<std::string>& blocked, Tally& tally, Progress& progress) {
   auto queued = runner.refresh();
   if (!queued) {
     std::fprintf(stderr, "flisd: %s\n", queued.message().c_str());
     ++tally.failed;
     return 0;
   }
+  progress.queued(static_cast<int>(queued->size()));
   int attempted = 0;
   for (const Run& run : *queued) {
     if (g_stop.load()) break;
     if (blocked.count(run.order)) continue;
     ++attempted;
+    progress.started(run.order + " " + run.period);
     Status s = runner.execute(run, &g_stop);
     auto after = store.get(run.id);
     RunStatus status = after && after->has_value() ? (*after)->status : RunStatus::failed;
+    progress.finished(status == RunStatus::delivered, status == RunStatus::delivered ? (*after)->bytes : 0);
     if (status == RunStatus::delivered) ++tally.delivered;
     else if (status == RunStatus::cancelled) ++tally.cancelled;
     else if (!s.ok()) {
@@ -133,8 +137,10 @@ int flisd_once(const DaemonOptions& options) {
 
   Tally tally;
   std::set<std::string> blocked;
-  while (!g_stop.load() && run_queued(runner, **store, blocked, tally) > 0) {
+  Progress progress(Progress::wanted());
+  while (!g_stop.load() && run_queued(runner, **store, blocked, tally, progress) > 0) {
   }
+  progress.done();
   std::fprintf(stderr, "%s\n", summary(**store, tally).c_str());
   if (g_stop.load()) return 1;
   return tally.failed == 0 ? 0 : 1;
