@@ -30,6 +30,8 @@ endif()
 
 # --- Operator files -------------------------------------------------------------------------------
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The licence, in Debian's machine-readable form (DEP-5), where Debian keeps it for every package.
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
         FILES_MATCHING PATTERN "*.md" PATTERN "man" EXCLUDE)
 # Not what the demo leaves behind in the source tree (its warehouse, state database and outbox).

@@ -55,6 +55,12 @@ for f in README.md docs/guide.md docs/architecture.md docs/dependencies.md; do
 done
 grep -q './scripts/demo.sh' "$FLISD_SOURCE_DIR/README.md" || fail "README.md does not show ./scripts/demo.sh"
 grep -q './scripts/test.sh' "$FLISD_SOURCE_DIR/README.md" || fail "README.md does not show ./scripts/test.sh"
+# The licence: the whole MPL-2.0 at the root (as Debian ships it, where it does), named in the README.
+head -1 "$FLISD_SOURCE_DIR/LICENSE" | grep -qx 'Mozilla Public License Version 2.0' || fail "LICENSE is not the MPL-2.0"
+if [ -f /usr/share/common-licenses/MPL-2.0 ]; then
+  cmp -s /usr/share/common-licenses/MPL-2.0 "$FLISD_SOURCE_DIR/LICENSE" || fail "LICENSE differs from the MPL-2.0 text"
+fi
+grep -q 'MPL-2.0' "$FLISD_SOURCE_DIR/README.md" || fail "README.md does not name the licence"
 # Relative links in the markdown docs resolve to files of the repository.
 for md in "$FLISD_SOURCE_DIR"/README.md "$FLISD_SOURCE_DIR"/docs/*.md; do
   [ -f "$md" ] || continue
