@@ -32,8 +32,10 @@ subcommands() {
 }
 
 mapfile -t cmds < <(subcommands)
-[ "${#cmds[@]}" -ge 8 ] ||
-  fail "flisctl --help lists ${#cmds[@]} subcommands (${cmds[*]:-none}); the contract names 8"
+# validate plan runs diff copy trigger retry redeliver reload
+[ "${#cmds[@]}" -ge 9 ] ||
+  fail "flisctl --help lists ${#cmds[@]} subcommands (${cmds[*]:-none}); the contract names 9"
+printf '%s\n' "${cmds[@]}" | grep -qx diff || fail "flisctl --help does not list diff"
 for c in "${cmds[@]}"; do
   grep -q "^\*$c\*" "$man_dir/flisctl.1.scd" ||
     fail "flisctl $c is not documented in docs/man/flisctl.1.scd (no '*$c*' paragraph)"
