@@ -53,6 +53,64 @@ std::vector<KeyChange> changed_keys(const Order& before, const Order& after) {
   return out;
 }
 
+// A path as the sysadmin wrote it: relative to the configuration folder when inside it.
+std::string path_text(const std::filesystem::path& p, const std::filesystem::path& dir) {
+  if (p.empty()) return {};
+  auto rel = p.lexically_relative(dir);
+  if (!rel.empty() && *rel.begin() != "..") return rel.string();
+  return p.string();
+}
+
+std::map<std::string, std::string> settings_of(const Config& c) {
+  const Settings& s = c.settings;
+  std::map<std::string, std::string> k{
+      {"timezone", s.timezone},
+      {"warehouse", path_text(s.warehouse, c.dir)},
+      {"state", path_text(s.state, c.dir)},
+      {"workers", std::to_string(s.workers)},
+      {"backfill_workers", std::to_string(s.backfill_workers)},
+      {"retry.attempts", std::to_string(s.retry.attempts)},
+      {"retry.initial", std::to_string(s.retry.initial.count()) + "s"},
+      {"retry.max", std::to_string(s.retry.max.count()) + "s"},
+  };
+  for (const auto& [name, t] : s.targets) {
+    std::string at = "targets." + name + ".";
+    k[at + "type"] = std::string(to_string(t.type));
+    // A directory target's path is local, and made absolute by the loader; an SFTP path is remote.
+    k[at + "path"] = t.type == TargetType::directory ? path_text(t.path, c.dir) : t.path;
+    if (t.type != TargetType::sftp) continue;
+    k[at + "host"] = t.host;
+    k[at + "port"] = std::to_string(t.port);
+    k[at + "user"] = t.user;
+    k[at + "identity"] = path_text(t.identity, c.dir);
+    k[at + "known_hosts"] = path_text(t.known_hosts, c.dir);
+    k[at + "timeout"] = std::to_string(t.timeout.count()) + "s";
+  }
+  if (s.datamarts) {
+    std::ostringstream start;
+    start << s.datamarts->start;
+    k["datamarts.start"] = start.str();
+    k["datamarts.delivery"] = s.datamarts->delivery;
+  }
+  return k;
+}
+
+std::vector<KeyChange> changed_settings(const Config* before, const Config& after) {
+  std::vector<KeyChange> out;
+  if (before == nullptr) return out;  // nothing to compare with: every order is new anyway
+  auto a = settings_of(*before), b = settings_of(after);
+  std::set<std::string> keys;
+  for (const auto& [key, value] : a) keys.insert(key);
+  for (const auto& [key, value] : b) keys.insert(key);
+  for (const auto& key : keys) {
+    auto x = a.find(key), y = b.find(key);
+    std::string old_value = x == a.end() ? std::string() : x->second;
+    std::string new_value = y == b.end() ? std::string() : y->second;
+    if (old_value != new_value) out.push_back({key, old_value, new_value});
+  }
+  return out;
+}
+
 std::optional<local_days> first_day(const Order& o) {
   if (o.is_subscription() && o.start) return local_days{*o.start};
   if (!o.is_subscription() && o.from) return local_days{*o.from};
@@ -151,6 +209,7 @@ std::string_view to_string(OrderChange::Kind k) {
 
 ConfigDiff diff_configs(const Config* old_config, const Config& new_config, const DiffHistory& history, Instant now) {
   ConfigDiff diff;
+  diff.settings = changed_settings(old_config, new_config);
   local_days today = local_day(now, zone_of(new_config.settings));
 
   // The orders that differ, with the window and horizons their periods are counted in.

@@ -56,6 +56,9 @@ struct OrderChange {
 std::string_view to_string(OrderChange::Kind);
 
 struct ConfigDiff {
+  // flisd.yaml settings that differ ("targets.flis.path", "timezone", ...); paths inside the
+  // configuration folder are shown relative to it, so a copy elsewhere compares equal.
+  std::vector<KeyChange> settings;
   std::vector<OrderChange> orders;  // by order id
   PeriodSummary delivered, cancelled;  // totals (first/last/due... summed, first/last over all)
 };

@@ -126,8 +126,14 @@ void print_human(const ConfigDiff& diff, const std::string& from, const std::str
                  const std::string& history_note) {
   std::printf("flisctl diff: %s -> %s, as of %s\n", from.c_str(), to.c_str(), when.c_str());
   std::printf("%s\n\n", history_note.c_str());
+  if (!diff.settings.empty()) {
+    std::printf("* flisd.yaml: settings changed\n");
+    for (const auto& k : diff.settings)
+      std::printf("    %s: %s -> %s\n", k.key.c_str(), k.before.empty() ? "(none)" : k.before.c_str(),
+                  k.after.empty() ? "(none)" : k.after.c_str());
+  }
   if (diff.orders.empty()) {
-    std::printf("No order changes: deliveries stay as they are.\n");
+    std::printf("No order changes: the same periods are delivered.\n");
     return;
   }
   for (const auto& c : diff.orders) print_change(c, c.datamart ? "" : std::string(to_string(c.type)));
@@ -165,17 +171,22 @@ Json diagnostics_json(const std::vector<Diagnostic>& diags, Diagnostic::Severity
   return out;
 }
 
+Json keys_json(const std::vector<KeyChange>& keys) {
+  Json out = Json::array();
+  for (const auto& k : keys)
+    out.push_back({{"key", k.key},
+                   {"old", k.before.empty() ? Json(nullptr) : Json(k.before)},
+                   {"new", k.after.empty() ? Json(nullptr) : Json(k.after)}});
+  return out;
+}
+
 Json change_json(const OrderChange& c) {
   Json j{{"order", c.order},
                    {"municipality", c.municipality},
                    {"type", std::string(to_string(c.type))},
                    {"change", std::string(to_string(c.kind))},
                    {"datamart", c.datamart}};
-  j["keys"] = Json::array();
-  for (const auto& k : c.keys)
-    j["keys"].push_back({{"key", k.key},
-                         {"old", k.before.empty() ? Json(nullptr) : Json(k.before)},
-                         {"new", k.after.empty() ? Json(nullptr) : Json(k.after)}});
+  j["keys"] = keys_json(c.keys);
   j["end"] = c.end_moves ? Json{{"old", c.end_moves->first}, {"new", c.end_moves->second}}
                          : Json(nullptr);
   j["delivered"] = summary_json(c.delivered);
@@ -273,6 +284,7 @@ int run_diff(const CommonOptions& common, const DiffOptions& opts) {
                      {"state", found ? Json(config.settings.state.string()) : Json(nullptr)},
                      {"errors", Json::array()},
                      {"warnings", diagnostics_json(diags, Diagnostic::Severity::warning)}};
+    j["settings"] = keys_json(diff.settings);
     j["orders"] = Json::array();
     for (const auto& c : diff.orders) j["orders"].push_back(change_json(c));
     j["delivered"] = summary_json(diff.delivered);

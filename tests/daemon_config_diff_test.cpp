@@ -183,3 +183,27 @@ BOOST_AUTO_TEST_CASE(without_an_old_configuration_every_order_is_added_and_total
   BOOST_TEST(d.delivered.first == "2025-01");
   BOOST_TEST(d.delivered.last == "2026-12");
 }
+
+BOOST_AUTO_TEST_CASE(changed_settings_are_listed_and_the_same_tree_in_another_folder_is_unchanged) {
+  World w;
+  Config a = w.before.build(), b = w.after.build();
+  a.dir = "/etc/flisd";
+  b.dir = "/tmp/review/new";
+  Target t;
+  t.name = "flis";
+  t.path = "/etc/flisd/outbox/{municipality}";  // as the loader leaves a relative path: absolute
+  a.settings.targets["flis"] = t;
+  t.path = "/tmp/review/new/outbox/{municipality}";
+  b.settings.targets["flis"] = t;
+  BOOST_TEST(diff_configs(&a, b, w.history, at("2026-12-02 10:00")).settings.empty());
+
+  b.settings.targets["flis"].path = "/srv/outbox/{municipality}";
+  b.settings.workers = 4;
+  auto d = diff_configs(&a, b, w.history, at("2026-12-02 10:00"));
+  BOOST_REQUIRE_EQUAL(d.settings.size(), 2u);
+  BOOST_TEST(d.settings[0].key == "targets.flis.path");
+  BOOST_TEST(d.settings[0].before == "outbox/{municipality}");
+  BOOST_TEST(d.settings[0].after == "/srv/outbox/{municipality}");
+  BOOST_TEST(d.settings[1].key == "workers");
+  BOOST_TEST(d.settings[1].after == "4");
+}

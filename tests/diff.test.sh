@@ -4,7 +4,7 @@
 # after flisd --once has delivered what was due (delivered periods are never "new" or "cancelled");
 # an invalid NEW (errors first, exit 1); and --git against a repository whose configuration is a
 # subfolder, at an earlier commit, at a commit before the folder existed, and at a revision that
-# does not exist.
+# does not exist. A changed setting is named, key by key.
 set -euo pipefail
 : "${FLISD:?} ${FLISCTL:?} ${FLISD_SOURCE_DIR:?}"
 tmp=$(mktemp -d /tmp/flisd-diff-XXXXXX)
@@ -38,6 +38,7 @@ sed -i 's/^end: 2027-12-31/end: 2026-08-31/' "$new/orders/K101-LOEN-MONTHLY.yaml
 rm "$new/orders/K147-CPR-LEGACY.yaml"
 sed -i 's/^    851: \[DM_OEKONOMI\]$/&\n    860: [DM_BORGER]/' "$new/flisd.yaml"
 grep -q '860: \[DM_BORGER\]' "$new/flisd.yaml" || fail "could not add the 860 entitlement"
+sed -i 's/^workers: 2 /workers: 3 /' "$new/flisd.yaml"
 
 echo "--- nothing delivered yet: every period counts"
 "$FLISCTL" diff "$old" "$new" --now "$now" >"$tmp/d1.txt" 2>"$tmp/d1.err" || fail "diff exited $?: $(cat "$tmp/d1.err")"
@@ -52,6 +53,10 @@ has "$tmp/d1.txt" "cancels 16 periods, 2026-09..2027-12"
 has "$tmp/d1.txt" "- K147-CPR-LEGACY: removed"
 has "$tmp/d1.txt" "+ DM-860: datamart order appears"
 lacks "$tmp/d1.txt" "K101-CPR-DAILY"  # unchanged
+# A setting that changed is named; the targets' relative paths, the same in both trees, are not.
+has "$tmp/d1.txt" "* flisd.yaml: settings changed"
+has "$tmp/d1.txt" "    workers: 2 -> 3"
+lacks "$tmp/d1.txt" "targets.flis.path"
 # The sample warehouse holds LOEN_ANSAT from 2023: those months are due now, with their bytes.
 grep -E -q 'delivers 130 packages, 2015-01\.\.2025-10 \(34 due now, 96 waiting for data\); [0-9.]+ KiB in the warehouse today' "$tmp/d1.txt" ||
   fail "the new one-off order's line: $(grep -A1 K101-LOEN-2015 "$tmp/d1.txt")"
