@@ -301,7 +301,7 @@ int run_diff(const CommonOptions& common, const DiffOptions& opts) {
 void register_diff(CLI::App& app, CommonOptions& common, int& result) {
   auto opts = std::make_shared<DiffOptions>();
   auto* cmd = app.add_subcommand("diff", "what a configuration change does to deliveries (for review and CI)");
-  cmd->add_option("DIRS", opts->dirs, "OLD-DIR NEW-DIR; with --git, the checkout (default: --config)")->expected(0, 2);
+  cmd->add_option("DIRS", opts->dirs, "OLD-DIR NEW-DIR; with --git, the checkout (default: --config)");
   cmd->add_option("--git", opts->git, "compare the folder with its state at this git revision (e.g. HEAD, origin/main)");
   cmd->add_option("--now", common.now, "the clock: 2026-12-04T06:00:00+01:00, ...Z or local 2026-12-04 06:00");
   cmd->add_flag("--json", opts->json, "one JSON object");

@@ -53,7 +53,7 @@ int run_queued(Runner& runner, StateStore& store, std::set<std::string>& blocked
     Status s = runner.execute(run, &g_stop);
     auto after = store.get(run.id);
     RunStatus status = after && after->has_value() ? (*after)->status : RunStatus::failed;
-    progress.finished(status == RunStatus::delivered, status == RunStatus::delivered ? (*after)->bytes : 0);
+    progress.finished(status, status == RunStatus::delivered ? (*after)->bytes : 0);
     if (status == RunStatus::delivered) ++tally.delivered;
     else if (status == RunStatus::cancelled) ++tally.cancelled;
     else if (!s.ok()) {

@@ -11,7 +11,7 @@
 namespace flis {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 // Redrawn at most this often: thousands of small packages must not flood the terminal.
 constexpr auto kRedraw = std::chrono::milliseconds(100);
 
@@ -38,7 +38,7 @@ std::string rate_text(int64_t bytes, double seconds) {
 bool Progress::wanted() { return isatty(STDERR_FILENO) == 1 && !log_to_journal(); }
 
 Progress::Progress(bool enabled, int width)
-    : enabled_(enabled), width_(width), start_(Clock::now()), last_draw_(start_ - kRedraw) {
+    : enabled_(enabled), width_(width), start_(Steady::now()), last_draw_(start_ - kRedraw) {
   if (!enabled_) return;
   if (width_ <= 0) width_ = terminal_width();
   // Info and notice lines are what the progress line sums up; warnings and errors are news.
@@ -70,12 +70,14 @@ void Progress::started(const std::string& title) {
   draw(false);
 }
 
-void Progress::finished(bool delivered, int64_t bytes) {
+void Progress::finished(RunStatus status, int64_t bytes) {
   if (!enabled_) return;
   std::lock_guard lock(mu_);
-  if (delivered) {
+  if (status == RunStatus::delivered) {
     ++done_;
     bytes_ += bytes;
+  } else if (status == RunStatus::cancelled) {
+    --due_;
   } else {
     ++failed_;
   }
@@ -88,7 +90,7 @@ void Progress::done() {
   std::lock_guard lock(mu_);
   if (drawn_) std::fputs("\r\033[K", stderr);
   drawn_ = false;
-  double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  double seconds = std::chrono::duration<double>(Steady::now() - start_).count();
   std::fprintf(stderr, "flisd --once: delivered %d package%s, %s in %s (%s)\n", done_, done_ == 1 ? "" : "s",
                human_bytes(static_cast<uint64_t>(bytes_)).c_str(), seconds_text(seconds).c_str(),
                rate_text(bytes_, seconds).c_str());
@@ -96,7 +98,7 @@ void Progress::done() {
 }
 
 std::string Progress::status_text() const {
-  double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  double seconds = std::chrono::duration<double>(Steady::now() - start_).count();
   std::string s = "packages " + std::to_string(done_) + "/" + std::to_string(due_);
   if (failed_) s += " (" + std::to_string(failed_) + " failed)";
   s += ", " + human_bytes(static_cast<uint64_t>(bytes_)) + ", " + rate_text(bytes_, seconds);
@@ -106,7 +108,7 @@ std::string Progress::status_text() const {
 
 // Caller holds mu_.
 void Progress::draw(bool force) {
-  auto now = Clock::now();
+  auto now = Steady::now();
   if (!force && now - last_draw_ < kRedraw) return;
   last_draw_ = now;
   std::string text = status_text();

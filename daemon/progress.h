@@ -16,6 +16,8 @@
 #include <mutex>
 #include <string>
 
+#include "daemon/state_store.h"
+
 namespace flis {
 
 class Progress {
@@ -34,8 +36,8 @@ class Progress {
   void queued(int queued);
   // A run starts: the line names it.
   void started(const std::string& title);
-  // A run ended (delivered with `bytes`, or not).
-  void finished(bool delivered, int64_t bytes);
+  // A run's attempt ended in `status` (delivered with `bytes`; cancelled is no longer due).
+  void finished(RunStatus status, int64_t bytes);
   // Clears the line and prints "delivered N packages, B in T (R/s)"; call before the final summary.
   void done();
 

@@ -11,9 +11,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 now="2026-11-26 08:00"
 unset JOURNAL_STREAM  # as on a terminal, even when ctest itself runs under systemd
 
+# One warehouse for the three runs; each run its own configuration copy, state and outbox.
 cp -r "$FLISD_SOURCE_DIR/config/examples" "$tmp/cfg"
 rm -rf "$tmp/cfg/demo"
-"$FLISD_SOURCE_DIR/scripts/make-sample-warehouse.sh" "$tmp/cfg/demo/warehouse" "$tmp/cfg" --now 2026-11-26 --from 2026-06-01 >/dev/null
+sed -i "s|^warehouse: .*|warehouse: $tmp/warehouse|" "$tmp/cfg/flisd.yaml"
+"$FLISD_SOURCE_DIR/scripts/make-sample-warehouse.sh" "$tmp/warehouse" "$tmp/cfg" --now 2026-11-26 --from 2026-06-01 >/dev/null
 fresh() { rm -rf "$tmp/$1" && cp -r "$tmp/cfg" "$tmp/$1"; }
 delivered_lines() { grep -c 'status=delivered)' "$1" || true; }
 
