@@ -147,13 +147,13 @@ std::string_view message_id(Event event) {
   return kMessageIds[std::size(kMessageIds) - 1].id;
 }
 
+bool log_to_journal() { return g_journal.load(); }
+
 void log_init(LogTarget target, std::string_view identifier) {
   g_identifier = std::string(identifier);
   bool journal = target == LogTarget::journal || (target == LogTarget::automatic && stderr_is_journal());
   g_journal.store(journal);
 }
-
-bool log_to_journal() { return g_journal.load(); }
 
 void log_set_stderr_sink(StderrSink sink) {
   std::lock_guard lock(g_stderr_mu);

@@ -70,8 +70,11 @@ void Progress::started(const std::string& title) {
   draw(false);
 }
 
-void Progress::finished(RunStatus status, int64_t bytes) {
+void Progress::finished(StateStore& store, int64_t id, RunStatus status) {
   if (!enabled_) return;
+  int64_t bytes = 0;
+  if (status == RunStatus::delivered)
+    if (auto run = store.get(id); run && run->has_value()) bytes = (*run)->bytes;
   std::lock_guard lock(mu_);
   if (status == RunStatus::delivered) {
     ++done_;

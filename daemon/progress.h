@@ -36,8 +36,9 @@ class Progress {
   void queued(int queued);
   // A run starts: the line names it.
   void started(const std::string& title);
-  // A run's attempt ended in `status` (delivered with `bytes`; cancelled is no longer due).
-  void finished(RunStatus status, int64_t bytes);
+  // Run `id`'s attempt ended in `status` (its size is read back from the store when delivered;
+  // cancelled is no longer due).
+  void finished(StateStore& store, int64_t id, RunStatus status);
   // Clears the line and prints "delivered N packages, B in T (R/s)"; call before the final summary.
   void done();
 
