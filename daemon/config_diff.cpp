@@ -196,6 +196,64 @@ Config only_orders(const Config& config, const std::set<std::string>& ids, const
   return out;
 }
 
+// The orders that differ, old and new side by side, and the window their periods are counted in.
+struct Scope {
+  std::map<std::string, std::pair<const Order*, const Order*>> orders;  // id -> (old, new)
+  std::map<std::string, local_days> horizons;
+  PlanWindow window;
+};
+
+Scope changed_orders(const Config* old_config, const Config& new_config, local_days today) {
+  std::map<std::string, std::pair<const Order*, const Order*>> both;
+  if (old_config != nullptr)
+    for (const Order& o : old_config->orders) both[o.id].first = &o;
+  for (const Order& o : new_config.orders) both[o.id].second = &o;
+  Scope scope{{}, {}, {today, today}};
+  std::optional<local_days> from;
+  for (const auto& [id, pair] : both) {
+    const auto [before, after] = pair;
+    if (before != nullptr && after != nullptr && changed_keys(*before, *after).empty()) continue;
+    scope.orders[id] = pair;
+    local_days h = today;
+    for (const Order* o : {before, after}) {
+      if (o == nullptr) continue;
+      h = std::max(h, horizon(*o, today));
+      if (auto f = first_day(*o)) from = from ? std::min(*from, *f) : *f;
+    }
+    scope.horizons[id] = h;
+    scope.window.to = std::max(scope.window.to, h);
+  }
+  scope.window.from = from.value_or(today);
+  return scope;
+}
+
+// What the warehouse holds today for a period of an order: the files of that municipality only.
+int64_t warehouse_bytes(const Config& config, const Order& order, const Period& period) {
+  auto files = collect_files(config.settings.warehouse, partitions_for(config, order, period), order.municipality);
+  int64_t sum = 0;
+  if (files)
+    for (const auto& f : *files) sum += static_cast<int64_t>(f.size);
+  return sum;
+}
+
+OrderChange describe(const std::string& id, const Order* old_order, const Order* new_order) {
+  OrderChange c;
+  c.order = id;
+  const Order& any = new_order != nullptr ? *new_order : *old_order;
+  c.municipality = any.municipality;
+  c.type = any.type;
+  c.datamart = any.generated;
+  c.kind = old_order == nullptr   ? OrderChange::Kind::added
+           : new_order == nullptr ? OrderChange::Kind::removed
+                                  : OrderChange::Kind::changed;
+  if (c.kind == OrderChange::Kind::changed) {
+    c.keys = changed_keys(*old_order, *new_order);
+    if (old_order->is_subscription() && new_order->is_subscription() && old_order->end != new_order->end)
+      c.end_moves = std::make_pair(day_text(old_order->end), day_text(new_order->end));
+  }
+  return c;
+}
+
 }  // namespace
 
 std::string_view to_string(OrderChange::Kind k) {
@@ -210,69 +268,27 @@ std::string_view to_string(OrderChange::Kind k) {
 ConfigDiff diff_configs(const Config* old_config, const Config& new_config, const DiffHistory& history, Instant now) {
   ConfigDiff diff;
   diff.settings = changed_settings(old_config, new_config);
-  local_days today = local_day(now, zone_of(new_config.settings));
+  Scope scope = changed_orders(old_config, new_config, local_day(now, zone_of(new_config.settings)));
+  if (scope.orders.empty()) return diff;
 
-  // The orders that differ, with the window and horizons their periods are counted in.
-  std::map<std::string, std::pair<const Order*, const Order*>> both;
-  if (old_config != nullptr)
-    for (const Order& o : old_config->orders) both[o.id].first = &o;
-  for (const Order& o : new_config.orders) both[o.id].second = &o;
   std::set<std::string> ids;
-  std::map<std::string, local_days> horizons;
-  std::optional<local_days> from;
-  local_days to = today;
-  for (const auto& [id, pair] : both) {
-    const auto [before, after] = pair;
-    if (before != nullptr && after != nullptr && changed_keys(*before, *after).empty()) continue;
-    ids.insert(id);
-    local_days h = today;
-    for (const Order* o : {before, after}) {
-      if (o == nullptr) continue;
-      h = std::max(h, horizon(*o, today));
-      if (auto f = first_day(*o)) from = from ? std::min(*from, *f) : *f;
-    }
-    horizons[id] = h;
-    to = std::max(to, h);
-  }
-  if (ids.empty()) return diff;
-
+  for (const auto& [id, pair] : scope.orders) ids.insert(id);
   const auto& warehouse = new_config.settings.warehouse;
   Config new_part = only_orders(new_config, ids, warehouse);
-  PlanWindow window{from.value_or(today), to};
-  ToDeliver after = to_deliver(new_part, history.history, now, window, horizons);
+  ToDeliver after = to_deliver(new_part, history.history, now, scope.window, scope.horizons);
   ToDeliver before;
   if (old_config != nullptr)
-    before = to_deliver(only_orders(*old_config, ids, warehouse), history.history, now, window, horizons);
+    before = to_deliver(only_orders(*old_config, ids, warehouse), history.history, now, scope.window, scope.horizons);
 
-  for (const std::string& id : ids) {
-    const auto [old_order, new_order] = both[id];
-    OrderChange c;
-    c.order = id;
-    const Order& any = new_order != nullptr ? *new_order : *old_order;
-    c.municipality = any.municipality;
-    c.type = any.type;
-    c.datamart = any.generated;
-    c.kind = old_order == nullptr   ? OrderChange::Kind::added
-             : new_order == nullptr ? OrderChange::Kind::removed
-                                    : OrderChange::Kind::changed;
-    if (c.kind == OrderChange::Kind::changed) {
-      c.keys = changed_keys(*old_order, *new_order);
-      if (old_order->is_subscription() && new_order->is_subscription() && old_order->end != new_order->end)
-        c.end_moves = std::make_pair(day_text(old_order->end), day_text(new_order->end));
-    }
+  for (const auto& [id, pair] : scope.orders) {
+    const auto [old_order, new_order] = pair;
+    OrderChange c = describe(id, old_order, new_order);
     auto find = [&id](const ToDeliver& t) { auto it = t.find(id); return it == t.end() ? nullptr : &it->second; };
     const auto* now_delivered = find(after);
     const auto* was_delivered = find(before);
     std::function<int64_t(const PlannedRun&)> bytes_of;
-    if (new_order != nullptr) {
-      bytes_of = [&, order = new_order](const PlannedRun& run) -> int64_t {
-        auto files = collect_files(warehouse, partitions_for(new_part, *order, run.period), order->municipality);
-        int64_t sum = 0;
-        if (files)
-          for (const auto& f : *files) sum += static_cast<int64_t>(f.size);
-        return sum;
-      };
-    }
+    if (new_order != nullptr)
+      bytes_of = [&, order = new_order](const PlannedRun& run) { return warehouse_bytes(new_part, *order, run.period); };
     c.delivered = summarize(now_delivered, was_delivered, id, history, bytes_of);
     c.cancelled = summarize(was_delivered, now_delivered, id, history, nullptr);
     add_to(diff.delivered, c.delivered);

@@ -182,16 +182,94 @@ Json keys_json(const std::vector<KeyChange>& keys) {
 
 Json change_json(const OrderChange& c) {
   Json j{{"order", c.order},
-                   {"municipality", c.municipality},
-                   {"type", std::string(to_string(c.type))},
-                   {"change", std::string(to_string(c.kind))},
-                   {"datamart", c.datamart}};
+         {"municipality", c.municipality},
+         {"type", std::string(to_string(c.type))},
+         {"change", std::string(to_string(c.kind))},
+         {"datamart", c.datamart}};
   j["keys"] = keys_json(c.keys);
-  j["end"] = c.end_moves ? Json{{"old", c.end_moves->first}, {"new", c.end_moves->second}}
-                         : Json(nullptr);
+  j["end"] = c.end_moves ? Json{{"old", c.end_moves->first}, {"new", c.end_moves->second}} : Json(nullptr);
   j["delivered"] = summary_json(c.delivered);
   j["cancelled"] = summary_json(c.cancelled);
   return j;
+}
+
+// The two configurations compared: folders, how OLD is named, and the git export holding OLD.
+struct Sides {
+  std::string old_dir, new_dir, old_label;
+  std::unique_ptr<GitSnapshot> snapshot;
+};
+
+// The folders from the command line (or the git export); an exit code when there are none.
+std::optional<int> resolve_sides(const CommonOptions& common, const DiffOptions& opts, Sides& sides) {
+  if (!opts.git) {
+    if (opts.dirs.size() != 2) {
+      std::fprintf(stderr, "flisctl diff: give OLD-DIR and NEW-DIR, or --git REV [DIR]\n");
+      return 2;
+    }
+    sides.old_dir = sides.old_label = opts.dirs[0];
+    sides.new_dir = opts.dirs[1];
+    return std::nullopt;
+  }
+  if (opts.dirs.size() > 1) {
+    std::fprintf(stderr, "flisctl diff: with --git give at most one folder (the checkout), not %zu\n", opts.dirs.size());
+    return 2;
+  }
+  sides.new_dir = opts.dirs.empty() ? common.config_dir : opts.dirs[0];
+  auto snap = GitSnapshot::export_at(sides.new_dir, *opts.git);
+  if (!snap) {
+    std::fprintf(stderr, "flisctl diff: %s\n", snap.message().c_str());
+    return 1;
+  }
+  sides.snapshot = std::move(*snap);
+  sides.old_dir = sides.snapshot->dir().string();
+  sides.old_label = sides.new_dir + " at " + *opts.git + " (" + sides.snapshot->commit().substr(0, 12) + ")";
+  return std::nullopt;
+}
+
+// NEW with errors: they were printed; --json gets them too. Exit 1.
+int report_invalid(const Sides& sides, const Diagnostics& diagnostics, const std::vector<Diagnostic>& shown_diags,
+                   bool json) {
+  if (json) {
+    Json j{{"old", sides.old_label},
+           {"new", sides.new_dir},
+           {"valid", false},
+           {"errors", diagnostics_json(shown_diags, Diagnostic::Severity::error)},
+           {"warnings", diagnostics_json(shown_diags, Diagnostic::Severity::warning)}};
+    std::printf("%s\n", j.dump(2).c_str());
+  }
+  std::fprintf(stderr, "flisctl diff: %s has %s; fix them first (flisctl validate %s)\n", sides.new_dir.c_str(),
+               plural(diagnostics.error_count(), "error", "errors").c_str(), sides.new_dir.c_str());
+  return 1;
+}
+
+// OLD that does not load (or did not exist) is "nothing before": every order of NEW is added.
+std::shared_ptr<const Config> load_old(const Sides& sides, std::string& note) {
+  if (sides.snapshot && !sides.snapshot->exists()) {
+    note = "(" + sides.old_label + " did not exist: every order is new)";
+    return nullptr;
+  }
+  LoadResult loaded = load_config(sides.old_dir);
+  if (loaded.config && !loaded.diagnostics.has_errors()) return loaded.config;
+  note = "(" + sides.old_label + " has errors: compared as if it had no orders)";
+  return nullptr;
+}
+
+void print_json(const ConfigDiff& diff, const Sides& sides, const std::string& now, bool old_valid,
+                const std::optional<std::string>& state, const std::vector<Diagnostic>& shown_diags) {
+  Json j{{"old", sides.old_label},
+         {"new", sides.new_dir},
+         {"now", now},
+         {"valid", true},
+         {"old_valid", old_valid},
+         {"state", state ? Json(*state) : Json(nullptr)},
+         {"errors", Json::array()},
+         {"warnings", diagnostics_json(shown_diags, Diagnostic::Severity::warning)}};
+  j["settings"] = keys_json(diff.settings);
+  j["orders"] = Json::array();
+  for (const auto& c : diff.orders) j["orders"].push_back(change_json(c));
+  j["delivered"] = summary_json(diff.delivered);
+  j["cancelled"] = summary_json(diff.cancelled);
+  std::printf("%s\n", j.dump(2).c_str());
 }
 
 int run_diff(const CommonOptions& common, const DiffOptions& opts) {
@@ -199,100 +277,42 @@ int run_diff(const CommonOptions& common, const DiffOptions& opts) {
     std::fprintf(stderr, "flisctl diff: --now '%s' is not a time; %s\n", common.now->c_str(), kTimeForms);
     return 2;
   }
-  std::string old_dir, new_dir, old_label;
-  std::unique_ptr<GitSnapshot> snapshot;
-  if (opts.git) {
-    if (opts.dirs.size() > 1) {
-      std::fprintf(stderr, "flisctl diff: with --git give at most one folder (the checkout), not %zu\n", opts.dirs.size());
-      return 2;
-    }
-    new_dir = opts.dirs.empty() ? common.config_dir : opts.dirs[0];
-    auto snap = GitSnapshot::export_at(new_dir, *opts.git);
-    if (!snap) {
-      std::fprintf(stderr, "flisctl diff: %s\n", snap.message().c_str());
-      return 1;
-    }
-    snapshot = std::move(*snap);
-    old_dir = snapshot->dir().string();
-    old_label = new_dir + " at " + *opts.git + " (" + snapshot->commit().substr(0, 12) + ")";
-  } else {
-    if (opts.dirs.size() != 2) {
-      std::fprintf(stderr, "flisctl diff: give OLD-DIR and NEW-DIR, or --git REV [DIR]\n");
-      return 2;
-    }
-    old_dir = old_label = opts.dirs[0];
-    new_dir = opts.dirs[1];
-  }
+  Sides sides;
+  if (auto failed = resolve_sides(common, opts, sides)) return *failed;
 
   // NEW first: what will be deployed must be valid before anything else matters.
-  LoadResult after = load_config(new_dir);
+  LoadResult after = load_config(sides.new_dir);
   auto diags = after.diagnostics.sorted();
-  for (Diagnostic& d : diags) d.pos.file = shown(new_dir, d.pos.file);
+  for (Diagnostic& d : diags) d.pos.file = shown(sides.new_dir, d.pos.file);
   for (const Diagnostic& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
-  if (after.diagnostics.has_errors() || !after.config) {
-    if (opts.json)
-      std::printf("%s\n", Json{{"old", old_label},
-                                         {"new", new_dir},
-                                         {"valid", false},
-                                         {"errors", diagnostics_json(diags, Diagnostic::Severity::error)},
-                                         {"warnings", diagnostics_json(diags, Diagnostic::Severity::warning)}}
-                              .dump(2)
-                              .c_str());
-    std::fprintf(stderr, "flisctl diff: %s has %s; fix them first (flisctl validate %s)\n", new_dir.c_str(),
-                 plural(after.diagnostics.error_count(), "error", "errors").c_str(), new_dir.c_str());
-    return 1;
-  }
+  if (after.diagnostics.has_errors() || !after.config) return report_invalid(sides, after.diagnostics, diags, opts.json);
   const Config& config = *after.config;
   const date::time_zone* tz = zone_of(config.settings);
   Instant now = common.now ? *parse_instant(*common.now, tz) : system_now();
 
-  // OLD that does not load (or did not exist) is "nothing before": every order of NEW is added.
-  std::shared_ptr<const Config> before;
   std::string old_note;
-  if (snapshot && !snapshot->exists()) {
-    old_note = "(" + old_label + " did not exist: every order is new)";
-  } else {
-    LoadResult loaded = load_config(old_dir);
-    before = loaded.config;
-    if (!before || loaded.diagnostics.has_errors()) {
-      before = nullptr;
-      old_note = "(" + old_label + " has errors: compared as if it had no orders)";
-    }
-  }
+  std::shared_ptr<const Config> before = load_old(sides, old_note);
 
   bool found = false;
-  auto history = read_history(config.settings.state, found);
+  const auto& db = config.settings.state;
+  auto history = read_history(db, found);
   if (!history) {
-    std::fprintf(stderr, "flisctl diff: cannot read the run history in %s: %s\n", config.settings.state.c_str(),
-                 history.message().c_str());
+    std::fprintf(stderr, "flisctl diff: cannot read the run history in %s: %s\n", db.c_str(), history.message().c_str());
     return 1;
   }
-  std::string history_note =
-      found ? "Run history: " + config.settings.state.string() + " (" +
-                  plural(static_cast<int>(history->history.delivered.size()), "period", "periods") + " delivered)"
-            : "Run history: none at " + config.settings.state.string() + "; nothing counted as delivered";
-  if (!old_note.empty()) history_note = old_note + "\n" + history_note;
-
   ConfigDiff diff = diff_configs(before.get(), config, *history, now);
 
   if (opts.json) {
-    Json j{{"old", old_label},
-                     {"new", new_dir},
-                     {"now", format_local_iso(now, tz)},
-                     {"valid", true},
-                     {"old_valid", before != nullptr},
-                     {"state", found ? Json(config.settings.state.string()) : Json(nullptr)},
-                     {"errors", Json::array()},
-                     {"warnings", diagnostics_json(diags, Diagnostic::Severity::warning)}};
-    j["settings"] = keys_json(diff.settings);
-    j["orders"] = Json::array();
-    for (const auto& c : diff.orders) j["orders"].push_back(change_json(c));
-    j["delivered"] = summary_json(diff.delivered);
-    j["cancelled"] = summary_json(diff.cancelled);
-    std::printf("%s\n", j.dump(2).c_str());
-  } else {
-    print_human(diff, old_label, new_dir, format_local_short(now, tz) + " " + format_offset(now, tz), history_note);
+    print_json(diff, sides, format_local_iso(now, tz), before != nullptr,
+               found ? std::optional<std::string>(db.string()) : std::nullopt, diags);
+    return 0;
   }
+  std::string notes = found ? "Run history: " + db.string() + " (" +
+                                  plural(static_cast<int>(history->history.delivered.size()), "period", "periods") +
+                                  " delivered)"
+                            : "Run history: none at " + db.string() + "; nothing counted as delivered";
+  if (!old_note.empty()) notes = old_note + "\n" + notes;
+  print_human(diff, sides.old_label, sides.new_dir, format_local_short(now, tz) + " " + format_offset(now, tz), notes);
   return 0;
 }
 
