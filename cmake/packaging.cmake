@@ -41,6 +41,9 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/examples/ DESTINATION ${CMAKE_INSTA
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/bash-completion/flisctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/git-hooks/pre-commit DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# An example, to be filled in with the site's SFTP addresses: never active by itself.
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/systemd/flisd.service.d/network.conf
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/flisd.service.d)
 # CI for the configuration repository: the template and its README as documentation, the job's
 # script where a slim CI image (which drops /usr/share/doc) still has it.
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/ci/gitlab-ci.yml ${CMAKE_SOURCE_DIR}/contrib/ci/README.md
