@@ -30,6 +30,8 @@ endif()
 
 # --- Operator files -------------------------------------------------------------------------------
 install(FILES ${CMAKE_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The licence, in Debian's machine-readable form (DEP-5), where Debian keeps it for every package.
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
         FILES_MATCHING PATTERN "*.md" PATTERN "man" EXCLUDE)
 # Not what the demo leaves behind in the source tree (its warehouse, state database and outbox).
@@ -45,6 +47,11 @@ install(FILES ${CMAKE_SOURCE_DIR}/contrib/prometheus/flisd-alerts.yml ${CMAKE_SO
 # An example, to be filled in with the site's SFTP addresses: never active by itself.
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/systemd/flisd.service.d/network.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/flisd.service.d)
+# CI for the configuration repository: the template and its README as documentation, the job's
+# script where a slim CI image (which drops /usr/share/doc) still has it.
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/ci/gitlab-ci.yml ${CMAKE_SOURCE_DIR}/contrib/ci/README.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/ci)
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/ci/flisd-review DESTINATION ${CMAKE_INSTALL_DATADIR}/flisd/ci)
 
 # --- systemd files, unless cmake/install.cmake (the service's own) takes care of them --------------
 if(NOT EXISTS ${CMAKE_SOURCE_DIR}/cmake/install.cmake)

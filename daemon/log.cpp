@@ -59,6 +59,7 @@ constexpr EventId kMessageIds[] = {
 std::atomic<bool> g_journal{false};
 std::string g_identifier = "flisd";
 std::mutex g_stderr_mu;  // one line at a time, never interleaved
+StderrSink g_stderr_sink;  // guarded by g_stderr_mu
 
 // systemd sets JOURNAL_STREAM=<dev>:<inode> when stderr is connected to the journal; it may
 // still be inherited by a child whose stderr was redirected, so the numbers must match.
@@ -103,6 +104,10 @@ void log_stderr(Priority priority, const LogFields& fields, const std::string& m
   std::string line = g_identifier + "[" + std::to_string(getpid()) + "]: " + severity_prefix(priority) +
                      message + field_suffix(fields) + "\n";
   std::lock_guard lock(g_stderr_mu);
+  if (g_stderr_sink) {
+    g_stderr_sink(priority, line);
+    return;
+  }
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }
@@ -148,6 +153,11 @@ void log_init(LogTarget target, std::string_view identifier) {
   g_identifier = std::string(identifier);
   bool journal = target == LogTarget::journal || (target == LogTarget::automatic && stderr_is_journal());
   g_journal.store(journal);
+}
+
+void log_set_stderr_sink(StderrSink sink) {
+  std::lock_guard lock(g_stderr_mu);
+  g_stderr_sink = std::move(sink);
 }
 
 void log_event(Event event, Priority priority, const LogFields& fields, const std::string& message) {

@@ -5,6 +5,7 @@
 // Thread-safety: every function may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,11 @@ struct LogFields {
 };
 
 void log_event(Event event, Priority priority, const LogFields& fields, const std::string& message);
+
+// A display that owns the terminal (flisd --once's progress line, daemon/progress.h) takes the
+// lines that would go to stderr, newline included; an empty function gives stderr back.
+using StderrSink = std::function<void(Priority, const std::string& line)>;
+void log_set_stderr_sink(StderrSink sink);
 
 // The fixed 128-bit MESSAGE_ID of a kind of event, 32 hex digits (journalctl MESSAGE_ID=...).
 std::string_view message_id(Event event);

@@ -15,6 +15,7 @@
 #include "config/period.h"
 #include "daemon/log.h"
 #include "daemon/options.h"
+#include "daemon/progress.h"
 #include "daemon/runner.h"
 #include "daemon/state_store.h"
 
@@ -37,12 +38,14 @@ struct Tally {
 
 // Everything due now, in the Runner's priority order. Only the first queued run of each order may
 // go, so once a run of an order fails, its later periods wait for the next invocation.
-void run_queued(Runner& runner, StateStore& store, Tally& tally) {
-  if (auto planned = runner.refresh(); !planned) {
+void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progress) {
+  auto planned = runner.refresh();
+  if (!planned) {
     std::fprintf(stderr, "flisd: %s\n", planned.message().c_str());
     ++tally.failed;
     return;
   }
+  progress.queued(static_cast<int>(planned->size()));
   std::set<std::string> blocked;
   while (!g_stop.load()) {
     std::optional<int64_t> next;
@@ -60,7 +63,9 @@ void run_queued(Runner& runner, StateStore& store, Tally& tally) {
       g_stop.store(true);
       return;
     }
+    progress.started((*run)->order + " " + (*run)->period);
     Outcome outcome = runner.execute(**run, &g_stop);
+    progress.finished(store, *next, outcome.status);
     switch (outcome.status) {
       case RunStatus::delivered: ++tally.delivered; break;
       case RunStatus::cancelled: ++tally.cancelled; break;
@@ -138,7 +143,9 @@ int flisd_once(const DaemonOptions& options) {
   }
 
   Tally tally;
-  run_queued(runner, **store, tally);
+  Progress progress(Progress::wanted());
+  run_queued(runner, **store, tally, progress);
+  progress.done();
   std::fprintf(stderr, "%s\n", summary(runner, tally).c_str());
   if (g_stop.load()) return 1;
   return tally.failed == 0 ? 0 : 1;

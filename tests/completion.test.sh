@@ -62,7 +62,7 @@ YAML
 
 # Subcommands, then only those matching the prefix.
 complete_line flisctl ""
-expect_has validate plan runs copy trigger retry redeliver reload
+expect_has validate plan runs diff copy trigger retry redeliver reload
 complete_line flisctl re
 expect_has reload retry redeliver
 expect_not validate plan runs
@@ -80,6 +80,30 @@ complete_line flisctl copy K101-CPR-MONTHLY NEW --
 expect_has --start --end --from --to
 complete_line flisctl --log ""
 expect_has auto journal stderr
+complete_line flisctl diff --
+expect_has --git --now --json
+mkdir -p "$tmp/old" "$tmp/new"
+complete_line flisctl diff "$tmp/o"
+expect_has "$tmp/old"
+complete_line flisctl diff "$tmp/old" "$tmp/n"
+expect_has "$tmp/new"
+# diff --git: the branches and tags of the configuration's repository.
+git -C "$tmp/etc" init -q -b main
+git -C "$tmp/etc" -c user.name=t -c user.email=t@localhost commit -q --allow-empty -m first
+git -C "$tmp/etc" tag deployed
+complete_line flisctl --config "$tmp/etc" diff --git ""
+expect_has HEAD main deployed
+complete_line flisctl --config "$tmp/etc" diff --git de
+expect_has deployed
+expect_not main
+# A ref name is not trusted either: a branch named $(touch${IFS}PWNED-REF) is neither run nor offered.
+git -C "$tmp/etc" branch '$(touch${IFS}PWNED-REF)'
+mkdir -p "$tmp/cwd-ref" && cd "$tmp/cwd-ref"
+complete_line flisctl --config "$tmp/etc" diff --git ""
+[ ! -e PWNED-REF ] || fail "completing diff --git ran a command from a branch name"
+expect_has main deployed
+expect_not '$(touch${IFS}PWNED-REF)'
+cd "$tmp"
 
 # Order ids from the configuration named by --config: ids, file names, generated datamart orders.
 complete_line flisctl --config "$tmp/etc" trigger ""

@@ -32,8 +32,10 @@ subcommands() {
 }
 
 mapfile -t cmds < <(subcommands)
-[ "${#cmds[@]}" -ge 8 ] ||
-  fail "flisctl --help lists ${#cmds[@]} subcommands (${cmds[*]:-none}); the contract names 8"
+# validate plan runs diff copy trigger retry redeliver reload
+[ "${#cmds[@]}" -ge 9 ] ||
+  fail "flisctl --help lists ${#cmds[@]} subcommands (${cmds[*]:-none}); the contract names 9"
+printf '%s\n' "${cmds[@]}" | grep -qx diff || fail "flisctl --help does not list diff"
 for c in "${cmds[@]}"; do
   grep -q "^\*$c\*" "$man_dir/flisctl.1.scd" ||
     fail "flisctl $c is not documented in docs/man/flisctl.1.scd (no '*$c*' paragraph)"
@@ -55,6 +57,12 @@ for f in README.md docs/guide.md docs/architecture.md docs/dependencies.md; do
 done
 grep -q './scripts/demo.sh' "$FLISD_SOURCE_DIR/README.md" || fail "README.md does not show ./scripts/demo.sh"
 grep -q './scripts/test.sh' "$FLISD_SOURCE_DIR/README.md" || fail "README.md does not show ./scripts/test.sh"
+# The licence: the whole MPL-2.0 at the root (as Debian ships it, where it does), named in the README.
+head -1 "$FLISD_SOURCE_DIR/LICENSE" | grep -qx 'Mozilla Public License Version 2.0' || fail "LICENSE is not the MPL-2.0"
+if [ -f /usr/share/common-licenses/MPL-2.0 ]; then
+  cmp -s /usr/share/common-licenses/MPL-2.0 "$FLISD_SOURCE_DIR/LICENSE" || fail "LICENSE differs from the MPL-2.0 text"
+fi
+grep -q 'MPL-2.0' "$FLISD_SOURCE_DIR/README.md" || fail "README.md does not name the licence"
 # Relative links in the markdown docs resolve to files of the repository.
 for md in "$FLISD_SOURCE_DIR"/README.md "$FLISD_SOURCE_DIR"/docs/*.md; do
   [ -f "$md" ] || continue

@@ -43,6 +43,10 @@ has /usr/share/doc/flisd/prometheus/flisd-alerts.yml
 has /usr/share/doc/flisd/flisd.service.d/network.conf
 has /usr/share/doc/flisd/README.md
 has /usr/share/doc/flisd/guide.md
+has /usr/share/doc/flisd/copyright
+has /usr/share/doc/flisd/ci/gitlab-ci.yml
+has /usr/share/doc/flisd/ci/README.md
+has /usr/share/flisd/ci/flisd-review
 has /usr/share/doc/flisd/examples/flisd.yaml
 has /usr/share/doc/flisd/examples/interfaces.yaml
 has_match '^/usr/share/doc/flisd/examples/orders/[^/]+\.yaml$'
@@ -56,6 +60,17 @@ grep -q '^/etc/' "$tmp/files" && fail "the package ships files under /etc; /etc/
 dpkg-deb -c "$deb" >"$tmp/listing"
 grep -qE '^-rwxr-xr-x .*\./usr/share/doc/flisd/pre-commit$' "$tmp/listing" ||
   fail "/usr/share/doc/flisd/pre-commit is not executable"
+grep -qE '^-rwxr-xr-x .*\./usr/share/flisd/ci/flisd-review$' "$tmp/listing" ||
+  fail "/usr/share/flisd/ci/flisd-review is not executable"
+
+# The licence, machine-readable (DEP-5) where Debian keeps it.
+mkdir "$tmp/unpacked-copyright"
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/unpacked-copyright" ./usr/share/doc/flisd/copyright
+copyright=$tmp/unpacked-copyright/usr/share/doc/flisd/copyright
+head -1 "$copyright" | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+  fail "copyright is not DEP-5: $(head -1 "$copyright")"
+grep -qx 'Files: \*' "$copyright" || fail "copyright has no 'Files: *' paragraph"
+[ "$(grep -c '^License: MPL-2.0$' "$copyright")" = 2 ] || fail "copyright does not license the files under MPL-2.0"
 
 # --- control data -------------------------------------------------------------------------------
 dpkg-deb -I "$deb" >"$tmp/info"
