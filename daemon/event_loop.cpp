@@ -50,10 +50,11 @@ itimerspec periodic(std::chrono::microseconds interval) {
   return spec;
 }
 
+// The priority carries error or warning (and the stderr prefix), so the text does not repeat it.
 void log_diagnostics(const Diagnostics& diagnostics) {
   for (const auto& d : diagnostics.sorted())
     log_event(Event::config_error,
-              d.severity == Diagnostic::Severity::error ? Priority::err : Priority::warning, {}, d.str());
+              d.severity == Diagnostic::Severity::error ? Priority::err : Priority::warning, {}, d.located());
 }
 
 int worker_count(const Config& config) { return std::max(1, config.settings.workers); }

@@ -98,6 +98,34 @@ Run shell(const std::string& command) {
   return r;
 }
 
+// Sends stderr to a file for the life of the object; text() reads what was written.
+class CapturedStderr {
+ public:
+  CapturedStderr() : file_(std::tmpfile()) {
+    std::fflush(stderr);
+    saved_ = dup(STDERR_FILENO);
+    dup2(fileno(file_), STDERR_FILENO);
+  }
+  ~CapturedStderr() {
+    std::fflush(stderr);
+    dup2(saved_, STDERR_FILENO);
+    close(saved_);
+    std::fclose(file_);
+  }
+  std::string text() {
+    std::fflush(stderr);
+    std::string out;
+    std::rewind(file_);
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, file_)) > 0;) out.append(buf, n);
+    return out;
+  }
+
+ private:
+  FILE* file_;
+  int saved_ = -1;
+};
+
 struct QuietLogs {
   QuietLogs() { log_init(LogTarget::stderr_only, "flisd-test"); }
 };
@@ -147,6 +175,20 @@ BOOST_AUTO_TEST_CASE(reload_reports_a_broken_order_and_keeps_it) {
   BOOST_TEST(!broken->ok);
   BOOST_TEST(broken->message.find("orders/k101.yaml:3:") != std::string::npos, broken->message);
   BOOST_TEST(d.loop->config()->find_order("K101-CPR-DAILY") != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_logged_configuration_error_says_error_once) {
+  Daemon d;
+  d.tree.write("orders/k101.yaml", "id: K101-CPR-DAILY\nmunicipality: 101\ntype: weekly-ish\n");
+  CapturedStderr captured;
+  auto broken = d.call({"reload", {}, {}, {}});
+  BOOST_TEST_REQUIRE(broken.ok(), broken.message());
+  std::string log = captured.text();
+  // "flisd-test[42]: error: orders/k101.yaml:3:7: unknown type ...", not "error: ...: error: ...".
+  auto at = log.find("error: orders/k101.yaml:3:");
+  BOOST_TEST_REQUIRE(at != std::string::npos, log);
+  std::string line = log.substr(at, log.find('\n', at) - at);
+  BOOST_TEST(line.find("error:", 1) == std::string::npos, line);
 }
 
 BOOST_AUTO_TEST_CASE(control_operations_answer_with_the_runners_word) {
