@@ -190,7 +190,11 @@ int EventLoop::run() {
       } else if (fd == inotify_) {
         handle_inotify();
       } else if (control_ && fd == control_->fd()) {
-        control_->serve_pending([this](const ControlRequest& r) { return handle_control(r); });
+        control_->serve_pending([this](const ControlRequest& r) {
+          ControlReply reply = handle_control(r);
+          reply.config = std::filesystem::absolute(options_.config_dir).lexically_normal().string();  // who answered
+          return reply;
+        });
       }
     }
     handle_requests();

@@ -247,3 +247,25 @@ BOOST_AUTO_TEST_CASE(flisctl_reload_and_trigger_through_the_socket) {
   BOOST_TEST(down.out.find("flisd is not running (no control socket at /nonexistent/x.sock)") != std::string::npos,
              down.out);
 }
+
+BOOST_AUTO_TEST_CASE(flisctl_says_which_flisd_answered_and_warns_when_it_is_not_the_config_given) {
+  const char* flisctl = std::getenv("FLISCTL");
+  if (!flisctl) {
+    BOOST_TEST_MESSAGE("FLISCTL not set (run through ctest); skipped");
+    return;
+  }
+  Daemon d;
+  std::string env = "FLISD_CONTROL_SOCKET=" + d.socket.string() + " ";
+  std::string dir = fs::canonical(d.tree.dir()).string();
+  auto same = shell(env + flisctl + " --config " + d.tree.dir().string() + " reload");
+  BOOST_TEST(same.status == 0, same.out);
+  BOOST_TEST(same.out.find("flisd at " + d.socket.string() + " (configuration " + dir + "):") == 0, same.out);
+  BOOST_TEST(same.out.find("warning") == std::string::npos, same.out);
+
+  ConfigTree other;
+  auto elsewhere = shell(env + flisctl + " --config " + other.dir().string() + " trigger K999-NOPE");
+  BOOST_TEST(elsewhere.status == 1, elsewhere.out);
+  BOOST_TEST(elsewhere.out.find("flisctl: warning: the flisd at " + d.socket.string() + " runs with the configuration in " +
+                                dir + ", not " + other.dir().string() + " given with --config") != std::string::npos,
+             elsewhere.out);
+}
