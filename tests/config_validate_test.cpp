@@ -501,6 +501,25 @@ BOOST_AUTO_TEST_CASE(settings_directory_target_fields) {
   expect_error(r, "flisd.yaml", 3, "unknown delivery 'flis2'");
 }
 
+BOOST_AUTO_TEST_CASE(settings_target_file_and_dir_modes) {
+  auto r = with_settings("targets:\n  flis: {type: directory, path: x}\n");
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").file_mode == 0640u, "0640 unless said");
+  BOOST_TEST(r.config->settings.targets.at("flis").dir_mode == 0750u, "0750 unless said");
+  r = with_settings("targets:\n  flis: {type: directory, path: x, file_mode: \"0644\", dir_mode: 0755}\n");
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").file_mode == 0644u);
+  BOOST_TEST(r.config->settings.targets.at("flis").dir_mode == 0755u);
+  const std::string t = "targets:\n  flis:\n    type: directory\n    path: x\n";
+  expect_error(with_settings(t + "    file_mode: rw-r--r--\n"), "flisd.yaml", 5,
+               "'file_mode' must be an octal mode such as \"0644\", not 'rw-r--r--'");
+  expect_error(with_settings(t + "    file_mode: \"0648\"\n"), "flisd.yaml", 5, "not '0648'");
+  expect_error(with_settings(t + "    file_mode: \"0444\"\n"), "flisd.yaml", 5, "the owner (flisd) needs read and write");
+  expect_error(with_settings(t + "    file_mode: \"0666\"\n"), "flisd.yaml", 5, "writable by others is not allowed");
+  expect_error(with_settings(t + "    dir_mode: \"4755\"\n"), "flisd.yaml", 5, "setuid, setgid and sticky");
+  expect_error(with_settings(t + "    dir_mode: \"0640\"\n"), "flisd.yaml", 5, "read, write and search (0700)");
+}
+
 BOOST_AUTO_TEST_CASE(settings_datamart_entitlements) {
   auto r = with_settings(kTargets + "datamarts:\n  start: 2026-13\n  entitlements:\n    411: [DM_BORGER]\n"
                                     "    101: [CPR_PERSON, DM_BORGR]\n");
