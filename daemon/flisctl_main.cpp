@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int result = 0;
   flis::register_validate(app, common, result);
+  flis::register_check(app, common, result);
   flis::register_copy(app, common, result);
   flis::register_plan(app, common, result);
   flis::register_runs(app, common, result);

@@ -160,6 +160,22 @@ Status authenticate(ssh_session s, const SshEndpoint& e) {
 
 }  // namespace
 
+namespace {
+
+// A key file that is not there is often a systemd credential flisd cannot see: say which.
+std::string missing_key_message(const std::filesystem::path& path) {
+  std::string name = path.filename().string();
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  if (credentials == nullptr || *credentials == '\0')
+    return "private key " + path.string() + " does not exist; if '" + name + "' is meant as the systemd " +
+           "credential (LoadCredential=" + name + ":...), CREDENTIALS_DIRECTORY is not set: outside systemd set " +
+           "it to a folder holding the key as '" + name + "', or give identity as the key file's path";
+  return "private key " + path.string() + " does not exist, and there is no credential '" + name + "' in " +
+         "CREDENTIALS_DIRECTORY (" + credentials + "); check LoadCredential=" + name + ":... in the unit";
+}
+
+}  // namespace
+
 std::filesystem::path resolve_identity(const std::filesystem::path& identity) {
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
   if (credentials == nullptr || *credentials == '\0') return identity;
@@ -181,7 +197,9 @@ std::filesystem::path resolve_identity(const std::filesystem::path& identity) {
 Status check_private_key_file(const std::filesystem::path& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    return Status::Error("cannot read private key " + path.string() + ": " + std::strerror(errno));
+    int err = errno;
+    if (err == ENOENT) return Status::Error(missing_key_message(path));
+    return Status::Error("cannot read private key " + path.string() + ": " + std::strerror(err));
   }
   if (!S_ISREG(st.st_mode)) return Status::Error("private key " + path.string() + " is not a regular file");
   if (st.st_mode & 077) {

@@ -326,8 +326,8 @@ BOOST_AUTO_TEST_CASE(a_missing_or_invalid_private_key_is_refused) {
   config.identity = sshd.dir() / "no_such_key";
   auto up = target_for(config)->begin(sshd.root().string(), kName);
   BOOST_REQUIRE(!up.ok());
-  BOOST_TEST(contains(up.message(), config.identity.string()));
-  BOOST_TEST(contains(up.message(), "No such file"));
+  BOOST_TEST(contains(up.message(), "private key " + config.identity.string() + " does not exist"));
+  BOOST_TEST(contains(up.message(), "CREDENTIALS_DIRECTORY is not set"), "it may be a credential flisd cannot see");
 
   config.identity = sshd.dir() / "garbage_key";
   std::ofstream(config.identity) << "not a key\n";
@@ -346,6 +346,19 @@ BOOST_AUTO_TEST_CASE(a_key_the_server_does_not_know_is_refused) {
   BOOST_REQUIRE(!up.ok());
   BOOST_TEST(contains(up.message(), "refused public key " + config.identity.string()));
   BOOST_TEST(contains(up.message(), "for user " + sshd.user()));
+}
+
+BOOST_AUTO_TEST_CASE(a_credential_missing_from_credentials_directory_is_named) {
+  SshdFixture sshd;
+  fs::path credentials = sshd.dir() / "credentials";
+  fs::create_directory(credentials);
+  flis::Target config = sshd.target();
+  config.identity = sshd.dir() / "etc/sftp-key";  // as the loader resolves `identity: sftp-key`
+  setenv("CREDENTIALS_DIRECTORY", credentials.c_str(), 1);
+  auto up = target_for(config)->begin(sshd.root().string(), kName);
+  unsetenv("CREDENTIALS_DIRECTORY");
+  BOOST_REQUIRE(!up.ok());
+  BOOST_TEST(contains(up.message(), "no credential 'sftp-key' in CREDENTIALS_DIRECTORY (" + credentials.string() + ")"));
 }
 
 BOOST_AUTO_TEST_CASE(the_key_may_come_from_a_systemd_credential) {
