@@ -231,7 +231,8 @@ LoadResult load_config_files(const fs::path& dir, const ConfigFiles& files, cons
   for (const char* name : {"flisd.yaml", "interfaces.yaml"})
     if (!files.count(name) && !has_errors_in(diags, name))
       diags.error({name, 0, 0}, std::string("missing: the configuration folder has no ") + name +
-                                    " (see config/examples and docs/configuration.md)");
+                                    " (a sample is in /usr/share/doc/flisd/examples; every key in "
+                                    "/usr/share/doc/flisd/configuration.md)");
 
   with_file(files, "interfaces.yaml", diags,
             [&](YamlReader& r, const YAML::Node& root) { detail::read_catalogue(r, root, ctx.catalogue); });
