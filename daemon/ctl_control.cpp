@@ -5,6 +5,8 @@
 // Which flisd answered is printed first (socket and configuration folder): the socket is found
 // from the environment, not from --config, so with --config given and another flisd on the socket
 // flisctl warns rather than let "no order X" look like a broken configuration.
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -13,6 +15,7 @@
 
 #include "daemon/control_socket.h"
 #include "daemon/ctl_commands.h"
+#include "daemon/log.h"
 
 namespace flis {
 namespace {
@@ -31,6 +34,13 @@ int call_and_print(const ControlRequest& request, const std::optional<std::strin
     std::fprintf(stderr, "flisctl: %s\n", reply.message().c_str());
     return 1;
   }
+  // An audit trail of who asked the daemon for what, when flisctl logs to the journal (--log).
+  if (log_to_journal())
+    log_message(reply->ok ? Priority::notice : Priority::warning,
+                "flisctl " + request.cmd + (request.order ? " " + *request.order : "") +
+                    (request.period ? " --period " + *request.period : "") +
+                    (request.run ? " " + std::to_string(*request.run) : "") + " (uid " + std::to_string(getuid()) +
+                    "): " + reply->message);
   FILE* out = reply->ok ? stdout : stderr;
   if (!reply->config.empty()) {
     std::fprintf(out, "flisd at %s (configuration %s):\n", path.c_str(), reply->config.c_str());
