@@ -42,6 +42,9 @@ install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/git-hooks/pre-commit DESTINATION ${
 # A sample warehouse for the examples, so flisd(8)'s example delivers something.
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/scripts/make-sample-warehouse.sh DESTINATION ${CMAKE_INSTALL_DOCDIR}
         RENAME make-sample-warehouse)
+# An example, to be filled in with the site's SFTP addresses: never active by itself.
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/systemd/flisd.service.d/network.conf
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/flisd.service.d)
 
 # --- systemd files, unless cmake/install.cmake (the service's own) takes care of them --------------
 if(NOT EXISTS ${CMAKE_SOURCE_DIR}/cmake/install.cmake)
