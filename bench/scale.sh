@@ -137,7 +137,7 @@ if [ "$WHICH" = history ] || [ "$WHICH" = all ]; then
   export FLISD_CONTROL_SOCKET=$work/history/control.sock
   "$BUILD_DIR/flisd" --config "$work/history/etc" --log stderr 2>"$work/history/first.log" &
   pid=$!
-  until grep -q " started: " "$work/history/first.log"; do
+  until grep -qs " started: " "$work/history/first.log"; do
     kill -0 "$pid" 2>/dev/null || { tail -5 "$work/history/first.log" >&2; exit 1; }
     sleep 1
   done

@@ -42,6 +42,9 @@ install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/git-hooks/pre-commit DESTINATION ${
 # A sample warehouse for the examples, so flisd(8)'s example delivers something.
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/scripts/make-sample-warehouse.sh DESTINATION ${CMAKE_INSTALL_DOCDIR}
         RENAME make-sample-warehouse)
+# Prometheus alert rules and their unit tests (the guide, "Monitoring").
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/prometheus/flisd-alerts.yml ${CMAKE_SOURCE_DIR}/contrib/prometheus/flisd-alerts.test.yml
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/prometheus)
 # An example, to be filled in with the site's SFTP addresses: never active by itself.
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/systemd/flisd.service.d/network.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/flisd.service.d)
@@ -61,6 +64,10 @@ if(NOT EXISTS ${CMAKE_SOURCE_DIR}/cmake/install.cmake)
     install(FILES ${f} DESTINATION lib/tmpfiles.d RENAME flisd.conf)
   endforeach()
 endif()
+
+# --- The journal catalog: `journalctl -x -u flisd` explains each MESSAGE_ID ---------------------------
+# Debian's systemd package runs `journalctl --update-catalog` by a dpkg trigger on this folder.
+install(FILES ${CMAKE_SOURCE_DIR}/systemd/flisd.catalog DESTINATION lib/systemd/catalog)
 
 # --- The Debian package ---------------------------------------------------------------------------
 set(CPACK_GENERATOR DEB)

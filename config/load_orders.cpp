@@ -275,10 +275,9 @@ class OrderReader {
       std::string previous;
       for (auto [end, d] : {std::pair{"from", from}, std::pair{"to", to}}) {
         // The partition holding d, and the day that places it in a package: Thursday or the 1st.
-        date::year_month_day ymd{d};
-        Period part = i->frequency == Frequency::weekly ? week_period(d) : month_period(ymd.year() / ymd.month());
+        Period part = partition_span(i->frequency, d);
         date::local_days first = part.first, last = part.last;
-        date::local_days placed = i->frequency == Frequency::weekly ? first + date::days{3} : first;
+        date::local_days placed = placing_day(i->frequency, part);
         std::string partition = part.name();
         if ((first >= from && last <= to) || partition == previous) continue;
         previous = partition;

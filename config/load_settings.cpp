@@ -1,4 +1,5 @@
 // flisd.yaml (the daemon's settings) and interfaces.yaml (the interface catalogue).
+#include <arpa/inet.h>
 #include <date/tz.h>
 
 #include <algorithm>
@@ -214,6 +215,45 @@ void read_entitlements(YamlReader& r, const Entry& e, const Catalogue& catalogue
   }
 }
 
+// metrics.listen: "ADDRESS:PORT" with an IPv4 address or localhost. A bare port would make the
+// HTTP server listen on every interface; that must be written out (0.0.0.0). IPv6 is refused:
+// Debian's civetweb, which serves /metrics, is built without it. Port 0 takes a free port, named
+// in the log (for tests). Returns what is wrong, empty if nothing.
+std::string listen_problem(const std::string& listen) {
+  const std::string example = "; write ADDRESS:PORT, e.g. 127.0.0.1:9469 (0.0.0.0:9469 for every interface)";
+  if (!listen.empty() && listen.front() == '[')
+    return "metrics.listen '" + listen + "': IPv6 addresses cannot be served (the HTTP server flisd uses is built "
+           "without IPv6)" + example;
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return "metrics.listen '" + listen + "' names no address" + example;
+  std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
+  in_addr a4{};
+  if (host != "localhost" && inet_pton(AF_INET, host.c_str(), &a4) != 1)
+    return "metrics.listen: '" + host + "' is not an IPv4 address (host names are not looked up)" + example;
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535)
+    return "metrics.listen: '" + port + "' is not a port (0 to 65535)" + example;
+  return {};
+}
+
+void read_metrics(YamlReader& r, const Entry& e, Settings& out) {
+  auto fields = r.mapping(e.value, e.pos, "metrics", schema::kMetrics);
+  if (!fields) return;
+  auto it = fields->find("listen");
+  if (it == fields->end()) {
+    r.error(e.pos, "metrics needs 'listen', the address and port of /metrics, e.g. 127.0.0.1:9469");
+    return;
+  }
+  auto listen = r.scalar(it->second, "metrics.listen");
+  if (!listen) return;
+  if (std::string problem = listen_problem(*listen); !problem.empty()) {
+    r.error(it->second.pos, problem);
+    return;
+  }
+  // civetweb takes IP addresses only.
+  out.metrics = MetricsSettings{listen->rfind("localhost:", 0) == 0 ? "127.0.0.1" + listen->substr(9) : *listen};
+}
+
 void read_datamarts(YamlReader& r, const Entry& e, const Catalogue& catalogue, bool catalogue_ok, Settings& out) {
   auto fields = r.mapping(e.value, e.pos, "datamarts", schema::kDatamarts);
   if (!fields) return;
@@ -366,6 +406,7 @@ void read_settings(YamlReader& r, const YAML::Node& root, const std::filesystem:
   if (auto e = get("targets")) read_targets(r, *e, dir, out);
   else r.error(r.at(root), "flisd.yaml needs 'targets': one per delivery (flis, serviceplatformen) that is used");
   if (auto e = get("datamarts")) read_datamarts(r, *e, catalogue, catalogue_ok, out);
+  if (auto e = get("metrics")) read_metrics(r, *e, out);
 }
 
 }  // namespace flis::detail

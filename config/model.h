@@ -125,6 +125,11 @@ struct Compression {
   int threads = 0;  // 0 = all cores
 };
 
+// metrics: where /metrics is served (Prometheus text format). Absent: no listener.
+struct MetricsSettings {
+  std::string listen;  // "127.0.0.1:9469": an IPv4 address and a port, never a bare port
+};
+
 // Rule 4: flisd generates one monthly DM order per entitled municipality.
 struct Datamarts {
   date::year_month start{date::year{2026}, date::January};
@@ -145,6 +150,7 @@ struct Settings {
   Compression compression;
   std::map<std::string, Target> targets;  // by delivery name
   std::optional<Datamarts> datamarts;
+  std::optional<MetricsSettings> metrics;
 };
 
 // bestilling: one file under orders/ (or generated for datamarts).

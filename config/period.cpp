@@ -216,6 +216,30 @@ std::string partition_name(Frequency f, local_days d) {
   return out;
 }
 
+Period partition_span(Frequency f, local_days d) {
+  switch (f) {
+    case Frequency::daily: return day_period(d);
+    case Frequency::weekly: return week_period(d);
+    case Frequency::monthly: break;
+  }
+  date::year_month_day ymd{d};
+  return month_period(ymd.year() / ymd.month());
+}
+
+local_days placing_day(Frequency f, const Period& span) {
+  return f == Frequency::weekly ? span.first + date::days{3} : span.first;
+}
+
+std::vector<Period> partitions_in(Frequency f, const Period& period) {
+  std::vector<Period> out;
+  for (Period span = partition_span(f, period.first); span.first <= period.last;
+       span = partition_span(f, span.last + date::days{1})) {
+    local_days placed = placing_day(f, span);
+    if (placed >= period.first && placed <= period.last) out.push_back(span);
+  }
+  return out;
+}
+
 std::vector<Period> order_periods(const Order& order, local_days up_to) {
   return order_periods(order, local_days::min(), up_to);
 }

@@ -65,6 +65,15 @@ Period span_period(date::local_days first, date::local_days last);
 // Partition name of a frequency for the partition holding day d: "2026-11-25", "2026-W48", "2026-11".
 std::string partition_name(Frequency f, date::local_days d);
 
+// Partition placement, the one rule for it: a partition of frequency f spans partition_span(f, d)
+// (the day, ISO week or month holding d) and belongs to the package whose period holds its placing
+// day: a day itself, a week's Thursday, a month's first day. So every partition falls in exactly
+// one period of each kind: none is delivered twice, none skipped.
+Period partition_span(Frequency f, date::local_days d);
+date::local_days placing_day(Frequency f, const Period& span);
+// The partitions of frequency f that belong to `period`, oldest first.
+std::vector<Period> partitions_in(Frequency f, const Period& period);
+
 // The periods a subscription delivers, oldest first, from its start to min(end, up_to) inclusive
 // of any period that has begun by up_to. One-off orders: the chunks of from..to, oldest first.
 // An order without start (or one-off without from/to) has no periods.

@@ -11,13 +11,15 @@ namespace flis::schema {
 
 // flisd.yaml
 inline const std::vector<std::string_view> kSettings{"timezone", "warehouse",   "state",   "workers",  "backfill_workers",
-                                                     "retry",    "compression", "targets", "datamarts"};
+                                                     "retry",    "compression", "targets", "datamarts",
+                                                     "metrics"};
 inline const std::vector<std::string_view> kRetry{"attempts", "initial", "max"};
 inline const std::vector<std::string_view> kCompression{"level", "threads"};
 inline const std::vector<std::string_view> kTarget{"type", "host", "port", "user", "identity", "known_hosts", "timeout", "path",
                                                    "file_mode", "dir_mode"};
 inline const std::vector<std::string_view> kSftpOnly{"host", "port", "user", "identity", "known_hosts", "timeout"};
 inline const std::vector<std::string_view> kDatamarts{"start", "delivery", "entitlements"};
+inline const std::vector<std::string_view> kMetrics{"listen"};
 // interfaces.yaml
 inline const std::vector<std::string_view> kCatalogue{"sources"};
 inline const std::vector<std::string_view> kInterface{"system", "frequency"};
@@ -46,6 +48,7 @@ inline std::vector<std::string> all_keys() {
   add("flisd.yaml", "compression.", kCompression);
   add("flisd.yaml", "targets.<delivery>.", kTarget);
   add("flisd.yaml", "datamarts.", kDatamarts);
+  add("flisd.yaml", "metrics.", kMetrics);
   add("interfaces.yaml", "", kCatalogue);
   add("interfaces.yaml", "sources.<source>.<interface>.", kInterface);
   add("calendar/*.yaml", "", kCalendar);

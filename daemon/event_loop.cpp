@@ -16,6 +16,7 @@
 #include "config/loader.h"
 #include "daemon/control_socket.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/runner.h"
 #include "daemon/worker_pool.h"
@@ -72,6 +73,7 @@ Result<std::unique_ptr<EventLoop>> EventLoop::create(LoopOptions options) {
   if (!store) return store.status();
   std::unique_ptr<EventLoop> loop(new EventLoop(std::move(options), loaded.config, std::move(*store)));
   if (Status st = loop->open_fds(); !st.ok()) return st;
+  loop->start_metrics(*loaded.config, loaded.diagnostics.error_count() == 0);
   return loop;
 }
 
@@ -407,6 +409,7 @@ void EventLoop::catch_up() {
   arm_wakeup();
   update_watches();
   update_status();
+  update_metrics();
 }
 
 void EventLoop::dispatch() {
@@ -449,7 +452,8 @@ void EventLoop::start(const Run& run) {
   }
   pool_->submit([this, run] {
     try {
-      (void)runner_->execute(run, &cancel_);  // the Runner logs and records the outcome
+      Outcome outcome = runner_->execute(run, &cancel_);  // the Runner logs and records the outcome
+      if (metrics_) observe(run, outcome);
     } catch (const std::exception& e) {
       log_event(Event::run_failed, Priority::err,
                 {run.order, std::to_string(run.id), run.period, run.municipality, "failed"},
@@ -528,8 +532,15 @@ ControlReply EventLoop::reload() {
                                          loaded.config->settings.state.string() +
                                          "); flisd keeps using " + current->settings.state.string() +
                                          " until it is restarted");
+    if (metrics_ || loaded.config->settings.metrics) {
+      auto listen = [](const Config& c) { return c.settings.metrics ? c.settings.metrics->listen : std::string("none"); };
+      if (listen(*loaded.config) != listen(*current))
+        log_message(Priority::warning, "flisd.yaml changes metrics.listen to " + listen(*loaded.config) +
+                                           "; flisd keeps " + listen(*current) + " until it is restarted");
+    }
     runner_->set_config(loaded.config);
     pool_->grow(worker_count(*loaded.config));
+    if (metrics_) metrics_->set_orders(*loaded.config, options_.clock());
     reply.ok = errors == 0;
     reply.message = "reloaded " + options_.config_dir.string() + ": " +
                     std::to_string(loaded.config->orders.size()) + " orders";
@@ -537,6 +548,7 @@ ControlReply EventLoop::reload() {
       reply.message += "; " + std::to_string(errors) + " error(s), the last good version of each broken file is kept";
   }
   log_event(Event::reload, reply.ok ? Priority::info : Priority::warning, {}, reply.message);
+  if (metrics_) metrics_->config_reloaded(reply.ok, options_.clock());
   for (const auto& d : loaded.diagnostics.sorted()) reply.message += "\n" + d.str();  // for flisctl
   {
     std::lock_guard lock(mu_);
@@ -545,6 +557,57 @@ ControlReply EventLoop::reload() {
   refresh_and_dispatch();
   notify::ready(runner_->status_line());
   return reply;
+}
+
+// --- metrics hooks ---------------------------------------------------------------------------------
+// Listening starts with the daemon; a changed metrics.listen takes effect at the next start (as the
+// state database does). A listener that cannot start is logged and flisd delivers on without it:
+// the missing scrape target is what the "flisd down" alert sees.
+
+void EventLoop::start_metrics(const Config& config, bool config_ok) {
+  if (!config.settings.metrics) return;
+  auto served = Metrics::serve(config.settings.metrics->listen);
+  if (!served) {
+    log_message(Priority::err, served.message() + "; flisd runs without metrics until it is restarted");
+    return;
+  }
+  metrics_ = std::move(*served);
+  log_message(Priority::info, "metrics: serving http://" + metrics_->address() + "/metrics");
+  const Instant now = options_.clock();
+  if (auto last = store_->last_deliveries()) {
+    for (const auto& d : *last) metrics_->set_last_delivered(d.order, d.municipality, d.at);
+  } else {
+    log_message(Priority::warning, "metrics: " + last.message());
+  }
+  metrics_->set_orders(config, now);
+  metrics_->config_reloaded(config_ok, now);
+}
+
+// A worker's attempt ended (worker thread; Metrics is thread-safe). A shutdown's interruption
+// (queued again) and an outcome the store refused are not attempts that ended.
+void EventLoop::observe(const Run& run, const Outcome& outcome) {
+  if (!outcome.recorded) return;
+  if (outcome.status == RunStatus::delivered) {
+    metrics_->observe_attempt(AttemptResult::delivered, outcome.bytes, outcome.seconds);
+    // The finish time the store recorded, so a restart reads back the same value.
+    auto stored = store_->get(run.id);
+    Instant at = stored && stored->has_value() && (*stored)->finished ? *(*stored)->finished : system_now();
+    metrics_->set_last_delivered(run.order, run.municipality, at);
+  } else if (outcome.status == RunStatus::failed) {
+    metrics_->observe_attempt(AttemptResult::failed, 0, outcome.seconds);
+  }
+}
+
+// After each loop turn: the counts the Runner's run book keeps (no query).
+void EventLoop::update_metrics() {
+  if (!metrics_) return;
+  RunCounts counts = runner_->counts();
+  std::map<RunStatus, int64_t> by_status;
+  for (size_t i = 0; i < counts.by_status.size(); ++i) by_status[RunStatus(i)] = counts.by_status[i];
+  // Failed for good: failed with no retry ahead (each waits for flisctl retry).
+  const int64_t failed_final = counts.by_status[size_t(RunStatus::failed)] - counts.retrying;
+  metrics_->set_run_counts(by_status, counts.late, failed_final);
+  metrics_->expire_orders(options_.clock());
 }
 
 namespace {

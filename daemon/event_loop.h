@@ -43,6 +43,8 @@
 namespace flis {
 
 class ControlServer;
+class Metrics;
+struct Outcome;
 class Runner;
 class WorkerPool;
 
@@ -92,6 +94,8 @@ class EventLoop {
   };
   Stats stats() const;
   std::shared_ptr<const Config> config() const;
+  // The metrics served on metrics.listen; null without (tests read text()).
+  const Metrics* metrics() const { return metrics_.get(); }
 
  private:
   EventLoop(LoopOptions options, std::shared_ptr<const Config> config, std::unique_ptr<StateStore> store);
@@ -112,12 +116,17 @@ class EventLoop {
   ControlReply handle_control(const ControlRequest& request);
   ControlReply reload();
   void update_status();
+  // Metrics hooks (daemon/metrics.h): values pushed in, never read back by a scrape.
+  void start_metrics(const Config& config, bool config_ok);
+  void update_metrics();
+  void observe(const Run& run, const Outcome& outcome);
 
   LoopOptions options_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<Runner> runner_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<Metrics> metrics_;  // set in create(), before the workers get a run
   std::atomic<bool> cancel_{false};
 
   int epoll_ = -1, event_ = -1, signal_ = -1, wake_timer_ = -1, rescan_timer_ = -1,

@@ -84,22 +84,24 @@ class PlanPass {
   std::optional<Instant> interface_expected(const Interface& iface, const Period& p, bool& contributes) {
     const Calendar& cal = config_.calendar;
     contributes = true;
+    // The interface's last partition that belongs to the period sets when its data is expected.
+    std::vector<Period> parts = partitions_in(iface.frequency, p);
+    if (parts.empty()) {
+      contributes = false;
+      return std::nullopt;
+    }
+    const Period& last = parts.back();
     switch (iface.frequency) {
       case Frequency::daily:
-        return to_instant(local_seconds{p.last + date::days{cal.daily.lag_days}} + cal.daily.ready);
+        return to_instant(local_seconds{last.last + date::days{cal.daily.lag_days}} + cal.daily.ready);
       case Frequency::weekly: {
-        // The last Thursday in the period names the last week; its Sunday is Thursday + 3.
-        local_days thursday = p.last - (date::weekday{p.last} - date::Thursday);
-        if (thursday < p.first) break;
-        local_days sunday = thursday + date::days{3};
-        local_days day = sunday + date::days{1} + (cal.weekly.weekday - date::Monday);
+        // The Sunday ending the week, then the calendar's weekday after it.
+        local_days day = last.last + date::days{1} + (cal.weekly.weekday - date::Monday);
         return to_instant(local_seconds{day} + cal.weekly.ready);
       }
       case Frequency::monthly: {
-        date::year_month_day l{p.last};
-        date::year_month ym = l.year() / l.month();
-        if (local_days{ym / 1} < p.first) break;
-        auto it = cal.monthly.find(ym);
+        date::year_month_day f{last.first};
+        auto it = cal.monthly.find(f.year() / f.month());
         if (it == cal.monthly.end()) return std::nullopt;
         auto sys = it->second.systems.find(iface.system);
         return to_instant(sys != it->second.systems.end() ? sys->second : it->second.ready);

@@ -69,13 +69,13 @@ PlanPass pass_of(const Config& cfg, const RunBook& book, Instant now) {
   }, now);
 }
 
-// The day a partition's data belongs to, for finding the period that takes it: a day itself, a
-// week's Thursday, a month's first day (as warehouse.cpp places them).
+// The day that places a partition in a package (config/period.h), from its folder name.
 std::optional<date::local_days> anchor_day(const std::string& partition) {
   auto p = Period::parse(partition);
   if (!p) return std::nullopt;
-  if (p->kind == PeriodKind::week) return p->first + date::days{3};
-  return p->first;
+  Frequency f = p->kind == PeriodKind::week ? Frequency::weekly
+                : p->kind == PeriodKind::month ? Frequency::monthly : Frequency::daily;
+  return placing_day(f, *p);
 }
 
 }  // namespace
@@ -460,6 +460,8 @@ Outcome Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
   auto t0 = std::chrono::steady_clock::now();
   auto delivered = deliver(*cfg, store_, *order, run, wall_(), cancel);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  outcome.seconds = seconds;  // metrics hook
+  if (delivered) outcome.bytes = delivered->bytes;
   Status recorded;
   if (delivered) {
     outcome.status = RunStatus::delivered;

@@ -42,6 +42,8 @@ struct Outcome {
                                           // running when the store could not record it
   Status error;                           // the attempt's error (OK when delivered)
   bool recorded = true;                   // false: the state database refused the outcome
+  int64_t bytes = 0;                      // delivered: the package's size (metrics)
+  double seconds = 0;                     // how long the attempt took (metrics)
   bool ok() const { return error.ok() && recorded; }
   const std::string& message() const { return error.message(); }
 };

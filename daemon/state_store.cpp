@@ -501,4 +501,20 @@ Status StateStore::scan(const std::function<void(const Run&)>& fn) {
   return Status::OK();
 }
 
+// --- metrics hook (daemon/metrics.h) --------------------------------------------------------------
+
+Result<std::vector<StateStore::LastDelivery>> StateStore::last_deliveries() {
+  std::lock_guard lock(mu_);
+  // SQLite takes the bare columns of the row holding MAX(): the municipality of the last delivery.
+  Stmt s(db_, "SELECT order_id, municipality, MAX(finished) FROM runs "
+              "WHERE status = 'delivered' AND finished IS NOT NULL GROUP BY order_id");
+  if (!s.prepared()) return sqlite_error(db_, path_, "reading the last deliveries");
+  std::vector<LastDelivery> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back({text_column(s.get(), 0), sqlite3_column_int(s.get(), 1), *time_column(s.get(), 2)});
+  if (rc != SQLITE_DONE) return sqlite_error(db_, path_, "reading the last deliveries");
+  return out;
+}
+
 }  // namespace flis

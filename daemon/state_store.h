@@ -102,6 +102,15 @@ class StateStore {
   // Every run, oldest first, one at a time: loading the run book without holding every row.
   Status scan(const std::function<void(const Run&)>& fn);
 
+  // For the metrics (daemon/metrics.h), read once at start: each order's last delivery (order,
+  // municipality, finished); after that the daemon reports each delivery itself.
+  struct LastDelivery {
+    std::string order;
+    int municipality = 0;
+    Instant at;
+  };
+  Result<std::vector<LastDelivery>> last_deliveries();
+
   const std::filesystem::path& path() const { return path_; }
 
  private:

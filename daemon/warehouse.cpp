@@ -7,31 +7,10 @@ namespace {
 
 using date::local_days;
 
-// The partitions of one interface inside first..last, by the interface's frequency. Every
-// partition falls in exactly one period of each kind, so no partition is ever delivered twice and
-// none is skipped: a week belongs to the period holding its Thursday, a month to the period holding
-// its first day.
+// The partitions of one interface that belong to the period (config/period.h places them).
 void add_partitions(const Interface& iface, const Period& period, std::vector<Partition>& out) {
-  switch (iface.frequency) {
-    case Frequency::daily:
-      for (local_days d = period.first; d <= period.last; d += date::days{1})
-        out.push_back({iface.source, iface.name, partition_name(Frequency::daily, d)});
-      break;
-    case Frequency::weekly: {
-      local_days thursday = period.first + (date::Thursday - date::weekday{period.first});
-      for (; thursday <= period.last; thursday += date::weeks{1})
-        out.push_back({iface.source, iface.name, partition_name(Frequency::weekly, thursday)});
-      break;
-    }
-    case Frequency::monthly: {
-      date::year_month_day f{period.first};
-      date::year_month ym = f.year() / f.month();
-      if (f.day() != date::day{1}) ym += date::months{1};
-      for (; local_days{ym / 1} <= period.last; ym += date::months{1})
-        out.push_back({iface.source, iface.name, partition_name(Frequency::monthly, local_days{ym / 1})});
-      break;
-    }
-  }
+  for (const Period& span : partitions_in(iface.frequency, period))
+    out.push_back({iface.source, iface.name, partition_name(iface.frequency, span.first)});
 }
 
 }  // namespace

@@ -7,6 +7,7 @@ PACKAGES=(
   libboost-test-dev libsystemd-dev libsqlite3-dev sqlite3 libssl-dev
   libcli11-dev nlohmann-json3-dev libarchive-dev tzdata
   openssh-server openssh-client systemd systemd-container scdoc clang
+  prometheus-cpp-dev prometheus curl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

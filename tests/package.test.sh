@@ -32,12 +32,14 @@ has /usr/bin/flisctl
 has_match '^/(usr/)?lib/systemd/system/flisd\.service$'
 has_match '^/(usr/)?lib/sysusers\.d/flisd\.conf$'
 has_match '^/(usr/)?lib/tmpfiles\.d/flisd\.conf$'
+has /usr/lib/systemd/catalog/flisd.catalog
 has /usr/share/man/man8/flisd.8.gz
 has /usr/share/man/man1/flisctl.1.gz
 has /usr/share/man/man5/flisd.yaml.5.gz
 has /usr/share/man/man5/flisd-orders.5.gz
 has /usr/share/bash-completion/completions/flisctl
 has /usr/share/doc/flisd/pre-commit
+has /usr/share/doc/flisd/prometheus/flisd-alerts.yml
 has /usr/share/doc/flisd/flisd.service.d/network.conf
 has /usr/share/doc/flisd/README.md
 has /usr/share/doc/flisd/guide.md
