@@ -41,6 +41,9 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/examples/ DESTINATION ${CMAKE_INSTA
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/bash-completion/flisctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/git-hooks/pre-commit DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# A sample warehouse for the examples, so flisd(8)'s example delivers something.
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/scripts/make-sample-warehouse.sh DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        RENAME make-sample-warehouse)
 # Prometheus alert rules and their unit tests (the guide, "Monitoring").
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/prometheus/flisd-alerts.yml ${CMAKE_SOURCE_DIR}/contrib/prometheus/flisd-alerts.test.yml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/prometheus)

@@ -5,16 +5,24 @@
 
 namespace flis {
 
-std::string Diagnostic::str() const {
+namespace {
+
+std::string where(const Position& pos) {
   std::string s = pos.file;
   if (pos.line > 0) {
     s += ":" + std::to_string(pos.line);
     if (pos.col > 0) s += ":" + std::to_string(pos.col);
   }
-  s += severity == Severity::error ? ": error: " : ": warning: ";
-  s += message;
   return s;
 }
+
+}  // namespace
+
+std::string Diagnostic::str() const {
+  return where(pos) + (severity == Severity::error ? ": error: " : ": warning: ") + message;
+}
+
+std::string Diagnostic::located() const { return where(pos) + ": " + message; }
 
 void Diagnostics::error(Position pos, std::string message) {
   items_.push_back({Diagnostic::Severity::error, std::move(pos), std::move(message)});

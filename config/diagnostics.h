@@ -15,8 +15,10 @@ struct Diagnostic {
   Position pos;
   std::string message;  // "what is wrong; what is allowed"
 
-  // "file:line:col: error: message" (line/col omitted when 0).
+  // "file:line:col: error: message" (line/col omitted when 0), as validate prints it.
   std::string str() const;
+  // "file:line:col: message": for a log line, whose priority already says error or warning.
+  std::string located() const;
 };
 
 class Diagnostics {

@@ -3,6 +3,7 @@
 #include <date/tz.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "config/kommuner.h"
 #include "config/load_parts.h"
@@ -58,6 +59,34 @@ void check_template(YamlReader& r, const Entry& e, const std::string& path) {
                    "path, e.g. /kommuner/{municipality}/datapakker ({order} alone does not separate them)");
 }
 
+// file_mode / dir_mode: an octal string such as "0644". The owner keeps what flisd needs
+// (`needed`), and nothing may be writable by others: a package is not for anyone to change.
+std::optional<uint32_t> read_mode(YamlReader& r, const Entry& e, std::string_view key, uint32_t needed) {
+  auto text = r.scalar(e, key);
+  if (!text) return std::nullopt;
+  std::string what = "'" + std::string(key) + "' must be an octal mode such as " + (needed == 0600 ? "\"0644\"" : "\"0755\"");
+  bool octal = !text->empty() && text->size() <= 4 &&
+               text->find_first_not_of("01234567") == std::string::npos;
+  if (!octal) {
+    r.error(e.pos, what + ", not '" + *text + "'");
+    return std::nullopt;
+  }
+  uint32_t mode = static_cast<uint32_t>(std::stoul(*text, nullptr, 8));
+  if (mode > 0777) {
+    r.error(e.pos, what + "; setuid, setgid and sticky bits are not allowed");
+    return std::nullopt;
+  }
+  if ((mode & needed) != needed) {
+    r.error(e.pos, what + "; the owner (flisd) needs " + (needed == 0600 ? "read and write (0600)" : "read, write and search (0700)"));
+    return std::nullopt;
+  }
+  if (mode & 0002) {
+    r.error(e.pos, what + "; writable by others is not allowed");
+    return std::nullopt;
+  }
+  return mode;
+}
+
 std::optional<Target> read_target(YamlReader& r, const Entry& te, const std::string& name,
                                   const std::filesystem::path& dir) {
   auto fields = r.mapping(te.value, te.pos, "targets." + name, schema::kTarget);
@@ -85,7 +114,7 @@ std::optional<Target> read_target(YamlReader& r, const Entry& te, const std::str
     for (auto key : schema::kSftpOnly)
       if (auto it = fields->find(std::string(key)); it != fields->end()) {
         r.error(r.key_pos(it->second), "'" + std::string(key) +
-                                           "' is only for sftp targets; a directory target takes type and path");
+                                           "' is only for sftp targets; a directory target takes type, path, file_mode and dir_mode");
         ok = false;
       }
   } else {
@@ -113,6 +142,13 @@ std::optional<Target> read_target(YamlReader& r, const Entry& te, const std::str
       ok &= d.has_value();
       if (d) t.timeout = *d;
     }
+  }
+  for (auto [key, needed, field] : {std::tuple{"file_mode", 0600u, &t.file_mode}, {"dir_mode", 0700u, &t.dir_mode}}) {
+    auto it = fields->find(key);
+    if (it == fields->end()) continue;
+    auto mode = read_mode(r, it->second, key, needed);
+    ok &= mode.has_value();
+    if (mode) *field = *mode;
   }
   if (auto e = need("path")) {
     if (auto p = r.scalar(*e, "path")) {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "config/load_parts.h"
@@ -124,8 +125,22 @@ std::vector<date::year_month> months_without_calendar(const Calendar& cal, date:
   return missing;
 }
 
-void warn_uncovered_months(const Calendar& cal, const Order& o, const Position& pos, Diagnostics& diags) {
-  if (o.type != OrderType::monthly || !o.active() || !o.start) return;
+// Which calendar part gives an expected time (the planner's expected_time): each interface by its
+// own frequency, the latest of them. Daily interfaces take the daily rule, weekly ones the weekly
+// rule, monthly ones the month's entry; so only an order with a monthly interface ever needs a
+// monthly entry, and only such an order's expected time can be unknown. Monthly interfaces come
+// only in monthly subscriptions, datamart orders and one-off orders (rule 5); one-off periods are
+// history, so the warning is for active monthly subscriptions that hold a monthly interface.
+bool needs_monthly_entries(const Order& o, const Catalogue& catalogue) {
+  if (o.type != OrderType::monthly || !o.active() || !o.start) return false;
+  return std::any_of(o.interfaces.begin(), o.interfaces.end(), [&](const std::string& name) {
+    const Interface* i = catalogue.find(o.source, name);
+    return i != nullptr && i->frequency == Frequency::monthly;
+  });
+}
+
+// The months of an order that lack a calendar entry, as "2027-01..2027-12"; empty when none.
+std::string uncovered_months(const Calendar& cal, const Order& o) {
   date::year_month first = o.start->year() / o.start->month();
   date::year_month last;
   if (o.end) {
@@ -134,11 +149,41 @@ void warn_uncovered_months(const Calendar& cal, const Order& o, const Position& 
     last = cal.monthly.empty() ? first : std::max(first, cal.monthly.rbegin()->first);
   }
   auto missing = months_without_calendar(cal, first, last);
-  if (missing.empty()) return;
-  diags.warning(pos, "order " + o.id + ": no data calendar entry for " + detail::month_ranges(missing) +
-                         "; such a month is due as soon as its data is processed and `flisctl plan` shows its "
-                         "expected time as unknown; add it to calendar/*.yaml once FLIS publishes it");
+  return missing.empty() ? std::string() : detail::month_ranges(missing);
 }
+
+// One warning per set of missing months, however many orders share it (a calendar year not yet
+// published concerns every monthly order alike): "orders A, B, C and 97 more: ...", at the first.
+class UncoveredMonths {
+ public:
+  void add(const Calendar& cal, const Catalogue& catalogue, const Order& o, const Position& pos) {
+    if (!needs_monthly_entries(o, catalogue)) return;
+    std::string months = uncovered_months(cal, o);
+    if (months.empty()) return;
+    auto& group = groups_[months];
+    if (group.ids.empty()) group.pos = pos;
+    group.ids.push_back(o.id);
+  }
+  void report(Diagnostics& diags) const {
+    for (const auto& [months, group] : groups_) {
+      std::string who = group.ids.size() == 1 ? "order " + group.ids[0] : "orders " + group.ids[0];
+      size_t named = std::min<size_t>(group.ids.size(), 3);
+      for (size_t i = 1; i < named; ++i) who += (i + 1 == named && named == group.ids.size() ? " and " : ", ") + group.ids[i];
+      if (group.ids.size() > named) who += " and " + std::to_string(group.ids.size() - named) + " more";
+      diags.warning(group.pos, who + ": no data calendar entry for " + months +
+                                   " (needed for their monthly interfaces); such a month is due as soon as its data is "
+                                   "processed and `flisctl plan` shows its expected time as unknown; add it to "
+                                   "calendar/*.yaml once FLIS publishes it");
+    }
+  }
+
+ private:
+  struct Group {
+    Position pos;
+    std::vector<std::string> ids;
+  };
+  std::map<std::string, Group> groups_;
+};
 
 // A last good order may be kept only if it still fits the new catalogue and targets.
 bool still_fits(const Order& o, const detail::Context& ctx) {
@@ -203,7 +248,8 @@ LoadResult load_config_files(const fs::path& dir, const ConfigFiles& files, cons
   for (const char* name : {"flisd.yaml", "interfaces.yaml"})
     if (!files.count(name) && !has_errors_in(diags, name))
       diags.error({name, 0, 0}, std::string("missing: the configuration folder has no ") + name +
-                                    " (see config/examples and docs/configuration.md)");
+                                    " (a sample is in /usr/share/doc/flisd/examples; every key in "
+                                    "/usr/share/doc/flisd/configuration.md)");
 
   with_file(files, "interfaces.yaml", diags,
             [&](YamlReader& r, const YAML::Node& root) { detail::read_catalogue(r, root, ctx.catalogue); });
@@ -285,17 +331,19 @@ LoadResult load_config_files(const fs::path& dir, const ConfigFiles& files, cons
   config->calendar = ctx.calendar;
   config->version = tree_version(files);
   std::set<std::string> taken;
+  UncoveredMonths uncovered;
   for (const auto& l : loaded)
     if (!has_errors_in(diags, l.file)) {
       config->orders.push_back(l.draft.order);
       taken.insert(l.draft.order.id);
-      warn_uncovered_months(ctx.calendar, l.draft.order, l.draft.start_pos, diags);
+      uncovered.add(ctx.calendar, ctx.catalogue, l.draft.order, l.draft.start_pos);
     }
   for (const auto& o : generated) {
     config->orders.push_back(o);
     taken.insert(o.id);
-    warn_uncovered_months(ctx.calendar, o, o.pos, diags);
+    uncovered.add(ctx.calendar, ctx.catalogue, o, o.pos);
   }
+  uncovered.report(diags);
 
   bool orders_ok = true;
   for (const auto& file : order_files) {

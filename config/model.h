@@ -106,6 +106,11 @@ struct Target {
   std::chrono::seconds timeout{30};
   // sftp and directory: folder template with {municipality} and {order}
   std::string path;
+  // sftp and directory: the permissions of the packages and .sha256 files flisd creates, and of
+  // the folders it makes (set exactly, whatever the umask). Owner read/write (file) and
+  // read/write/search (folder) are always there; nothing is ever writable by others.
+  uint32_t file_mode = 0640;
+  uint32_t dir_mode = 0750;
   Position pos;
 };
 

@@ -34,6 +34,7 @@ std::string encode(const ControlReply& r) {
   for (const auto& run : r.runs)
     runs.push_back({{"run", run.run}, {"order", run.order}, {"period", run.period}, {"status", run.status}});
   j["runs"] = runs;
+  if (!r.config.empty()) j["config"] = r.config;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -75,6 +76,7 @@ Result<ControlReply> decode_reply(const std::string& line) {
   ControlReply r;
   r.ok = j["ok"].get<bool>();
   if (j.contains("message") && j["message"].is_string()) r.message = j["message"].get<std::string>();
+  if (j.contains("config") && j["config"].is_string()) r.config = j["config"].get<std::string>();
   if (j.contains("runs") && j["runs"].is_array()) {
     for (const auto& x : j["runs"]) {
       ControlRun run;

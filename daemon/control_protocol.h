@@ -7,8 +7,12 @@
 //   {"cmd":"redeliver","order":"K101-CPR-D","period":"2026-11-25"}
 //   {"cmd":"reload"}
 //
-//   {"ok":true,"message":"queued K101-CPR-D 2026-11-25 (run 17)","runs":[{"run":17,...}]}
-//   {"ok":false,"message":"no order 'K999' in /etc/flisd/orders"}
+//   {"ok":true,"message":"queued K101-CPR-D 2026-11-25 (run 17)","runs":[{"run":17,...}],
+//    "config":"/etc/flisd"}
+//   {"ok":false,"message":"no order 'K999' in /etc/flisd/orders","config":"/etc/flisd"}
+//
+// "config" is the configuration folder the answering daemon runs with (absolute), so flisctl can
+// tell when it reached a flisd other than the one its --config names.
 //
 // Plain values; thread-safe as values are.
 #pragma once
@@ -41,6 +45,7 @@ struct ControlReply {
   bool ok = false;
   std::string message;  // one or more lines, for a human
   std::vector<ControlRun> runs;
+  std::string config;   // the daemon's configuration folder; empty when it did not say
 };
 
 // One line of JSON, without the newline.

@@ -8,10 +8,16 @@
 
 namespace flis {
 
+struct LoadResult;
+
 // How --now is written, for the errors of the commands that take it (plan, runs).
 inline constexpr const char* kTimeForms = "use 2026-12-04T06:00:00+01:00, 2026-12-04T05:00:00Z or local 2026-12-04 06:00";
 
 void register_validate(CLI::App& app, const CommonOptions& common, int& result);  // ctl_validate.cpp
+void register_check(CLI::App& app, const CommonOptions& common, int& result);     // ctl_check.cpp
+// validate's report of a loaded tree: the diagnostics on stderr, the summary line on stdout.
+// 1 when there are errors, else 0. ctl_validate.cpp
+int report_validation(const std::string& dir, const LoadResult& loaded);
 void register_copy(CLI::App& app, const CommonOptions& common, int& result);      // ctl_copy.cpp
 void register_plan(CLI::App& app, CommonOptions& common, int& result);            // ctl_plan.cpp
 void register_runs(CLI::App& app, CommonOptions& common, int& result);            // ctl_runs.cpp

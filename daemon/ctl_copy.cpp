@@ -1,4 +1,4 @@
-// flisctl copy ID NEW-ID [--start D] [--end D] [--from D] [--to D] (rule 8, "Kopier"):
+// flisctl copy ID NEW-ID [--start D] [--end D] [--from D] [--to D] (the FLIS guide's "Kopier"):
 // writes orders/NEW-ID.yaml with municipality, type, source, delivery, interfaces (and chunk) of
 // ID, the dates given (the original's where not given) and status active.
 //
@@ -160,7 +160,7 @@ int run_copy(const std::string& dir, const CopyArgs& a) {
 
 void register_copy(CLI::App& app, const CommonOptions& common, int& result) {
   auto args = std::make_shared<CopyArgs>();
-  auto* cmd = app.add_subcommand("copy", "write orders/NEW-ID.yaml from an existing order (rule 8)");
+  auto* cmd = app.add_subcommand("copy", "write orders/NEW-ID.yaml from an existing order (Kopier)");
   cmd->add_option("ID", args->id, "the order to copy")->required();
   cmd->add_option("NEW-ID", args->new_id, "the id of the new order")->required();
   cmd->add_option("--start", args->start, "subscription: first day delivered (YYYY-MM-DD)");

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/kommuner.h"
 #include "config/loader.h"
 #include "config/period.h"
 #include "daemon/ctl_commands.h"
@@ -64,6 +65,38 @@ std::string municipality_code(int code) {
 std::string expected_text(const PlannedRun& run, const date::time_zone* tz) {
   if (!run.expected) return "unknown";
   return format_local_short(*run.expected, tz) + " " + format_offset(*run.expected, tz);
+}
+
+// An order's own dates: a subscription's start..end (end open for datamart orders), a one-off
+// order's from..to. With --order and no --from/--to the window is these, so the order shows whole.
+PlanWindow order_window(const Order& o, PlanWindow fallback) {
+  if (o.is_subscription()) {
+    if (o.start) fallback.from = date::local_days{*o.start};
+    if (o.end) fallback.to = date::local_days{*o.end};
+  } else if (o.from && o.to) {
+    fallback = {date::local_days{*o.from}, date::local_days{*o.to}};
+  }
+  return fallback;
+}
+
+struct Hidden {
+  size_t earlier = 0, later = 0;
+};
+
+// The periods of the orders shown that fall outside the window (an order without an end has no
+// "later" count: it goes on).
+Hidden hidden_periods(const Config& config, const PlanOptions& opts, const PlanWindow& window) {
+  Hidden h;
+  for (const Order& o : config.orders) {
+    if ((opts.order && o.id != *opts.order) || (opts.municipality && o.municipality != *opts.municipality)) continue;
+    for (const Period& p : order_periods(o, window.from - date::days{1}))
+      if (p.last < window.from) ++h.earlier;  // one that overlaps the window is shown
+    bool ends = !o.is_subscription() || o.end.has_value();
+    if (ends)
+      for (const Period& p : order_periods(o, window.to + date::days{1}, date::local_days::max()))
+        if (p.first > window.to) ++h.later;
+  }
+  return h;
 }
 
 // One row of the table; the rows are formatted twice (widths, then output) rather than held, so a
@@ -164,15 +197,25 @@ int run_plan(const CommonOptions& common, const PlanOptions& opts) {
     std::fprintf(stderr, "flisctl plan: no order %s in %s\n", opts.order->c_str(), common.config_dir.c_str());
     return 1;
   }
+  if (opts.order && !from && !to) window = order_window(*config.find_order(*opts.order), window);
   auto runs = plan(config, *history, now, window);
   // With 10,000 orders the whole plan is long; the filters keep what one question needs.
   std::erase_if(runs, [&](const PlannedRun& p) {
     return (opts.order && p.order != *opts.order) || (opts.municipality && p.municipality != *opts.municipality);
   });
-  if (opts.json)
+  if (opts.json) {
     print_json(runs, tz);
-  else
-    print_table(runs, tz);
+    return 0;
+  }
+  print_table(runs, tz);
+  Hidden hidden = hidden_periods(config, opts, window);
+  if (hidden.earlier || hidden.later) {
+    std::string range = day_period(window.from).name() + ".." + day_period(window.to).name();
+    // On stderr: the table on stdout stays rows only, for scripts.
+    std::fflush(stdout);
+    std::fprintf(stderr, "%zu earlier and %zu later periods outside %s; widen the window with --from/--to to see them\n",
+                 hidden.earlier, hidden.later, range.c_str());
+  }
   return 0;
 }
 
@@ -184,9 +227,18 @@ void register_plan(CLI::App& app, CommonOptions& common, int& result) {
   cmd->add_option("--now", common.now, "the clock: 2026-12-04T06:00:00+01:00, ...Z or local 2026-12-04 06:00");
   cmd->add_option("--from", opts->from, "first date shown (default: 3 months before now); a date or period name");
   cmd->add_option("--to", opts->to, "last date shown (default: 3 months after now); a date or period name");
-  cmd->add_option("--order", opts->order, "only this order's deliveries");
+  cmd->add_option("--order", opts->order, "only this order's deliveries (all of them unless --from/--to)");
   cmd->add_option("--municipality", opts->municipality, "only this municipality's deliveries (kommunekode, e.g. 101)")
-      ->check(CLI::Range(101, 999));
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            int code = 0;
+            try {
+              code = std::stoi(text);
+            } catch (const std::exception&) {
+            }
+            return kommune_name(code) ? "" : "'" + text + "' is not a kommunekode (e.g. 101 København, 751 Aarhus)";
+          },
+          "KOMMUNEKODE"));
   cmd->add_flag("--json", opts->json, "one JSON array of objects");
   cmd->callback([&common, &result, opts] { result = run_plan(common, *opts); });
 }

@@ -22,8 +22,9 @@ std::string shown(const std::string& dir, const std::string& file) {
   return (std::filesystem::path(dir) / file).lexically_normal().string();
 }
 
-int run_validate(const std::string& dir) {
-  LoadResult r = load_config(dir);
+}  // namespace
+
+int report_validation(const std::string& dir, const LoadResult& r) {
   for (Diagnostic d : r.diagnostics.sorted()) {
     d.pos.file = shown(dir, d.pos.file);
     std::fprintf(stderr, "%s\n", d.str().c_str());
@@ -40,6 +41,10 @@ int run_validate(const std::string& dir) {
   std::printf("%s\n", summary.c_str());
   return errors ? 1 : 0;
 }
+
+namespace {
+
+int run_validate(const std::string& dir) { return report_validation(dir, load_config(dir)); }
 
 }  // namespace
 

@@ -51,10 +51,11 @@ itimerspec periodic(std::chrono::microseconds interval) {
   return spec;
 }
 
+// The priority carries error or warning (and the stderr prefix), so the text does not repeat it.
 void log_diagnostics(const Diagnostics& diagnostics) {
   for (const auto& d : diagnostics.sorted())
     log_event(Event::config_error,
-              d.severity == Diagnostic::Severity::error ? Priority::err : Priority::warning, {}, d.str());
+              d.severity == Diagnostic::Severity::error ? Priority::err : Priority::warning, {}, d.located());
 }
 
 int worker_count(const Config& config) { return std::max(1, config.settings.workers); }
@@ -207,7 +208,11 @@ int EventLoop::run() {
       } else if (fd == inotify_) {
         handle_inotify();
       } else if (control_ && fd == control_->fd()) {
-        control_->serve_pending([this](const ControlRequest& r) { return handle_control(r); });
+        control_->serve_pending([this](const ControlRequest& r) {
+          ControlReply reply = handle_control(r);
+          reply.config = std::filesystem::absolute(options_.config_dir).lexically_normal().string();  // who answered
+          return reply;
+        });
       }
     }
     handle_requests();

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&common] { flis::log_init(*flis::parse_log_target(common.log), "flisctl"); });
   int result = 0;
   flis::register_validate(app, common, result);
+  flis::register_check(app, common, result);
   flis::register_copy(app, common, result);
   flis::register_plan(app, common, result);
   flis::register_runs(app, common, result);

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "journal", "stderr"}))
       ->capture_default_str();
   app.add_flag("--once", options.once, "deliver everything due now, then exit");
-  app.add_option("--now", options.now, "the clock, as ISO 8601 (with --once; for tests and what-if)");
+  app.add_option("--now", options.now, "the clock for --once (tests, what-if): 2026-12-04T06:00:00+01:00, ...Z or local 2026-12-04 06:00");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -28,12 +28,17 @@ Status check_name(const std::string& name) {
   return Status::OK();
 }
 
-// mkdir -p with mode 0750 for the folders it makes (flisd's packages are not for every local user).
-Status make_folders(const std::string& folder) {
+// mkdir -p; the folders it makes get `mode` exactly (default 0750: flisd's packages are not for
+// every local user), folders already there are left as they are.
+Status make_folders(const std::string& folder, uint32_t mode) {
   for (size_t at = 1; at <= folder.size(); ++at) {
     if (at != folder.size() && folder[at] != '/') continue;
     std::string prefix = folder.substr(0, at);
-    if (mkdir(prefix.c_str(), 0750) == 0 || errno == EEXIST) continue;
+    if (mkdir(prefix.c_str(), 0700) == 0) {
+      if (chmod(prefix.c_str(), mode) != 0) return Status::Error("cannot set the mode of " + prefix + ": " + errno_text(errno));
+      continue;
+    }
+    if (errno == EEXIST) continue;
     return Status::Error("cannot create folder " + prefix + ": " + errno_text(errno));
   }
   struct stat st;
@@ -90,15 +95,17 @@ Status rename_no_replace(const std::string& from, const std::string& to) {
 }
 
 // Writes a small file durably: temporary, fsync, rename over the final name.
-Status write_small_file(const std::string& folder, const std::string& name, const std::string& content) {
+Status write_small_file(const std::string& folder, const std::string& name, const std::string& content,
+                        uint32_t mode) {
   std::string tmp = join(folder, temporary_name(name));
   std::string path = join(folder, name);
   // A fresh file, never one already there: a hard link left at the temporary name by whoever can
   // write the folder would otherwise be truncated and written through.
   if (Status s = remove_if_present(tmp); !s.ok()) return s;
-  int fd = open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0640);
+  int fd = open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Status::Error("cannot create " + tmp + ": " + errno_text(errno));
-  Status s = write_all(fd, content.data(), content.size(), tmp);
+  Status s = fchmod(fd, mode) == 0 ? Status::OK() : Status::Error(errno_text(errno) + " setting the mode of " + tmp);
+  if (s.ok()) s = write_all(fd, content.data(), content.size(), tmp);
   if (s.ok() && fsync(fd) != 0) s = Status::Error(errno_text(errno) + " syncing " + tmp);
   if (close(fd) != 0 && s.ok()) s = Status::Error(errno_text(errno) + " closing " + tmp);
   if (s.ok() && rename(tmp.c_str(), path.c_str()) != 0)
@@ -108,15 +115,16 @@ Status write_small_file(const std::string& folder, const std::string& name, cons
 }
 
 // `<name>.sha256` beside the package, durably: its own temporary file, rename, folder fsync.
-Status write_checksum(const std::string& folder, const std::string& name, const std::string& sha256_hex) {
-  Status s = write_small_file(folder, name + ".sha256", checksum_line(sha256_hex, name));
+Status write_checksum(const std::string& folder, const std::string& name, const std::string& sha256_hex,
+                      uint32_t mode) {
+  Status s = write_small_file(folder, name + ".sha256", checksum_line(sha256_hex, name), mode);
   return s.ok() ? fsync_folder(folder) : s;
 }
 
 class DirectoryUpload : public Upload {
  public:
-  DirectoryUpload(std::string folder, std::string name, int fd)
-      : folder_(std::move(folder)), name_(std::move(name)), fd_(fd),
+  DirectoryUpload(std::string folder, std::string name, int fd, uint32_t mode)
+      : folder_(std::move(folder)), name_(std::move(name)), fd_(fd), mode_(mode),
         temp_(join(folder_, temporary_name(name_))), final_(join(folder_, name_)) {}
   ~DirectoryUpload() override {
     if (!done_) abort();
@@ -136,7 +144,7 @@ class DirectoryUpload : public Upload {
       return s;
     }
     done_ = true;
-    s = write_checksum(folder_, name_, sha256_hex);
+    s = write_checksum(folder_, name_, sha256_hex, mode_);
     if (!s.ok()) return s.context("package " + final_ + " delivered, but its checksum file was not written");
     return s;
   }
@@ -161,27 +169,35 @@ class DirectoryUpload : public Upload {
 
   std::string folder_, name_;
   int fd_;
+  uint32_t mode_;
   std::string temp_, final_;
   bool done_ = false;
 };
 
 }  // namespace
 
-DirectoryTarget::DirectoryTarget(std::string path_template) : path_template_(std::move(path_template)) {}
+DirectoryTarget::DirectoryTarget(std::string path_template, uint32_t file_mode, uint32_t dir_mode)
+    : path_template_(std::move(path_template)), file_mode_(file_mode), dir_mode_(dir_mode) {}
 
 Result<std::unique_ptr<Upload>> DirectoryTarget::begin(const std::string& folder, const std::string& name) {
   if (Status s = check_folder(folder); !s.ok()) return s;
   if (Status s = check_name(name); !s.ok()) return s;
-  if (Status s = make_folders(folder); !s.ok()) return s;
+  if (Status s = make_folders(folder, dir_mode_); !s.ok()) return s;
   std::string final_path = join(folder, name);
   struct stat st;
   if (lstat(final_path.c_str(), &st) == 0)
     return Status::Error(final_path + " already exists; flisd never overwrites a delivered package");
   std::string temp = join(folder, temporary_name(name));
   if (Status s = remove_if_present(temp); !s.ok()) return s;
-  int fd = open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0640);
+  int fd = open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Status::Error("cannot create " + temp + ": " + errno_text(errno));
-  return std::unique_ptr<Upload>(new DirectoryUpload(folder, name, fd));
+  if (fchmod(fd, file_mode_) != 0) {
+    Status s = Status::Error("cannot set the mode of " + temp + ": " + errno_text(errno));
+    close(fd);
+    unlink(temp.c_str());
+    return s;
+  }
+  return std::unique_ptr<Upload>(new DirectoryUpload(folder, name, fd, file_mode_));
 }
 
 Result<std::optional<RemoteFile>> DirectoryTarget::inspect(const std::string& folder, const std::string& name) {
@@ -223,7 +239,7 @@ Status DirectoryTarget::finish_checksum(const std::string& folder, const std::st
                                         const std::string& sha256_hex) {
   if (Status s = check_folder(folder); !s.ok()) return s;
   if (Status s = check_name(name); !s.ok()) return s;
-  return write_checksum(folder, name, sha256_hex);
+  return write_checksum(folder, name, sha256_hex, file_mode_);
 }
 
 }  // namespace flis

@@ -8,6 +8,7 @@
 // its configuration); each Upload belongs to one thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,7 +22,8 @@ namespace flis {
 class DirectoryTarget : public DeliveryTarget {
  public:
   // `path_template` is only used for describe(); begin() and inspect() take the expanded folder.
-  explicit DirectoryTarget(std::string path_template = {});
+  // Packages and checksum files get `file_mode`, folders it makes `dir_mode` (Target::file_mode).
+  explicit DirectoryTarget(std::string path_template = {}, uint32_t file_mode = 0640, uint32_t dir_mode = 0750);
 
   Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) override;
   // RemoteFile::sha256 holds the 64 hex digits of `<name>.sha256` (its first field), not the line.
@@ -31,6 +33,7 @@ class DirectoryTarget : public DeliveryTarget {
 
  private:
   std::string path_template_;
+  uint32_t file_mode_, dir_mode_;
 };
 
 }  // namespace flis

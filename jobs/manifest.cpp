@@ -3,11 +3,38 @@
 #include <date/date.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace flis {
+namespace {
 
-Result<std::string> make_manifest(const Order& order, const Period& period, const std::vector<PackageFile>& files,
-                                  Instant created) {
+// Per interface (in the order's order), its partitions with files and those without.
+nlohmann::ordered_json partition_lists(const Order& order, const std::vector<Partition>& partitions,
+                                       const std::vector<PackageFile>& files) {
+  std::set<std::string> gave;  // "SOURCE/INTERFACE/partition"
+  for (const PackageFile& f : files) {
+    size_t cut = 0;
+    for (int slash = 0; slash < 3 && cut != std::string::npos; ++slash) cut = f.archive_path.find('/', cut + (slash ? 1 : 0));
+    if (cut != std::string::npos) gave.insert(f.archive_path.substr(0, cut));
+  }
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const std::string& interface : order.interfaces)
+    out[interface] = {{"with_data", nlohmann::ordered_json::array()}, {"no_data", nlohmann::ordered_json::array()}};
+  std::set<std::string> seen;
+  for (const Partition& p : partitions) {
+    if (!seen.insert(p.key()).second) continue;
+    auto& lists = out[p.interface];
+    if (lists.is_null())
+      lists = {{"with_data", nlohmann::ordered_json::array()}, {"no_data", nlohmann::ordered_json::array()}};
+    lists[gave.count(p.key()) ? "with_data" : "no_data"].push_back(p.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> make_manifest(const Order& order, const Period& period, const std::vector<Partition>& partitions,
+                                  const std::vector<PackageFile>& files, Instant created) {
   using nlohmann::ordered_json;  // keys in the order a reader expects them
   ordered_json m;
   m["format_version"] = kManifestFormatVersion;
@@ -19,6 +46,7 @@ Result<std::string> make_manifest(const Order& order, const Period& period, cons
                  {"start", date::format("%F", period.first)},
                  {"end", date::format("%F", period.last)}};
   m["interfaces"] = order.interfaces;
+  m["partitions"] = partition_lists(order, partitions, files);
   ordered_json list = ordered_json::array();
   for (const PackageFile& f : files)
     list.push_back({{"path", f.archive_path}, {"size", f.size}, {"sha256", f.sha256}});

@@ -189,7 +189,7 @@ Result<PackResult> build_package(const PackageSpec& spec, Upload& upload, const 
   std::vector<Snapshot> snaps;
   if (Status s = hash_files(files, snaps, compression_threads(spec.compression), cancel); !s.ok()) return s;
   if (spec.after_hashing) spec.after_hashing();
-  auto manifest = make_manifest(order, spec.period, files, spec.created);
+  auto manifest = make_manifest(order, spec.period, spec.partitions, files, spec.created);
   if (!manifest.ok()) return manifest.status();
 
   auto zstd = ZstdWriter::open(spec.compression, upload);

@@ -277,6 +277,14 @@ Status SftpClient::mkdir(const std::string& path, uint32_t mode) {
   return expect_status(wait_reply(id));
 }
 
+Status SftpClient::set_permissions(const std::string& path, uint32_t mode) {
+  uint32_t id = next_id();
+  if (Status st = send(PacketBuilder(FXP_SETSTAT, id).str(path).attrs_permissions(mode).finish()); !st.ok()) {
+    return st;
+  }
+  return expect_status(wait_reply(id));
+}
+
 Status SftpClient::remove(const std::string& path) {
   uint32_t id = next_id();
   if (Status st = send(PacketBuilder(FXP_REMOVE, id).str(path).finish()); !st.ok()) return st;

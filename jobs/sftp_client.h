@@ -67,6 +67,9 @@ class SftpClient {
 
   Result<sftp::Attrs> stat(const std::string& path);
   Status mkdir(const std::string& path, uint32_t mode);
+  // SETSTAT with permissions only: the mode exactly, as the server's umask may have cut the one
+  // given to open() or mkdir().
+  Status set_permissions(const std::string& path, uint32_t mode);
   Status remove(const std::string& path);
   // Plain SSH_FXP_RENAME: fails when `to` exists (OpenSSH makes it a link() + unlink(), atomic).
   Status rename(const std::string& from, const std::string& to);

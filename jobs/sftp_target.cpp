@@ -10,8 +10,6 @@ namespace {
 
 using namespace sftp;
 
-constexpr uint32_t kFileMode = 0640;    // packages are for the municipality, not the world
-constexpr uint32_t kFolderMode = 0750;
 // abort() runs after something failed; it must not hold a worker for a full timeout.
 constexpr std::chrono::milliseconds kAbortTimeout{5000};
 
@@ -38,7 +36,9 @@ class SftpTarget final : public DeliveryTarget {
   SftpTarget(const Target& config, const std::atomic<bool>* cancel, const SftpTargetOptions& options)
       : endpoint_{config.host, config.port, config.user, config.identity, config.known_hosts},
         cancel_(cancel),
-        options_(options) {}
+        options_(options),
+        file_mode_(config.file_mode),
+        dir_mode_(config.dir_mode) {}
 
   Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) override;
   Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) override;
@@ -50,6 +50,7 @@ class SftpTarget final : public DeliveryTarget {
   std::string url(const std::string& path) const {
     return describe() + (path.empty() || path[0] != '/' ? "/~/" : "") + path;
   }
+  uint32_t file_mode() const { return file_mode_; }
 
  private:
   Result<Connection> connect() const;
@@ -59,6 +60,7 @@ class SftpTarget final : public DeliveryTarget {
   SshEndpoint endpoint_;
   const std::atomic<bool>* cancel_;
   SftpTargetOptions options_;
+  uint32_t file_mode_, dir_mode_;  // Target::file_mode, dir_mode
 };
 
 class SftpUpload final : public Upload {
@@ -140,7 +142,8 @@ Status SftpTarget::make_folders(SftpClient& sftp, const std::string& folder) con
       return Status::Error(url(prefix) + ": exists and is not a folder; cannot make " + folder);
     }
     if (sftp.last_code() != FX_NO_SUCH_FILE) return Status::Error(url(prefix) + ": " + attrs.message() + " checking folder");
-    Status made = sftp.mkdir(prefix, kFolderMode);
+    Status made = sftp.mkdir(prefix, dir_mode_);
+    if (made.ok()) made = sftp.set_permissions(prefix, dir_mode_);
     if (made.ok()) continue;
     Result<Attrs> again = sftp.stat(prefix);  // made meanwhile by another run?
     if (again.ok() && again->is_directory()) continue;
@@ -168,8 +171,13 @@ Result<std::unique_ptr<Upload>> SftpTarget::begin(const std::string& folder, con
   }
   std::string temp = join(folder, temporary_name(name));
   if (Status st = remove_if_present(sftp, temp); !st.ok()) return st;
-  Result<std::string> handle = sftp.open(temp, FXF_WRITE | FXF_CREAT | FXF_TRUNC, kFileMode);
+  Result<std::string> handle = sftp.open(temp, FXF_WRITE | FXF_CREAT | FXF_TRUNC, file_mode_);
   if (!handle.ok()) return Status::Error(url(temp) + ": " + handle.message() + " creating the temporary file");
+  if (Status st = sftp.set_permissions(temp, file_mode_); !st.ok()) {
+    (void)sftp.close(*handle);
+    (void)sftp.remove(temp);
+    return Status::Error(url(temp) + ": " + st.message() + " setting the mode of the temporary file");
+  }
   return std::unique_ptr<Upload>(new SftpUpload(*this, std::move(*conn), std::move(*handle), folder, name));
 }
 
@@ -283,9 +291,10 @@ Status put_checksum(const SftpTarget& target, SftpClient& sftp, const std::strin
   std::string content = checksum_line(sha256_hex, name);
   std::string sum_final = join(folder, name + ".sha256");
   std::string sum_temp = join(folder, temporary_name(name + ".sha256"));
-  Result<std::string> handle = sftp.open(sum_temp, FXF_WRITE | FXF_CREAT | FXF_TRUNC, kFileMode);
+  Result<std::string> handle = sftp.open(sum_temp, FXF_WRITE | FXF_CREAT | FXF_TRUNC, target.file_mode());
   if (!handle.ok()) return failed(sum_temp, handle.status(), "creating the checksum file");
-  Status st = sftp.write(*handle, 0, content.data(), content.size());
+  Status st = sftp.set_permissions(sum_temp, target.file_mode());
+  if (st.ok()) st = sftp.write(*handle, 0, content.data(), content.size());
   if (st.ok() && sftp.has_fsync()) st = sftp.fsync(*handle);
   Status closed = sftp.close(*handle);
   if (st.ok()) st = closed;

@@ -4,8 +4,9 @@
 // begin() connects (host key checked against the configured known_hosts, public-key auth, see
 // jobs/ssh_session.h), makes the folder and each missing parent, refuses a package whose final
 // name already exists, removes a stale temporary file of an earlier attempt and opens the
-// temporary file (mode 0640). write() pipelines the bytes. commit() waits for every write to be
-// acknowledged, fsyncs the file when the server offers fsync@openssh.com, closes it, checks its
+// temporary file with the target's file_mode (0640 unless configured; folders it makes get
+// dir_mode, 0750), set with SETSTAT so the server's umask does not change it. write() pipelines the
+// bytes. commit() waits for every write to be acknowledged, fsyncs the file when the server offers fsync@openssh.com, closes it, checks its
 // size, renames it to the final name with a plain SFTP RENAME (which never replaces an existing
 // file; OpenSSH does it as link() + unlink(), so the final name appears complete or not at all),
 // then writes `<name>.sha256` the same way (temporary name, then rename). abort() removes the

@@ -178,6 +178,22 @@ Status authenticate(ssh_session s, const SshEndpoint& e, const std::filesystem::
 
 }  // namespace
 
+namespace {
+
+// A key file that is not there is often a systemd credential flisd cannot see: say which.
+std::string missing_key_message(const std::filesystem::path& path) {
+  std::string name = path.filename().string();
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+  if (credentials == nullptr || *credentials == '\0')
+    return "private key " + path.string() + " does not exist; if '" + name + "' is meant as the systemd " +
+           "credential (LoadCredential=" + name + ":...), CREDENTIALS_DIRECTORY is not set: outside systemd set " +
+           "it to a folder holding the key as '" + name + "', or give identity as the key file's path";
+  return "private key " + path.string() + " does not exist, and there is no credential '" + name + "' in " +
+         "CREDENTIALS_DIRECTORY (" + credentials + "); check LoadCredential=" + name + ":... in the unit";
+}
+
+}  // namespace
+
 std::filesystem::path resolve_identity(const std::filesystem::path& identity) {
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
   if (credentials == nullptr || *credentials == '\0') return identity;
@@ -202,6 +218,7 @@ Result<std::string> read_private_key(const std::filesystem::path& path) {
   if (fd < 0) {
     if (errno == ELOOP)
       return Status::Error("private key " + path.string() + " is a symbolic link; give the key file itself");
+    if (errno == ENOENT) return Status::Error(missing_key_message(path));
     return Status::Error("cannot read private key " + path.string() + ": " + std::strerror(errno));
   }
   struct Closer {

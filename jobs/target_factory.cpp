@@ -9,7 +9,7 @@ namespace flis {
 Result<std::unique_ptr<DeliveryTarget>> make_target(const Target& config, const std::atomic<bool>* cancel) {
   switch (config.type) {
     case TargetType::directory:
-      return std::unique_ptr<DeliveryTarget>(new DirectoryTarget(config.path));
+      return std::unique_ptr<DeliveryTarget>(new DirectoryTarget(config.path, config.file_mode, config.dir_mode));
     case TargetType::sftp:
       return make_sftp_target(config, cancel);
   }

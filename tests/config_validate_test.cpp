@@ -471,6 +471,33 @@ BOOST_AUTO_TEST_CASE(monthly_subscription_without_calendar_months_warns_once_nam
   expect(r, Sev::warning, "orders/x.yaml", 7, "no data calendar entry for 2027-01..2027-03");
 }
 
+// The planner takes a daily interface's expected time from the daily rule whatever the order's
+// type, so a monthly order over daily interfaces never needs a monthly entry: no warning.
+BOOST_AUTO_TEST_CASE(monthly_subscription_over_daily_interfaces_needs_no_monthly_entries) {
+  ConfigTree t;
+  t.write("orders/x.yaml", order({"id: X1", "municipality: 101", "type: monthly", "source: DSA", "delivery: flis",
+                                  "interfaces: [CPR_PERSON, CPR_ADRESSE]", "start: 2026-06-01", "end: 2027-12-31"}));
+  auto r = t.load();
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(!flis::test::find_diag(r.diagnostics, Sev::warning, "orders/x.yaml", 0, "calendar"),
+             flis::test::dump(r.diagnostics));
+}
+
+BOOST_AUTO_TEST_CASE(many_orders_missing_the_same_months_get_one_warning_with_a_count) {
+  ConfigTree t;
+  for (int i = 1; i <= 5; ++i)
+    t.write("orders/x" + std::to_string(i) + ".yaml",
+            order({"id: X" + std::to_string(i), "municipality: 101", "type: monthly", "source: DSA", "delivery: flis",
+                   "interfaces: [LOEN_ANSAT]", "start: 2026-06-01", "end: 2027-12-31"}));
+  auto r = t.load();
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  // The datamart order DM-101 (monthly DM interfaces, no end) lacks no month the calendar has.
+  BOOST_TEST(r.diagnostics.warning_count() == 1, flis::test::dump(r.diagnostics));
+  expect(r, Sev::warning, "orders/x1.yaml", 7,
+         "orders X1, X2, X3 and 2 more: no data calendar entry for 2027-01..2027-12 (needed for their monthly "
+         "interfaces)");
+}
+
 // ---- flisd.yaml -------------------------------------------------------------------------------
 
 LoadResult with_settings(const std::string& text) {
@@ -542,6 +569,25 @@ BOOST_AUTO_TEST_CASE(settings_directory_target_fields) {
   expect_error(r, "flisd.yaml", 2, "unknown target type 'ftp'; allowed: sftp, directory");
   r = with_settings("targets:\n  flis: {type: directory, path: x}\n  flis2: {type: directory, path: y}\n");
   expect_error(r, "flisd.yaml", 3, "unknown delivery 'flis2'");
+}
+
+BOOST_AUTO_TEST_CASE(settings_target_file_and_dir_modes) {
+  auto r = with_settings("targets:\n  flis: {type: directory, path: \"x/{municipality}\"}\n");
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").file_mode == 0640u, "0640 unless said");
+  BOOST_TEST(r.config->settings.targets.at("flis").dir_mode == 0750u, "0750 unless said");
+  r = with_settings("targets:\n  flis: {type: directory, path: \"x/{municipality}\", file_mode: \"0644\", dir_mode: 0755}\n");
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").file_mode == 0644u);
+  BOOST_TEST(r.config->settings.targets.at("flis").dir_mode == 0755u);
+  const std::string t = "targets:\n  flis:\n    type: directory\n    path: x/{municipality}\n";
+  expect_error(with_settings(t + "    file_mode: rw-r--r--\n"), "flisd.yaml", 5,
+               "'file_mode' must be an octal mode such as \"0644\", not 'rw-r--r--'");
+  expect_error(with_settings(t + "    file_mode: \"0648\"\n"), "flisd.yaml", 5, "not '0648'");
+  expect_error(with_settings(t + "    file_mode: \"0444\"\n"), "flisd.yaml", 5, "the owner (flisd) needs read and write");
+  expect_error(with_settings(t + "    file_mode: \"0666\"\n"), "flisd.yaml", 5, "writable by others is not allowed");
+  expect_error(with_settings(t + "    dir_mode: \"4755\"\n"), "flisd.yaml", 5, "setuid, setgid and sticky");
+  expect_error(with_settings(t + "    dir_mode: \"0640\"\n"), "flisd.yaml", 5, "read, write and search (0700)");
 }
 
 // Without {municipality} every municipality's packages would share one folder; {order} does not

@@ -100,6 +100,34 @@ Run shell(const std::string& command) {
   return r;
 }
 
+// Sends stderr to a file for the life of the object; text() reads what was written.
+class CapturedStderr {
+ public:
+  CapturedStderr() : file_(std::tmpfile()) {
+    std::fflush(stderr);
+    saved_ = dup(STDERR_FILENO);
+    dup2(fileno(file_), STDERR_FILENO);
+  }
+  ~CapturedStderr() {
+    std::fflush(stderr);
+    dup2(saved_, STDERR_FILENO);
+    close(saved_);
+    std::fclose(file_);
+  }
+  std::string text() {
+    std::fflush(stderr);
+    std::string out;
+    std::rewind(file_);
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, file_)) > 0;) out.append(buf, n);
+    return out;
+  }
+
+ private:
+  FILE* file_;
+  int saved_ = -1;
+};
+
 // A raw client of the control socket that sends what the test says, when it says.
 struct RawClient {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -207,6 +235,20 @@ BOOST_AUTO_TEST_CASE(reload_reports_a_broken_order_and_keeps_it) {
   BOOST_TEST(d.loop->config()->find_order("K101-CPR-DAILY") != nullptr);
 }
 
+BOOST_AUTO_TEST_CASE(a_logged_configuration_error_says_error_once) {
+  Daemon d;
+  d.tree.write("orders/k101.yaml", "id: K101-CPR-DAILY\nmunicipality: 101\ntype: weekly-ish\n");
+  CapturedStderr captured;
+  auto broken = d.call({"reload", {}, {}, {}});
+  BOOST_TEST_REQUIRE(broken.ok(), broken.message());
+  std::string log = captured.text();
+  // "flisd-test[42]: error: orders/k101.yaml:3:7: unknown type ...", not "error: ...: error: ...".
+  auto at = log.find("error: orders/k101.yaml:3:");
+  BOOST_TEST_REQUIRE(at != std::string::npos, log);
+  std::string line = log.substr(at, log.find('\n', at) - at);
+  BOOST_TEST(line.find("error:", 1) == std::string::npos, line);
+}
+
 BOOST_AUTO_TEST_CASE(control_operations_answer_with_the_runners_word) {
   Daemon d;
   auto unknown = d.call({"trigger", std::string("K999-NOPE"), {}, {}});
@@ -262,6 +304,28 @@ BOOST_AUTO_TEST_CASE(flisctl_reload_and_trigger_through_the_socket) {
   BOOST_TEST(down.status == 1);
   BOOST_TEST(down.out.find("flisd is not running (no control socket at /nonexistent/x.sock)") != std::string::npos,
              down.out);
+}
+
+BOOST_AUTO_TEST_CASE(flisctl_says_which_flisd_answered_and_warns_when_it_is_not_the_config_given) {
+  const char* flisctl = std::getenv("FLISCTL");
+  if (!flisctl) {
+    BOOST_TEST_MESSAGE("FLISCTL not set (run through ctest); skipped");
+    return;
+  }
+  Daemon d;
+  std::string env = "FLISD_CONTROL_SOCKET=" + d.socket.string() + " ";
+  std::string dir = fs::canonical(d.tree.dir()).string();
+  auto same = shell(env + flisctl + " --config " + d.tree.dir().string() + " reload");
+  BOOST_TEST(same.status == 0, same.out);
+  BOOST_TEST(same.out.find("flisd at " + d.socket.string() + " (configuration " + dir + "):") == 0, same.out);
+  BOOST_TEST(same.out.find("warning") == std::string::npos, same.out);
+
+  ConfigTree other;
+  auto elsewhere = shell(env + flisctl + " --config " + other.dir().string() + " trigger K999-NOPE");
+  BOOST_TEST(elsewhere.status == 1, elsewhere.out);
+  BOOST_TEST(elsewhere.out.find("flisctl: warning: the flisd at " + d.socket.string() + " runs with the configuration in " +
+                                dir + ", not " + other.dir().string() + " given with --config") != std::string::npos,
+             elsewhere.out);
 }
 
 // A member of group flisd that connects and sends a byte now and then (or a monitoring probe that

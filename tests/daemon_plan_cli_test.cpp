@@ -257,6 +257,48 @@ BOOST_AUTO_TEST_CASE(order_and_municipality_keep_only_their_deliveries) {
   BOOST_TEST(missing.err.find("no order K999-NONE") != std::string::npos, missing.err);
 }
 
+BOOST_AUTO_TEST_CASE(order_alone_shows_a_one_off_order_whole) {
+  Tree t;
+  write(t.dir / "orders" / "K101-BACKFILL.yaml", R"(id: K101-BACKFILL
+municipality: 101
+type: one-off
+source: DSA
+delivery: flis
+interfaces: [LOEN_ANSAT]
+from: 2025-01-01
+to: 2025-06-30
+chunk: month
+)");
+  Output o = t.plan("--now 2026-11-10T12:00:00+01:00 --order K101-BACKFILL");
+  BOOST_TEST_REQUIRE(o.code == 0, o.err);
+  for (const char* month : {"2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"})
+    BOOST_TEST(o.out.find(std::string("K101-BACKFILL  101           ") + month) != std::string::npos, o.out);
+  BOOST_TEST(o.err.empty(), o.err);
+  // A window given still rules.
+  json march = t.plan_json("--now 2026-11-10T12:00:00+01:00 --order K101-BACKFILL --from 2025-03 --to 2025-03");
+  BOOST_TEST_REQUIRE(march.size() == 1u, march.dump());
+  BOOST_TEST(march[0]["period"] == "2025-03");
+}
+
+BOOST_AUTO_TEST_CASE(the_table_says_how_many_periods_the_window_hides) {
+  Tree t;
+  Output o = t.plan("--now 2026-11-10T12:00:00+01:00 --order K101-LOEN --from 2026-10 --to 2026-12");
+  BOOST_TEST_REQUIRE(o.code == 0, o.err);
+  // K101-LOEN runs 2026-09 .. 2027-12: September before, 2027's twelve months after.
+  BOOST_TEST(o.err == "1 earlier and 12 later periods outside 2026-10-01..2026-12-31; widen the window with "
+                      "--from/--to to see them\n");
+  Output all = t.plan("--now 2026-11-10T12:00:00+01:00 --order K101-LOEN");
+  BOOST_TEST(all.err.empty(), all.err);
+}
+
+BOOST_AUTO_TEST_CASE(municipality_must_be_a_kommunekode) {
+  Tree t;
+  Output o = t.plan("--municipality 411");
+  BOOST_TEST(o.code == 2);
+  BOOST_TEST(o.err.find("'411' is not a kommunekode") != std::string::npos, o.err);
+  BOOST_TEST(o.out.empty());
+}
+
 BOOST_AUTO_TEST_CASE(bad_usage_exits_2_with_a_message_that_says_what_is_allowed) {
   Tree t;
   Output now = t.plan("--now yesterday");

@@ -190,6 +190,52 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_reported_with_the_path_and_leaves_no_package
   BOOST_TEST(flis::test::tree(mnt).empty());
 }
 
+namespace {
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  BOOST_REQUIRE(stat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+struct Umask {
+  explicit Umask(mode_t m) : saved(umask(m)) {}
+  ~Umask() { umask(saved); }
+  mode_t saved;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(packages_are_0640_and_folders_0750_by_default) {
+  TempDir dir;
+  Umask strict(0077);
+  DirectoryTarget target;
+  fs::path folder = dir / "a/101";
+  auto up = begin(target, folder);
+  BOOST_REQUIRE(up->commit(std::string(64, '0')).ok());
+  BOOST_TEST(mode_of(folder / kName) == 0640u);
+  BOOST_TEST(mode_of(folder / (kName + ".sha256")) == 0640u);
+  BOOST_TEST(mode_of(folder) == 0750u);
+  BOOST_TEST(mode_of(dir / "a") == 0750u);
+}
+
+BOOST_AUTO_TEST_CASE(file_mode_and_dir_mode_are_set_exactly_whatever_the_umask) {
+  TempDir dir;
+  Umask strict(0077);  // would make 0600/0700 of what is asked
+  DirectoryTarget target("", 0664, 0775);
+  fs::create_directories(dir / "existing");
+  fs::permissions(dir / "existing", fs::perms(0700));
+  fs::path folder = dir / "existing/made/101";
+  auto up = begin(target, folder);
+  BOOST_REQUIRE(up->write("x", 1).ok());
+  BOOST_REQUIRE(up->commit(std::string(64, '0')).ok());
+  BOOST_TEST(mode_of(folder / kName) == 0664u);
+  BOOST_TEST(mode_of(folder / (kName + ".sha256")) == 0664u);
+  BOOST_TEST(mode_of(folder) == 0775u);
+  BOOST_TEST(mode_of(dir / "existing/made") == 0775u);
+  BOOST_TEST(mode_of(dir / "existing") == 0700u, "a folder flisd did not make is left alone");
+}
+
 // Whoever may write the delivery folder (a consumer picking packages up) may leave links there.
 // flisd follows none: a symbolic link at the final or the .sha256 name is an error naming it, not
 // a package that looks delivered; ...

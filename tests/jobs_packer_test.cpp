@@ -150,6 +150,23 @@ BOOST_AUTO_TEST_CASE(manifest_json_is_the_first_member_and_describes_every_file)
   BOOST_TEST(std::vector<std::string>(names.begin() + 1, names.end()) == in_manifest, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(the_manifest_tells_partitions_without_data_from_those_with) {
+  TempDir wh, out, scratch;
+  write_file(wh / "DSA/CPR_PERSON/2026-11-01/101/a.csv", "a");
+  write_file(wh / "DSA/CPR_PERSON/2026-11-02/147/b.csv", "only 147 that day");  // no folder for 101
+  fs::create_directories(wh / "DSA/CPR_PERSON/2026-11-03/101");                 // an empty folder
+  write_file(wh / "DSA/LOEN_ANSAT/2026-11/101/loen.csv", "l");
+  std::vector<flis::Partition> parts{part("CPR_PERSON", "2026-11-01"), part("CPR_PERSON", "2026-11-02"),
+                                     part("CPR_PERSON", "2026-11-03"), part("LOEN_ANSAT", "2026-11")};
+  auto d = deliver(wh.path(), monthly_order(), parts, out.path());
+  BOOST_REQUIRE_MESSAGE(d.result.ok(), d.result.message());
+  nlohmann::json m = manifest_of(d.package, scratch.path());
+  BOOST_TEST(m["partitions"] == nlohmann::json::parse(
+                                    R"({"CPR_PERSON": {"with_data": ["2026-11-01"], "no_data": ["2026-11-02", "2026-11-03"]},
+                                        "LOEN_ANSAT": {"with_data": ["2026-11"], "no_data": []}})"),
+             m["partitions"].dump());
+}
+
 BOOST_AUTO_TEST_CASE(the_delivered_checksum_file_verifies_with_sha256sum) {
   TempDir wh, out;
   sample_warehouse(wh.path());

@@ -122,6 +122,54 @@ BOOST_AUTO_TEST_CASE(delivers_the_package_the_checksum_and_makes_the_folders) {
   BOOST_TEST(std::system(("cd '" + folder.string() + "' && sha256sum --quiet -c " + kName + ".sha256").c_str()) == 0);
 }
 
+namespace {
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  BOOST_REQUIRE(stat(p.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+// Delivers an empty package into root/a/101 and returns the folder.
+fs::path deliver_into_new_folder(const SshdFixture& sshd, const flis::Target& config) {
+  auto target = target_for(config);
+  fs::path folder = sshd.root() / "a/101";
+  auto up = target->begin(folder.string(), kName);
+  BOOST_REQUIRE_MESSAGE(up.ok(), up.message());
+  auto st = (*up)->commit(sha256_hex(""));
+  BOOST_REQUIRE_MESSAGE(st.ok(), st.message());
+  return folder;
+}
+
+}  // namespace
+
+// The sshd started under umask 077 would make 0600/0700 of the modes asked for at open and mkdir:
+// the target sets them exactly.
+BOOST_AUTO_TEST_CASE(remote_modes_are_0640_and_0750_unless_configured) {
+  mode_t saved = umask(077);
+  SshdFixture sshd;
+  umask(saved);
+  fs::path folder = deliver_into_new_folder(sshd, sshd.target());
+  BOOST_TEST(mode_of(folder / kName) == 0640u);
+  BOOST_TEST(mode_of(folder / (kName + ".sha256")) == 0640u);
+  BOOST_TEST(mode_of(folder) == 0750u);
+  BOOST_TEST(mode_of(folder.parent_path()) == 0750u);
+}
+
+BOOST_AUTO_TEST_CASE(remote_file_mode_and_dir_mode_are_set_as_configured) {
+  mode_t saved = umask(077);
+  SshdFixture sshd;
+  umask(saved);
+  flis::Target config = sshd.target();
+  config.file_mode = 0644;
+  config.dir_mode = 0755;
+  fs::path folder = deliver_into_new_folder(sshd, config);
+  BOOST_TEST(mode_of(folder / kName) == 0644u);
+  BOOST_TEST(mode_of(folder / (kName + ".sha256")) == 0644u);
+  BOOST_TEST(mode_of(folder) == 0755u);
+  BOOST_TEST(mode_of(folder.parent_path()) == 0755u);
+}
+
 BOOST_AUTO_TEST_CASE(an_empty_package_is_delivered_too) {
   SshdFixture sshd;
   auto target = target_for(sshd.target());
@@ -308,8 +356,8 @@ BOOST_AUTO_TEST_CASE(a_missing_or_invalid_private_key_is_refused) {
   config.identity = sshd.dir() / "no_such_key";
   auto up = target_for(config)->begin(sshd.root().string(), kName);
   BOOST_REQUIRE(!up.ok());
-  BOOST_TEST(contains(up.message(), config.identity.string()));
-  BOOST_TEST(contains(up.message(), "No such file"));
+  BOOST_TEST(contains(up.message(), "private key " + config.identity.string() + " does not exist"));
+  BOOST_TEST(contains(up.message(), "CREDENTIALS_DIRECTORY is not set"), "it may be a credential flisd cannot see");
 
   config.identity = sshd.dir() / "garbage_key";
   std::ofstream(config.identity) << "not a key\n";
@@ -328,6 +376,19 @@ BOOST_AUTO_TEST_CASE(a_key_the_server_does_not_know_is_refused) {
   BOOST_REQUIRE(!up.ok());
   BOOST_TEST(contains(up.message(), "refused public key " + config.identity.string()));
   BOOST_TEST(contains(up.message(), "for user " + sshd.user()));
+}
+
+BOOST_AUTO_TEST_CASE(a_credential_missing_from_credentials_directory_is_named) {
+  SshdFixture sshd;
+  fs::path credentials = sshd.dir() / "credentials";
+  fs::create_directory(credentials);
+  flis::Target config = sshd.target();
+  config.identity = sshd.dir() / "etc/sftp-key";  // as the loader resolves `identity: sftp-key`
+  setenv("CREDENTIALS_DIRECTORY", credentials.c_str(), 1);
+  auto up = target_for(config)->begin(sshd.root().string(), kName);
+  unsetenv("CREDENTIALS_DIRECTORY");
+  BOOST_REQUIRE(!up.ok());
+  BOOST_TEST(contains(up.message(), "no credential 'sftp-key' in CREDENTIALS_DIRECTORY (" + credentials.string() + ")"));
 }
 
 BOOST_AUTO_TEST_CASE(the_key_may_come_from_a_systemd_credential) {

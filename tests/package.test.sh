@@ -106,6 +106,22 @@ if ! "$root/usr/bin/flisctl" validate "$root/usr/share/doc/flisd/examples" >"$tm
   fail "the packaged flisctl does not validate the packaged examples: $(cat "$tmp/validate.out")"
 fi
 "$root/usr/sbin/flisd" --version >/dev/null 2>&1 || fail "the packaged flisd --version fails"
+# flisd(8)'s example, as printed there, from a copy in a folder of our own: it delivers, and
+# writes nothing under /usr/share/doc.
+has /usr/share/doc/flisd/make-sample-warehouse
+doc=$root/usr/share/doc/flisd
+find "$doc" -type f | sort >"$tmp/doc.before"
+try=$tmp/flisd-try
+cp -r "$doc/examples" "$try"
+"$doc/make-sample-warehouse" "$try/demo/warehouse" "$try" --now 2026-12-04 >"$tmp/sample.log" 2>&1 ||
+  fail "make-sample-warehouse failed: $(tail -5 "$tmp/sample.log")"
+if "$root/usr/sbin/flisd" --config "$try" --once --now "2026-12-04 07:00" --log stderr >"$tmp/example.log" 2>&1; then
+  ls "$try/demo/outbox/flis/101" 2>/dev/null | grep -q '^K101-CPR-DAILY_2026-12-01\.tar\.zst$' ||
+    fail "flisd(8)'s example delivered no K101-CPR-DAILY_2026-12-01: $(ls "$try/demo/outbox/flis/101" 2>&1 | head -5)"
+else
+  fail "flisd(8)'s example exited $?: $(tail -5 "$tmp/example.log")"
+fi
+find "$doc" -type f | sort | cmp -s - "$tmp/doc.before" || fail "flisd(8)'s example wrote under /usr/share/doc"
 # The man pages are real roff.
 for page in man8/flisd.8 man1/flisctl.1 man5/flisd.yaml.5 man5/flisd-orders.5; do
   zcat "$root/usr/share/man/$page.gz" >"$tmp/page" 2>/dev/null || true
