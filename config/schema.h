@@ -14,8 +14,8 @@ inline const std::vector<std::string_view> kSettings{"timezone", "warehouse",   
                                                      "retry",    "compression", "targets", "datamarts"};
 inline const std::vector<std::string_view> kRetry{"attempts", "initial", "max"};
 inline const std::vector<std::string_view> kCompression{"level", "threads"};
-inline const std::vector<std::string_view> kTarget{"type", "host", "port", "user", "identity", "known_hosts", "timeout", "path"};
-inline const std::vector<std::string_view> kSftpOnly{"host", "port", "user", "identity", "known_hosts", "timeout"};
+inline const std::vector<std::string_view> kTarget{"type", "host", "port", "user", "identity", "known_hosts", "timeout", "max_sessions", "path"};
+inline const std::vector<std::string_view> kSftpOnly{"host", "port", "user", "identity", "known_hosts", "timeout", "max_sessions"};
 inline const std::vector<std::string_view> kDatamarts{"start", "delivery", "entitlements"};
 // interfaces.yaml
 inline const std::vector<std::string_view> kCatalogue{"sources"};

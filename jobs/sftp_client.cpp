@@ -364,7 +364,10 @@ Status SftpClient::close(const std::string& handle) {
 Status SftpClient::fsync(const std::string& handle) { return expect_status(await(post_fsync(handle))); }
 
 bool SftpClient::idle_and_alive() {
-  if (broken_ || !pending_.empty() || !answered_.empty() || !writes_in_flight_.empty() || !tx_.empty()) {
+  // A failed write's error is sticky (reported by every later write); a session that saw one is
+  // not handed to the next run.
+  if (broken_ || !write_error_.ok() || !pending_.empty() || !answered_.empty() || !writes_in_flight_.empty() ||
+      !tx_.empty()) {
     return false;
   }
   ssh_session s = session_.raw();
