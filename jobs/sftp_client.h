@@ -17,11 +17,11 @@
 //   uint32_t a = c.post_stat(folder), b = c.post_stat(final), h = c.post_open(temp, flags, 0640);
 //   Result<sftp::Attrs> dir = c.attrs_of(c.await(a)); ...
 //
-// The server answers requests on the same handle in the order they were sent (OpenSSH's
-// sftp-server answers everything in order; Green End's runs requests concurrently but keeps a
-// handle's requests in order), so a caller may queue WRITEs, FSTAT, FSYNC and CLOSE of one handle
-// together; requests whose order matters across paths (mkdir of a parent, then of its child; a
-// rename that must follow a check) wait for the reply they depend on.
+// The protocol has the server process requests on one file in the order they were sent (OpenSSH's
+// sftp-server does everything in order; Green End's may run READs and WRITEs concurrently but
+// nothing else ahead of an older request), so a caller may queue WRITEs, FSTAT, FSYNC and CLOSE of
+// one handle together. Requests whose order matters across paths (mkdir of a parent, then of its
+// child; a rename that must follow a check) wait for the reply they depend on.
 //
 // Failures: each call returns an error whose message is the server's status ("permission denied
 // (SSH_FX_PERMISSION_DENIED)") or what failed on the connection; last_code() then gives the
