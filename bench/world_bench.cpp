@@ -98,9 +98,10 @@ std::string csv_rows(size_t bytes, unsigned seed) {
   std::string out = "cpr;fornavn;efternavn;adresse;postnr;dato;beloeb\n";
   char line[256];
   while (out.size() < bytes) {
-    int n = std::snprintf(line, sizeof line, "%06u%04u;%s;%s;%s %u;%u;2026-%02u-%02u;%u.%02u\n", g() % 311299, g() % 10000,
-                          first[g() % 10], last[g() % 8], street[g() % 6], g() % 200 + 1, 1000 + g() % 8999,
-                          g() % 12 + 1, g() % 28 + 1, g() % 100000, g() % 100);
+    auto r = [&](unsigned below) { return static_cast<unsigned>(g() % below); };
+    int n = std::snprintf(line, sizeof line, "%06u%04u;%s;%s;%s %u;%u;2026-%02u-%02u;%u.%02u\n", r(311299), r(10000),
+                          first[r(10)], last[r(8)], street[r(6)], r(200) + 1, 1000 + r(8999), r(12) + 1, r(28) + 1,
+                          r(100000), r(100));
     out.append(line, static_cast<size_t>(n));
   }
   out.resize(bytes);
@@ -162,9 +163,7 @@ struct World {
 };
 
 std::string day_of_october(int d) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "2026-10-%02d", d);
-  return buf;
+  return (d < 10 ? "2026-10-0" : "2026-10-") + std::to_string(d);
 }
 
 // Every regular file under `root`, relative to it.
@@ -207,6 +206,7 @@ Measurement sftp_layer(const flis::Target& config, const fs::path& local, const 
   auto target = flis::make_sftp_target(config, nullptr, o);
   std::atomic<size_t> next{0};
   std::atomic<bool> ok{true};
+  std::atomic<int64_t> phase_us[3] = {0, 0, 0};
   auto start = SteadyClock::now();
   std::vector<std::thread> threads;
   for (int w = 0; w < workers; ++w) {
@@ -215,11 +215,19 @@ Measurement sftp_layer(const flis::Target& config, const fs::path& local, const 
         std::ifstream in(local / packages[i], std::ios::binary);
         std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::string folder = (remote / packages[i].parent_path()).string(), name = packages[i].filename();
+        auto t0 = SteadyClock::now();
         auto found = (*target)->inspect(folder, name);
+        auto t1 = SteadyClock::now();
         auto up = (*target)->begin(folder, name);
+        auto t2 = SteadyClock::now();
         flis::Status st = found.ok() ? up.status() : found.status();
         if (st.ok()) st = (*up)->write(data.data(), data.size());
         if (st.ok()) st = (*up)->commit(std::string(64, '0'));
+        auto t3 = SteadyClock::now();
+        auto us = [](auto d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
+        phase_us[0] += us(t1 - t0);
+        phase_us[1] += us(t2 - t1);
+        phase_us[2] += us(t3 - t2);
         if (!st.ok()) {
           std::fprintf(stderr, "sftp layer: %s\n", st.message().c_str());
           ok = false;
@@ -232,6 +240,9 @@ Measurement sftp_layer(const flis::Target& config, const fs::path& local, const 
   m.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   m.ok = ok;
   *sessions = pool.sessions_opened();
+  double n = static_cast<double>(std::max<size_t>(1, packages.size()));
+  std::printf("          (per package: inspect %.2f ms, begin %.2f ms, write + commit %.2f ms)\n", phase_us[0] / n / 1000,
+              phase_us[1] / n / 1000, phase_us[2] / n / 1000);
   return m;
 }
 
