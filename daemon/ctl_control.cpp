@@ -1,11 +1,14 @@
 // flisctl trigger / retry / redeliver / reload: requests to the running flisd over its control
 // socket (control_socket.h). Prints the daemon's answer; exit 0 when it did what was asked, 1 when
 // it refused or could not, or when flisd is not running.
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 
 #include "daemon/control_socket.h"
 #include "daemon/ctl_commands.h"
+#include "daemon/log.h"
 
 namespace flis {
 namespace {
@@ -17,6 +20,13 @@ int call_and_print(const ControlRequest& request) {
     std::fprintf(stderr, "flisctl: %s\n", reply.message().c_str());
     return 1;
   }
+  // An audit trail of who asked the daemon for what, when flisctl logs to the journal (--log).
+  if (log_to_journal())
+    log_message(reply->ok ? Priority::notice : Priority::warning,
+                "flisctl " + request.cmd + (request.order ? " " + *request.order : "") +
+                    (request.period ? " --period " + *request.period : "") +
+                    (request.run ? " " + std::to_string(*request.run) : "") + " (uid " + std::to_string(getuid()) +
+                    "): " + reply->message);
   FILE* out = reply->ok ? stdout : stderr;
   if (!reply->message.empty())
     std::fprintf(out, "%s%s\n", reply->ok ? "" : "flisctl: ", reply->message.c_str());

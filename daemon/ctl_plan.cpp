@@ -13,6 +13,7 @@
 #include "config/period.h"
 #include "daemon/ctl_commands.h"
 #include "daemon/planner.h"
+#include "daemon/run_format.h"
 #include "daemon/state_store.h"
 
 namespace flis {
@@ -42,7 +43,8 @@ Result<History> read_history(const std::filesystem::path& db) {
   History history;
   std::error_code ec;
   if (!std::filesystem::exists(db, ec)) return history;
-  auto store = StateStore::open(db);
+  // Read-only, as flisctl runs: flisd may be running, and plan must never migrate or lock it.
+  auto store = StateStore::open_readonly(db);
   if (!store.ok()) return store.status();
   RunFilter filter;
   filter.status = RunStatus::delivered;
@@ -58,11 +60,6 @@ std::string municipality_code(int code) {
   return buf;
 }
 
-std::string missing_summary(const std::vector<std::string>& missing) {
-  if (missing.empty()) return "-";
-  if (missing.size() <= 2) return missing.size() == 1 ? missing[0] : missing[0] + ", " + missing[1];
-  return missing[0] + ", " + missing[1] + " and " + std::to_string(missing.size() - 2) + " more";
-}
 
 std::string expected_text(const PlannedRun& run, const date::time_zone* tz) {
   if (!run.expected) return "unknown";

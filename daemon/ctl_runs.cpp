@@ -36,14 +36,6 @@ std::string municipality_code(int code) {
   return buf;
 }
 
-std::vector<std::string> split_missing(const std::string& missing) {
-  std::vector<std::string> out;
-  std::stringstream in(missing);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 // A run as shown: with, for a waiting run, when its data was expected by the calendar (if its
 // order is still configured). Waiting past that time is `late`, as flisctl plan says.
 struct Shown {
@@ -61,7 +53,7 @@ std::vector<Shown> shown(const std::vector<Run>& runs, const Config& cfg, Instan
     auto period = Period::parse(r.period);
     if (r.status == RunStatus::waiting && order && period) {
       s.expected = expected_time(cfg, *order, *period);
-      s.late = s.expected && *s.expected < now;
+      s.late = is_late(s.expected, now);
     }
     out.push_back(s);
   }
@@ -80,13 +72,9 @@ std::string remote_or_error(const Shown& shown, const date::time_zone* tz) {
     case RunStatus::delivered:
       return r.remote;
     case RunStatus::waiting: {
-      auto missing = split_missing(r.missing);
       std::string s = shown.late ? "late (expected " + format_local_short(*shown.expected, tz) + "): " : "";
-      if (missing.empty()) return s + "waiting for data";
-      s += "missing " + missing[0];
-      if (missing.size() > 1) s += ", " + missing[1];
-      if (missing.size() > 2) s += " and " + std::to_string(missing.size() - 2) + " more";
-      return s;
+      if (r.missing.empty()) return s + "waiting for data";
+      return s + "missing " + missing_summary(r.missing);
     }
     case RunStatus::failed:
       if (r.next_attempt) return r.error + " (retry " + format_local_short(*r.next_attempt, tz) + ")";
@@ -144,7 +132,7 @@ void print_json(const std::vector<Shown>& runs, const date::time_zone* tz) {
     o["municipality"] = r.municipality;
     o["period"] = r.period;
     o["redelivery"] = r.redelivery;
-    o["kind"] = r.kind;
+    o["kind"] = to_string(r.kind);
     o["status"] = to_string(r.status);
     o["attempts"] = r.attempts;
     o["created"] = time_json(r.created, tz);
@@ -155,7 +143,7 @@ void print_json(const std::vector<Shown>& runs, const date::time_zone* tz) {
     o["remote"] = r.remote.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.remote);
     o["checksum"] = r.checksum.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.checksum);
     o["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error);
-    o["missing"] = split_missing(r.missing);
+    o["missing"] = r.missing;
     o["expected"] = time_json(shown.expected, tz);
     o["late"] = shown.late;
     o["config_version"] = r.config_version;

@@ -150,8 +150,8 @@ int EventLoop::run() {
   for (;;) {
     if (stopping_ && inflight_.empty()) break;
     int timeout_ms = -1;
-    if (need_refresh_ && !stopping_) {
-      timeout_ms = 0;  // a refresh is owed (see update_watches): look at events, then do it
+    if ((need_refresh_ || need_advance_ || need_dispatch_ || !file_events_.empty()) && !stopping_) {
+      timeout_ms = 0;  // work is owed (see update_watches): look at events, then do it
     } else if (stopping_ && !cancel_) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(stop_deadline_ -
                                                                         std::chrono::steady_clock::now());
@@ -265,12 +265,12 @@ void EventLoop::handle_requests() {
     if (armed_wakeup_ && *armed_wakeup_ <= options_.clock()) {
       std::lock_guard lock(mu_);
       ++stats_.timer_wakeups;
-      need_refresh_ = true;
+      need_advance_ = true;
     } else {
       arm_wakeup();
     }
   }
-  if (need_refresh_ && !stopping_) refresh_and_dispatch();
+  if (!stopping_) catch_up();
   if (stopping_) update_status();
   std::lock_guard lock(mu_);
   sync_done_ = std::max(sync_done_, ticket);
@@ -297,7 +297,8 @@ void EventLoop::handle_wakeup_timer() {
     log_message(Priority::notice, "the system clock changed; re-planning");
   std::lock_guard lock(mu_);
   ++stats_.timer_wakeups;
-  need_refresh_ = true;
+  if (n < 0 && errno == ECANCELED) need_refresh_ = true;
+  else need_advance_ = true;
 }
 
 void EventLoop::handle_inotify() {
@@ -308,7 +309,11 @@ void EventLoop::handle_inotify() {
     if (n <= 0) break;
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<inotify_event*>(p);
-      if (ev->mask & IN_IGNORED) watches_.erase(ev->wd);  // folder removed: re-watched on refresh
+      if (ev->mask & IN_IGNORED) {
+        watches_.erase(ev->wd);  // folder removed: re-watched on refresh
+      } else if (auto w = watches_.find(ev->wd); w != watches_.end()) {
+        file_events_.push_back({w->second, ev->len ? std::string(ev->name) : std::string()});
+      }
       any = true;
       p += sizeof(inotify_event) + ev->len;
     }
@@ -316,10 +321,11 @@ void EventLoop::handle_inotify() {
   if (!any) return;
   std::lock_guard lock(mu_);
   ++stats_.file_events;
-  need_refresh_ = true;
 }
 
 void EventLoop::update_watches() {
+  if (watches_started_ && runner_->watch_version() == watched_version_) return;
+  watched_version_ = runner_->watch_version();
   std::set<std::filesystem::path> wanted;
   for (auto& p : runner_->watch_paths()) wanted.insert(p.lexically_normal());
   for (auto it = watches_.begin(); it != watches_.end();) {
@@ -338,7 +344,7 @@ void EventLoop::update_watches() {
   for (const auto& path : wanted) {
     int wd = inotify_add_watch(inotify_, path.c_str(), kWatchMask);
     if (wd >= 0) {
-      if (!first && !watches_.count(wd)) need_refresh_ = true;
+      if (!first && !watches_.count(wd)) file_events_.push_back({path, std::string()});
       watches_[wd] = path;
     } else if (errno == ENOSPC && !watch_limit_logged_) {
       watch_limit_logged_ = true;
@@ -359,11 +365,33 @@ void EventLoop::refresh_and_dispatch() {
     std::lock_guard lock(mu_);
     ++stats_.refreshes;
   }
-  if (queued) {
-    queue_ = std::move(*queued);
-  } else {
-    log_message(Priority::err, "planning failed: " + queued.message());
+  if (!queued) log_message(Priority::err, "planning failed: " + queued.message());
+  need_dispatch_ = true;
+  catch_up();
+}
+
+// Each kind of event costs what it changes (see docs/architecture.md): a whole pass only for the
+// rescan and clock jumps; the timer's pass looks at each order's newest periods; a warehouse event
+// at the periods that need the partition; a finished run at nothing but the queue.
+void EventLoop::catch_up() {
+  if (stopping_) return;
+  if (need_refresh_) {
+    refresh_and_dispatch();
+    return;
   }
+  if (need_advance_) {
+    need_advance_ = false;
+    need_dispatch_ = true;
+    if (Status s = runner_->advance(); !s) log_message(Priority::err, "planning failed: " + s.message());
+  }
+  if (!file_events_.empty()) {
+    std::vector<FileEvent> events;
+    events.swap(file_events_);
+    need_dispatch_ = true;
+    if (Status s = runner_->files_changed(events); !s) log_message(Priority::err, "planning failed: " + s.message());
+  }
+  if (!need_dispatch_) return;
+  need_dispatch_ = false;
   dispatch();
   arm_wakeup();
   update_watches();
@@ -375,22 +403,35 @@ void EventLoop::dispatch() {
   auto config = runner_->config();
   const int workers = worker_count(*config);
   const int backfill_max = std::min(config->settings.backfill_workers, workers);
+  std::vector<int64_t> chosen;
+  int backfills = backfills_inflight_;
   std::set<std::string> considered;  // only each order's first queued run may start: in order
-  for (const Run& run : queue_) {
-    if (static_cast<int>(inflight_.size()) >= workers) break;
-    if (!considered.insert(run.order).second) continue;
-    if (busy_orders_.count(run.order) || inflight_.count(run.id)) continue;
+  runner_->for_each_queued([&](const RunBook::Entry& e, const std::string& order) {
+    if (static_cast<int>(inflight_.size() + chosen.size()) >= workers) return false;
     // The queue lists subscriptions first, so a backfill reaches here only when every due
-    // subscription that could start has started.
-    if (run.kind == "backfill" && backfills_inflight_ >= backfill_max) continue;
-    start(run);
+    // subscription that could start has started; past the backfill bound nothing more can.
+    if (e.kind == RunKind::backfill && backfills >= backfill_max) return false;
+    if (!considered.insert(order).second) return true;
+    if (busy_orders_.count(order) || inflight_.count(e.id)) return true;
+    if (e.kind == RunKind::backfill) ++backfills;
+    chosen.push_back(e.id);
+    return true;
+  });
+  for (int64_t id : chosen) {
+    auto run = store_->get(id);
+    if (!run || !run->has_value()) {
+      log_message(Priority::err, "run " + std::to_string(id) + " cannot be read from the state database: " +
+                                     (run ? std::string("gone") : run.message()));
+      continue;
+    }
+    start(**run);
   }
 }
 
 void EventLoop::start(const Run& run) {
   inflight_[run.id] = run;
   busy_orders_.insert(run.order);
-  if (run.kind == "backfill") ++backfills_inflight_;
+  if (run.kind == RunKind::backfill) ++backfills_inflight_;
   {
     std::lock_guard lock(mu_);
     ++stats_.runs_started;
@@ -415,9 +456,9 @@ void EventLoop::finished(int64_t run_id) {
   auto it = inflight_.find(run_id);
   if (it == inflight_.end()) return;
   busy_orders_.erase(it->second.order);
-  if (it->second.kind == "backfill") --backfills_inflight_;
+  if (it->second.kind == RunKind::backfill) --backfills_inflight_;
   inflight_.erase(it);
-  need_refresh_ = true;  // the order's next period may be queued, a retry planned
+  need_dispatch_ = true;  // a worker is free; the order's next period may go
   std::lock_guard lock(mu_);
   ++stats_.runs_finished;
 }
@@ -514,18 +555,18 @@ ControlReply EventLoop::handle_control(const ControlRequest& request) {
     reply.message = runs->empty() ? "checked " + *request.order + ": nothing is due"
                                   : "checked " + *request.order + ": " + std::to_string(runs->size()) +
                                         " run(s) queued";
-    need_refresh_ = true;
+    need_dispatch_ = true;
   } else if (request.cmd == "retry") {
     auto run = runner_->retry(*request.run);
     if (!run) return {false, run.message(), {}};
     reply = {true, "run " + std::to_string(run->id) + " queued again", {to_control(*run)}};
-    need_refresh_ = true;
+    need_dispatch_ = true;
   } else if (request.cmd == "redeliver") {
     auto run = runner_->redeliver(*request.order, *request.period);
     if (!run) return {false, run.message(), {}};
     reply = {true, "redelivery of " + *request.order + " " + *request.period + " queued as run " +
                        std::to_string(run->id), {to_control(*run)}};
-    need_refresh_ = true;
+    need_dispatch_ = true;
   }
   return reply;
 }

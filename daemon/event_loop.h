@@ -37,6 +37,7 @@
 #include "config/model.h"
 #include "config/status.h"
 #include "daemon/control_protocol.h"
+#include "daemon/runner.h"
 #include "daemon/state_store.h"
 
 namespace flis {
@@ -101,6 +102,7 @@ class EventLoop {
   void handle_wakeup_timer();
   void handle_inotify();
   void refresh_and_dispatch();
+  void catch_up();  // the work owed: a whole pass, the timer's pass, warehouse events; then dispatch
   void dispatch();
   void start(const Run& run);
   void finished(int64_t run_id);
@@ -122,7 +124,6 @@ class EventLoop {
       watchdog_timer_ = -1, inotify_ = -1;
 
   // Loop thread only.
-  std::vector<Run> queue_;                 // the last refresh's queued runs, in priority order
   std::map<int64_t, Run> inflight_;        // run id -> run, on a worker now
   std::set<std::string> busy_orders_;      // orders with a run in flight
   int backfills_inflight_ = 0;
@@ -130,7 +131,11 @@ class EventLoop {
   bool watch_limit_logged_ = false;
   bool watches_started_ = false;
   std::optional<Instant> armed_wakeup_;  // what the wake-up timer is set for
-  bool need_refresh_ = false;
+  bool need_refresh_ = false;   // a whole pass is owed (rescan, clock change)
+  bool need_advance_ = false;   // the wake-up came: newly ended periods, late runs, retries
+  bool need_dispatch_ = false;  // a worker is free or the queue changed
+  std::vector<FileEvent> file_events_;  // warehouse changes not yet looked at
+  uint64_t watched_version_ = 0;        // Runner::watch_version() the watches were set from
   bool stopping_ = false;
   std::chrono::steady_clock::time_point stop_deadline_;
 

@@ -10,10 +10,15 @@ int main(int argc, char** argv) {
   CLI::App app{"flisctl - validate, plan and inspect FLIS data package deliveries"};
   app.set_version_flag("--version", FLISD_VERSION);
   app.add_option("--config", common.config_dir, "configuration folder")->capture_default_str();
-  app.add_option("--log", common.log, "where logs go: auto, journal or stderr")
+  app.add_option("--log", common.log,
+                 "journal: also record each control action (trigger, retry, redeliver, reload) and the "
+                 "daemon's answer in the journal; stderr: only print it; auto: journal under systemd")
       ->check(CLI::IsMember({"auto", "journal", "stderr"}))
       ->capture_default_str();
   app.require_subcommand(1);
+  // --config and --log may come before or after the subcommand: `flisctl plan --config DIR`.
+  app.fallthrough();
+  app.parse_complete_callback([&common] { flis::log_init(*flis::parse_log_target(common.log), "flisctl"); });
   int result = 0;
   flis::register_validate(app, common, result);
   flis::register_copy(app, common, result);

@@ -142,6 +142,8 @@ std::string_view message_id(Event event) {
   return kMessageIds[std::size(kMessageIds) - 1].id;
 }
 
+bool log_to_journal() { return g_journal.load(); }
+
 void log_init(LogTarget target, std::string_view identifier) {
   g_identifier = std::string(identifier);
   bool journal = target == LogTarget::journal || (target == LogTarget::automatic && stderr_is_journal());

@@ -16,6 +16,8 @@ std::optional<LogTarget> parse_log_target(std::string_view);  // "auto" | "journ
 
 // Decides where logs go. automatic = journal when JOURNAL_STREAM names our stderr (systemd sets it).
 void log_init(LogTarget target, std::string_view identifier);
+// Whether log_init() chose the journal.
+bool log_to_journal();
 
 // The kinds of event, each with its own MESSAGE_ID (see daemon/log.cpp).
 enum class Event {

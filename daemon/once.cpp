@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -34,42 +35,52 @@ struct Tally {
   int delivered = 0, failed = 0, cancelled = 0;
 };
 
-// One pass over the queued runs. Returns how many were attempted.
-int run_queued(Runner& runner, StateStore& store, std::set<std::string>& blocked, Tally& tally) {
-  auto queued = runner.refresh();
-  if (!queued) {
-    std::fprintf(stderr, "flisd: %s\n", queued.message().c_str());
+// Everything due now, in the Runner's priority order. Only the first queued run of each order may
+// go, so once a run of an order fails, its later periods wait for the next invocation.
+void run_queued(Runner& runner, StateStore& store, Tally& tally) {
+  if (auto planned = runner.refresh(); !planned) {
+    std::fprintf(stderr, "flisd: %s\n", planned.message().c_str());
     ++tally.failed;
-    return 0;
+    return;
   }
-  int attempted = 0;
-  for (const Run& run : *queued) {
-    if (g_stop.load()) break;
-    if (blocked.count(run.order)) continue;
-    ++attempted;
-    Status s = runner.execute(run, &g_stop);
-    auto after = store.get(run.id);
-    RunStatus status = after && after->has_value() ? (*after)->status : RunStatus::failed;
-    if (status == RunStatus::delivered) ++tally.delivered;
-    else if (status == RunStatus::cancelled) ++tally.cancelled;
-    else if (!s.ok()) {
-      ++tally.failed;
-      blocked.insert(run.order);  // its later periods must not overtake it
-      // A run the store could not record stays `running`: the state database is the problem
-      // (e.g. a full disk); say so and take no more runs.
-      if (status == RunStatus::running || !after) {
-        std::fprintf(stderr, "flisd: %s; stopping\n", s.message().c_str());
-        g_stop.store(true);
-        break;
-      }
+  std::set<std::string> blocked;
+  while (!g_stop.load()) {
+    std::optional<int64_t> next;
+    std::set<std::string> seen;
+    runner.for_each_queued([&](const RunBook::Entry& e, const std::string& order) {
+      if (!seen.insert(order).second || blocked.count(order)) return true;
+      next = e.id;
+      return false;
+    });
+    if (!next) return;
+    auto run = store.get(*next);
+    if (!run || !run->has_value()) {
+      std::fprintf(stderr, "flisd: run %lld cannot be read back: %s; stopping\n", static_cast<long long>(*next),
+                   run ? "it is gone" : run.message().c_str());
+      g_stop.store(true);
+      return;
+    }
+    Outcome outcome = runner.execute(**run, &g_stop);
+    switch (outcome.status) {
+      case RunStatus::delivered: ++tally.delivered; break;
+      case RunStatus::cancelled: ++tally.cancelled; break;
+      default:
+        ++tally.failed;
+        blocked.insert((*run)->order);  // its later periods must not overtake it
+    }
+    // Only a run the store could not record (e.g. a full disk) stops the rest: the state database
+    // is the problem. An ordinary failed attempt was recorded and logged; the next run goes on.
+    if (!outcome.recorded) {
+      std::fprintf(stderr, "flisd: %s; stopping\n", outcome.message().c_str());
+      g_stop.store(true);
+      return;
     }
   }
-  return attempted;
 }
 
 std::string summary(StateStore& store, const Tally& tally) {
   int waiting = 0, retrying = 0, queued = 0;
-  if (auto runs = store.list()) {
+  if (auto runs = store.list()) {  // once, at the end
     for (const Run& r : *runs) {
       if (r.status == RunStatus::waiting) ++waiting;
       if (r.status == RunStatus::queued) ++queued;
@@ -132,9 +143,7 @@ int flisd_once(const DaemonOptions& options) {
   }
 
   Tally tally;
-  std::set<std::string> blocked;
-  while (!g_stop.load() && run_queued(runner, **store, blocked, tally) > 0) {
-  }
+  run_queued(runner, **store, tally);
   std::fprintf(stderr, "%s\n", summary(**store, tally).c_str());
   if (g_stop.load()) return 1;
   return tally.failed == 0 ? 0 : 1;

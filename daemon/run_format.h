@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace flis {
 
@@ -20,6 +21,15 @@ inline std::string human_bytes(uint64_t bytes) {
   if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
   else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
   return buf;
+}
+
+// The partitions a run waits for, short enough for a table cell or a log line: "A, B and 29 more".
+inline std::string missing_summary(const std::vector<std::string>& missing) {
+  if (missing.empty()) return "-";
+  std::string s = missing[0];
+  if (missing.size() > 1) s += ", " + missing[1];
+  if (missing.size() > 2) s += " and " + std::to_string(missing.size() - 2) + " more";
+  return s;
 }
 
 }  // namespace flis

@@ -1,29 +1,29 @@
-// The Runner: planner -> state store -> jobs. See daemon/runner.h for the contract.
+// The Runner: plan -> store, with the run book in memory. See daemon/runner.h for the contract.
 //
 // Exactly once rests on three things: the store's UNIQUE (order, period, redelivery); set_running
 // succeeding only for a queued run; and, before anything is built, asking the target whether the
-// package is already there (a crash may have come between the final rename and set_delivered).
+// package is already there (daemon/delivery.h).
 #include "daemon/runner.h"
 
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <system_error>
-#include <tuple>
 
 #include "config/period.h"
+#include "daemon/delivery.h"
 #include "daemon/log.h"
+#include "daemon/plan_pass.h"
 #include "daemon/planner.h"
 #include "daemon/run_format.h"
 #include "daemon/warehouse.h"
 #include "jobs/packer.h"
-#include "jobs/target.h"
 
 namespace flis {
 namespace {
 
 namespace fs = std::filesystem;
-
 
 LogFields fields_of(const Run& run, RunStatus status) {
   return LogFields{run.order, std::to_string(run.id), run.period, run.municipality, std::string(to_string(status))};
@@ -35,20 +35,6 @@ std::string run_title(const Run& run) {
   return t;
 }
 
-std::string join(const std::vector<std::string>& items, const char* sep) {
-  std::string out;
-  for (const auto& s : items) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
-
-std::string kind_of(const Order& order) {
-  if (order.generated) return "datamart";
-  return order.is_subscription() ? "subscription" : "backfill";
-}
-
 // Why a run of this order must not be delivered now; empty when it may.
 std::string inactive_reason(const Order* order, const std::string& id) {
   if (order == nullptr) return "order " + id + " was removed from the configuration (counts as deactivated)";
@@ -57,150 +43,86 @@ std::string inactive_reason(const Order* order, const std::string& id) {
   return {};
 }
 
-// The store's delivered first deliveries: what the planner must not plan again.
-History history_of(const std::vector<Run>& runs) {
-  History h;
-  for (const auto& r : runs)
-    if (r.status == RunStatus::delivered && r.redelivery == 1) h.delivered.emplace(r.order, r.period);
-  return h;
+// The first day of an order's first period.
+date::local_days first_day(const Order& order) {
+  if (order.start) return date::local_days{*order.start};
+  if (order.from) return date::local_days{*order.from};
+  return date::local_days{};
 }
 
-// The first day of a run's period, for ordering; unparsable names sort last.
-date::local_days period_start(const std::string& name) {
-  if (auto p = Period::parse(name)) return p->first;
-  return date::local_days::max();
+Run proto_of(const Config& cfg, const Order& order, const Period& period, RunStatus status, Instant now) {
+  Run r;
+  r.order = order.id;
+  r.municipality = order.municipality;
+  r.period = period.name();
+  r.kind = kind_of(order);
+  r.status = status;
+  r.created = now;
+  r.config_version = cfg.version;
+  return r;
 }
 
-// The queued runs in the order they should be executed: subscriptions and datamarts (oldest period
-// first) before backfill chunks (oldest first), then by order id and redelivery for stability.
-void sort_by_priority(std::vector<Run>& runs) {
-  std::stable_sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
-    auto key = [](const Run& r) {
-      return std::make_tuple(r.kind == "backfill", period_start(r.period), r.order, r.redelivery, r.id);
-    };
-    return key(a) < key(b);
-  });
+// A planning pass that takes "delivered" from the book (the caller holds the book's lock).
+PlanPass pass_of(const Config& cfg, const RunBook& book, Instant now) {
+  return PlanPass(cfg, [&book](const std::string& order, const Period& period, const std::string&) {
+    return book.delivered(order, period);
+  }, now);
 }
 
-// Retry delay after `attempts` attempts: initial * 2^(attempts-1), capped at max.
-std::chrono::seconds backoff(const RetryPolicy& policy, int attempts) {
-  std::chrono::seconds delay = policy.initial;
-  for (int i = 1; i < attempts && delay < policy.max; ++i) delay *= 2;
-  return std::min(delay, policy.max);
-}
-
-// Where a run's package goes on its target.
-struct Destination {
-  std::unique_ptr<DeliveryTarget> target;
-  std::string folder;
-  std::string name;
-  std::string path() const { return folder.empty() || folder.back() == '/' ? folder + name : folder + "/" + name; }
-};
-
-Result<Destination> destination_of(const Config& config, const Order& order, const Run& run,
-                                   const std::atomic<bool>* cancel) {
-  const Target* target = config.target_for(order);
-  if (target == nullptr)
-    return Status::Error("order " + order.id + ": delivery '" + order.delivery +
-                         "' has no target in flisd.yaml (targets: add one named '" + order.delivery + "')");
-  auto made = make_target(*target, cancel);
-  if (!made) return made.status();
-  Destination d;
-  d.target = std::move(*made);
-  d.folder = expand_path(target->path, order.municipality, order.id);
-  d.name = package_name(order.id, run.period, run.redelivery);
-  return d;
-}
-
-// What a delivery left behind: bytes, final path and checksum.
-struct Delivered {
-  int64_t bytes = 0;
-  std::string remote;
-  std::string checksum;
-  bool found = false;  // already on the target: an earlier attempt got as far as the final rename
-};
-
-// The package as found on the target, if it is complete. A final file without its checksum file
-// is a commit interrupted between rename and checksum: the final name only ever appears after the
-// whole upload was written, synced and size-checked, so when this run recorded the package's
-// checksum and size before committing (StateStore::set_packed) and the sizes agree, the checksum
-// file is written now and the package counts as delivered. Anything else is for the sysadmin.
-Result<std::optional<Delivered>> already_delivered(Destination& d, const Run& run) {
-  auto found = d.target->inspect(d.folder, d.name);
-  if (!found) return found.status().context("checking " + d.target->describe() + " for " + d.path());
-  if (!found->has_value()) return std::optional<Delivered>();
-  const RemoteFile& f = **found;
-  const std::string& expected = run.checksum;
-  if (!f.sha256 && !expected.empty() && int64_t(f.size) == run.bytes) {
-    if (Status s = d.target->finish_checksum(d.folder, d.name, expected); !s)
-      return s.context("completing the interrupted delivery of " + d.path());
-    return std::optional<Delivered>(Delivered{int64_t(f.size), d.path(), expected, true});
-  }
-  if (!f.sha256)
-    return Status::Error(d.path() + " exists on " + d.target->describe() +
-                         " without its .sha256, and this run has no record of building it; check the "
-                         "file, remove it, then `flisctl retry` the run");
-  if (!expected.empty() && *f.sha256 != expected)
-    return Status::Error(d.path() + " exists on " + d.target->describe() + " with checksum " + *f.sha256 +
-                         ", not the " + expected + " recorded for this run; check the file, remove it, "
-                         "then `flisctl retry` the run");
-  return std::optional<Delivered>(Delivered{int64_t(f.size), d.path(), *f.sha256, true});
-}
-
-// Builds the package of `run` and streams it to its target. Asks the target first, so a package
-// that is already there (with its checksum) is recorded rather than built again.
-Result<Delivered> deliver(const Config& config, StateStore& store, const Order& order, const Run& run,
-                          Instant now, const std::atomic<bool>* cancel) {
-  auto period = Period::parse(run.period);
-  if (!period) return Status::Error("'" + run.period + "' is not a period name");
-  auto dest = destination_of(config, order, run, cancel);
-  if (!dest) return dest.status();
-  auto found = already_delivered(*dest, run);
-  if (!found) return found.status();
-  if (found->has_value()) return **found;
-
-  PackageSpec spec;
-  spec.order = &order;
-  spec.period = *period;
-  spec.partitions = partitions_for(config, order, *period);
-  spec.warehouse = config.settings.warehouse;
-  spec.compression = config.settings.compression;
-  spec.created = now;
-  for (const auto& p : spec.partitions)
-    if (!partition_processed(spec.warehouse, p))
-      return Status::Error("partition " + p.key() + " is not processed (no _PROCESSED in " +
-                           partition_path(spec.warehouse, p).string() + ")");
-
-  auto upload = dest->target->begin(dest->folder, dest->name);
-  if (!upload) return upload.status();
-  auto packed = build_package(spec, **upload, cancel);
-  if (!packed) {
-    (*upload)->abort();
-    return packed.status();
-  }
-  // Recorded before the commit, so a crash inside it can be finished by recover() (exactly once).
-  if (Status s = store.set_packed(run.id, int64_t(packed->bytes), (*upload)->remote_path(), packed->sha256); !s) {
-    (*upload)->abort();
-    return s;
-  }
-  Status committed = (*upload)->commit(packed->sha256);
-  if (!committed) {
-    (*upload)->abort();
-    // Another attempt may have won the race to the final name with this very package: if it is
-    // there with a checksum, it is delivered; anything else is this attempt's failure.
-    Run built = run;
-    built.checksum = packed->sha256;
-    built.bytes = int64_t(packed->bytes);
-    auto again = already_delivered(*dest, built);
-    if (again && again->has_value()) return **again;
-    return committed;
-  }
-  return Delivered{int64_t(packed->bytes), (*upload)->remote_path(), packed->sha256, false};
+// The day a partition's data belongs to, for finding the period that takes it: a day itself, a
+// week's Thursday, a month's first day (as warehouse.cpp places them).
+std::optional<date::local_days> anchor_day(const std::string& partition) {
+  auto p = Period::parse(partition);
+  if (!p) return std::nullopt;
+  if (p->kind == PeriodKind::week) return p->first + date::days{3};
+  return p->first;
 }
 
 }  // namespace
 
-Runner::Runner(StateStore& store, Clock clock) : store_(store), clock_(std::move(clock)) {}
+// What a pass did that is worth one log line per order rather than one per run: periods recorded
+// waiting, periods turned late. With 10,000 orders and years of history a line per run would be
+// hundreds of thousands of lines, which journald's rate limit would mostly drop.
+struct Runner::Summary {
+  struct Span {
+    int count = 0;
+    Run first, last;  // the oldest and newest run
+    std::vector<std::string> missing;  // of the newest
+    std::optional<Instant> expected;   // of the newest
+  };
+  std::map<std::string, Span> waiting, late;
+
+  static void add(std::map<std::string, Span>& to, const Run& run, std::optional<Instant> expected) {
+    Span& s = to[run.order];
+    if (s.count++ == 0) s.first = run;
+    s.last = run;
+    s.missing = run.missing;
+    s.expected = expected;
+  }
+
+  static std::string periods(const Span& s) {
+    if (s.count == 1) return s.first.period;
+    return std::to_string(s.count) + " periods, " + s.first.period + " .. " + s.last.period;
+  }
+
+  void log(const Config& cfg) const {
+    const date::time_zone* tz = zone_of(cfg.settings);
+    for (const auto& [order, s] : waiting)
+      log_event(Event::run_waiting, Priority::info, fields_of(s.last, RunStatus::waiting),
+                order + " " + periods(s) + ": waiting for data; missing " + missing_summary(s.missing) +
+                    (s.count > 1 ? " (of the newest; `flisctl runs --order " + order + "` lists each)" : ""));
+    for (const auto& [order, s] : late)
+      log_event(Event::run_late, Priority::warning, fields_of(s.last, RunStatus::waiting),
+                order + " " + periods(s) + ": late: expected by " +
+                    (s.expected ? format_local_short(*s.expected, tz) : "?") + ", still missing " +
+                    missing_summary(s.missing));
+  }
+};
+
+Runner::Runner(StateStore& store, Clock clock, Clock wall)
+    : store_(store), clock_(std::move(clock)), wall_(std::move(wall)) {}
+
+Runner::~Runner() = default;
 
 void Runner::set_config(std::shared_ptr<const Config> config) {
   std::lock_guard lock(config_mu_);
@@ -211,6 +133,455 @@ std::shared_ptr<const Config> Runner::config() const {
   std::lock_guard lock(config_mu_);
   return config_;
 }
+
+Result<Run> Runner::reread(int64_t id, std::optional<Instant> expected) {
+  auto run = store_.get(id);
+  if (!run) return run.status();
+  if (!run->has_value()) return Status::Error("run " + std::to_string(id) + " vanished from the state database");
+  std::lock_guard lock(book_mu_);
+  book_.put(**run, expected);
+  return **run;
+}
+
+Status Runner::load_book() {
+  if (loaded_) return Status::OK();
+  std::lock_guard lock(book_mu_);
+  book_.clear();
+  if (Status s = store_.scan([&](const Run& r) { book_.put(r); }); !s) return s;
+  loaded_ = true;
+  return Status::OK();
+}
+
+// --- reconciling the plan with the store -------------------------------------------------------------
+//
+// All of these run with the book's lock held, inside one store transaction (StateStore::batch):
+// one fsync for a pass, not one per run, and a pass that fails half-way changes nothing.
+
+// The periods of `order` from `from` to `to` against the book: new ended periods recorded (queued
+// when their data is processed, else waiting), waiting runs whose data came queued, the list of
+// missing partitions kept current, late runs marked.
+Status Runner::reconcile(const Config& cfg, PlanPass& pass, const Order& listed, date::local_days from,
+                         date::local_days to, Summary& summary) {
+  const Order& order = pass.effective(listed);
+  const Instant now = pass.now();
+  for (const Period& period : order_periods(order, from, std::min(to, pass.today()))) {
+    if (now < pass.end_of(period)) break;  // oldest first: the rest have not ended
+    PlannedRun p = pass.evaluate(order, period);
+    if (p.state != PlanState::due && p.state != PlanState::waiting && p.state != PlanState::late) continue;
+    const RunBook::Entry* existing = book_.find(order.id, period);
+    if (existing == nullptr) {
+      Run proto = proto_of(cfg, order, period, p.state == PlanState::due ? RunStatus::queued : RunStatus::waiting, now);
+      proto.missing = p.missing;
+      auto made = store_.ensure(proto);
+      if (!made) return made.status();
+      book_.put(*made, p.expected);
+      if (made->status == RunStatus::queued)
+        log_event(Event::run_queued, Priority::info, fields_of(*made, RunStatus::queued),
+                  run_title(*made) + ": data processed; queued (" + std::string(to_string(made->kind)) + ")");
+      else if (made->status == RunStatus::waiting)
+        Summary::add(summary.waiting, *made, p.expected);
+      existing = book_.find(order.id, period);
+      if (existing == nullptr || existing->status != RunStatus::waiting) continue;
+    } else {
+      book_.put_expected(existing->id, p.expected);
+    }
+    const int64_t id = existing->id;
+    if (p.state == PlanState::due) {
+      // A waiting run whose data has arrived, or a run cancelled while its order was inactive and
+      // whose order is active again. Queued, running, delivered and failed runs keep their course.
+      if (existing->status != RunStatus::waiting && existing->status != RunStatus::cancelled) continue;
+      const bool was_waiting = existing->status == RunStatus::waiting;
+      if (Status s = store_.set_queued(id, now); !s) return s;
+      auto run = store_.get(id);
+      if (!run || !run->has_value()) return run ? Status::Error("run vanished") : run.status();
+      book_.put(**run, p.expected);
+      log_event(Event::run_queued, Priority::info, fields_of(**run, RunStatus::queued),
+                run_title(**run) + (was_waiting ? ": data processed; queued" : ": order active again; queued"));
+      continue;
+    }
+    if (existing->status != RunStatus::waiting) continue;
+    if (existing->missing != p.missing.size())
+      if (Status s = store_.set_waiting(id, p.missing); !s) return s;
+    if (p.state == PlanState::late && !existing->late) {
+      if (Status s = store_.set_late(id); !s) return s;
+      book_.mark_late(id);
+      Run shown = proto_of(cfg, order, period, RunStatus::waiting, now);
+      shown.id = id;
+      shown.missing = p.missing;
+      Summary::add(summary.late, shown, p.expected);
+    }
+    if (existing->missing != p.missing.size()) book_.put_missing(id, p.missing.size());
+  }
+  return Status::OK();
+}
+
+// The runs of an order that stopped: waiting, queued and to-be-retried runs are cancelled (a
+// running run finishes; it is never cut off).
+Status Runner::cancel_pending(const std::string& order, const std::string& why, Instant now) {
+  for (int64_t id : book_.pending_of(order)) {
+    if (Status s = store_.set_cancelled(id, now, why); !s) {
+      // A worker may have started it since: then it is not ours to cancel.
+      auto current = store_.get(id);
+      if (current && current->has_value() && (*current)->status == RunStatus::running) continue;
+      return s;
+    }
+    auto run = store_.get(id);
+    if (!run || !run->has_value()) return run ? Status::Error("run vanished") : run.status();
+    book_.put(**run);
+    log_event(Event::run_cancelled, Priority::notice, fields_of(**run, RunStatus::cancelled),
+              run_title(**run) + ": cancelled: " + why);
+  }
+  return Status::OK();
+}
+
+// Failed runs whose retry time has come.
+Status Runner::queue_retries(Instant now) {
+  for (int64_t id : book_.retries_due(now)) {
+    auto before = store_.get(id);
+    if (!before || !before->has_value()) return before ? Status::Error("run vanished") : before.status();
+    if (Status s = store_.set_queued(id, now); !s) return s;
+    Run run = **before;
+    run.status = RunStatus::queued;
+    run.next_attempt.reset();
+    book_.put(run);
+    log_event(Event::run_queued, Priority::info, fields_of(run, RunStatus::queued),
+              run_title(run) + ": queued for attempt " + std::to_string(run.attempts + 1) + " after: " + run.error);
+  }
+  return Status::OK();
+}
+
+// Waiting runs whose expected time has now passed: marked late, logged once (per order and pass).
+Status Runner::mark_late(const Config& cfg, Instant now, Summary& summary) {
+  for (int64_t id : book_.turning_late(now)) {
+    const RunBook::Entry* e = book_.find(id);
+    if (e == nullptr) continue;
+    std::optional<Instant> expected = e->expected;
+    if (Status s = store_.set_late(id); !s) return s;
+    auto run = store_.get(id);
+    if (!run || !run->has_value()) return run ? Status::Error("run vanished") : run.status();
+    book_.put(**run);
+    Summary::add(summary.late, **run, expected);
+  }
+  (void)cfg;
+  return Status::OK();
+}
+
+// The next instant a period of an active order ends (the wake-up for new runs).
+void Runner::plan_horizon(const Config& cfg, PlanPass& pass) {
+  next_period_end_.reset();
+  for (const Order& listed : cfg.orders) {
+    if (!listed.active()) continue;
+    const Order& order = pass.effective(listed);
+    // The period holding today, or the order's first period if it has not begun.
+    auto periods = order_periods(order, std::max(pass.today(), first_day(order)), std::max(pass.today(), first_day(order)));
+    for (const Period& p : periods) {
+      Instant end = pass.end_of(p);
+      if (end > pass.now() && (!next_period_end_ || end < *next_period_end_)) next_period_end_ = end;
+    }
+  }
+}
+
+Result<std::vector<Run>> Runner::refresh() {
+  auto cfg = config();
+  if (!cfg) return Status::Error("refresh: no configuration loaded");
+  if (Status s = load_book(); !s) return s;
+  const Instant now = clock_();
+  Summary summary;
+  Status written = store_.batch([&] {
+    std::lock_guard lock(book_mu_);
+    PlanPass pass = pass_of(*cfg, book_, now);
+    std::set<std::string> configured;
+    for (const Order& order : cfg->orders) {
+      configured.insert(order.id);
+      if (std::string why = inactive_reason(&order, order.id); !why.empty()) {
+        if (Status s = cancel_pending(order.id, why, now); !s) return s;
+        continue;
+      }
+      if (Status s = reconcile(*cfg, pass, order, first_day(order), pass.today(), summary); !s) return s;
+      horizon_[order.id] = pass.today();
+    }
+    for (const std::string& order : book_.orders_with_runs())
+      if (!configured.count(order))
+        if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
+    if (Status s = queue_retries(now); !s) return s;
+    if (Status s = mark_late(*cfg, now, summary); !s) return s;
+    plan_horizon(*cfg, pass);
+    rebuild_watches(*cfg);
+    return Status::OK();
+  });
+  summary.log(*cfg);
+  if (!written) {
+    // The book may hold what the rolled-back transaction wrote: read it again next time.
+    std::lock_guard lock(book_mu_);
+    loaded_ = false;
+    return written;
+  }
+  return queued_runs();
+}
+
+Status Runner::advance() {
+  auto cfg = config();
+  if (!cfg) return Status::Error("advance: no configuration loaded");
+  if (!loaded_) return refresh().status();
+  const Instant now = clock_();
+  Summary summary;
+  Status written = store_.batch([&] {
+    std::lock_guard lock(book_mu_);
+    PlanPass pass = pass_of(*cfg, book_, now);
+    for (const Order& order : cfg->orders) {
+      if (!order.active()) continue;
+      auto h = horizon_.find(order.id);
+      date::local_days from = h == horizon_.end() ? first_day(order) : h->second;
+      if (Status s = reconcile(*cfg, pass, order, from, pass.today(), summary); !s) return s;
+      horizon_[order.id] = pass.today();
+    }
+    if (Status s = queue_retries(now); !s) return s;
+    if (Status s = mark_late(*cfg, now, summary); !s) return s;
+    plan_horizon(*cfg, pass);
+    return Status::OK();
+  });
+  summary.log(*cfg);
+  if (!written) {
+    std::lock_guard lock(book_mu_);
+    loaded_ = false;
+  }
+  return written;
+}
+
+Status Runner::files_changed(const std::vector<FileEvent>& events) {
+  auto cfg = config();
+  if (!cfg) return Status::Error("files_changed: no configuration loaded");
+  if (!loaded_) return refresh().status();
+  // Which partitions may have become processed: a marker in a partition folder, or a new partition
+  // folder in an interface folder (its marker may already be inside). Anything higher up (a new
+  // source or interface folder) is rare enough for a whole pass.
+  const fs::path warehouse = cfg->settings.warehouse.lexically_normal();
+  std::set<std::tuple<std::string, std::string, std::string>> partitions;  // source, interface, name
+  bool whole = false;
+  for (const FileEvent& ev : events) {
+    fs::path rel = ev.folder.lexically_normal().lexically_relative(warehouse);
+    std::vector<std::string> parts;
+    for (const auto& c : rel)
+      if (!c.empty() && c != ".") parts.push_back(c.string());
+    if (parts.size() == 3) partitions.insert({parts[0], parts[1], parts[2]});
+    else if (parts.size() == 2 && !ev.name.empty()) partitions.insert({parts[0], parts[1], ev.name});
+    else whole = true;
+  }
+  if (whole) return refresh().status();
+  const Instant now = clock_();
+  Summary summary;
+  Status written = store_.batch([&] {
+    std::lock_guard lock(book_mu_);
+    PlanPass pass = pass_of(*cfg, book_, now);
+    for (const auto& [source, interface, name] : partitions) {
+      auto day = anchor_day(name);
+      if (!day) continue;
+      // The orders that take this interface: the period of each that holds the partition.
+      for (const Order& order : cfg->orders) {
+        if (!order.active() || to_string(order.source) != source) continue;
+        const Order& eff = pass.effective(order);
+        if (std::find(eff.interfaces.begin(), eff.interfaces.end(), interface) == eff.interfaces.end()) continue;
+        for (const Period& period : order_periods(eff, *day, *day)) {
+          const RunBook::Entry* e = book_.find(eff.id, period);
+          if (e == nullptr || e->status != RunStatus::waiting) continue;
+          if (Status s = reconcile(*cfg, pass, order, period.first, period.last, summary); !s) return s;
+        }
+      }
+      watch_partition(warehouse / source / interface / name);
+    }
+    return Status::OK();
+  });
+  summary.log(*cfg);
+  if (!written) {
+    std::lock_guard lock(book_mu_);
+    loaded_ = false;
+  }
+  return written;
+}
+
+// --- one attempt -------------------------------------------------------------------------------------
+
+Outcome Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
+  Outcome outcome;
+  auto cfg = config();
+  if (!cfg) {
+    outcome.error = Status::Error("execute: no configuration loaded");
+    return outcome;
+  }
+  const Instant now = clock_();
+  const Order* order = cfg->find_order(queued.order);
+  if (std::string why = inactive_reason(order, queued.order); !why.empty()) {
+    // Only a run still queued is cancelled here; anything else is not ours to touch.
+    outcome.status = RunStatus::cancelled;
+    if (Status s = store_.set_cancelled(queued.id, now, why); !s) {
+      outcome.error = Status::Error("run " + std::to_string(queued.id) + " (" + run_title(queued) + ") is no longer queued");
+      return outcome;
+    }
+    (void)reread(queued.id);
+    log_event(Event::run_cancelled, Priority::notice, fields_of(queued, RunStatus::cancelled),
+              run_title(queued) + ": cancelled: " + why);
+    return outcome;
+  }
+  if (Status s = store_.set_running(queued.id, wall_()); !s) {
+    outcome.status = queued.status;
+    outcome.error = s;
+    return outcome;
+  }
+  Run run = queued;
+  run.attempts += 1;
+  if (auto fresh = reread(queued.id)) run = *fresh;
+  log_event(Event::run_started, Priority::info, fields_of(run, RunStatus::running),
+            run_title(run) + ": attempt " + std::to_string(run.attempts) + " started");
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto delivered = deliver(*cfg, store_, *order, run, wall_(), cancel);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Status recorded;
+  if (delivered) {
+    outcome.status = RunStatus::delivered;
+    recorded = store_.set_delivered(run.id, wall_(), delivered->bytes, delivered->remote, delivered->checksum);
+    if (recorded) {
+      char dur[32];
+      std::snprintf(dur, sizeof dur, "%.1f s", seconds);
+      std::string how = delivered->found
+                            ? ": already on the target (an earlier attempt's final rename); recorded as delivered, "
+                            : ": delivered ";
+      log_event(Event::run_delivered, Priority::info, fields_of(run, RunStatus::delivered),
+                run_title(run) + how + delivered->remote + " (" + human_bytes(uint64_t(delivered->bytes)) + " in " +
+                    dur + ")");
+    }
+  } else {
+    recorded = record_failure(*cfg, run, delivered.status(), cancel, outcome);
+  }
+  if (recorded) {
+    (void)reread(run.id);
+    return outcome;
+  }
+  // The one error the state database cannot hold itself: say it loudly. Nothing is lost: the run
+  // stays `running` and the next start's recover() finds the package on the target (or not).
+  outcome.recorded = false;
+  outcome.status = RunStatus::running;
+  if (outcome.error.ok()) outcome.error = recorded;
+  log_event(Event::run_failed, Priority::err, fields_of(run, RunStatus::running),
+            run_title(run) + ": cannot record the outcome in the state database: " + recorded.message() +
+                "; flisd takes no new runs until this is fixed, then restart it");
+  return outcome;
+}
+
+// --- what the loop asks -------------------------------------------------------------------------------
+
+void Runner::for_each_queued(const std::function<bool(const RunBook::Entry&, const std::string&)>& fn) const {
+  std::lock_guard lock(book_mu_);
+  book_.for_each_queued([&](const RunBook::Entry& e) { return fn(e, book_.order_name(e)); });
+}
+
+Result<std::vector<Run>> Runner::queued_runs() {
+  std::vector<int64_t> ids;
+  for_each_queued([&](const RunBook::Entry& e, const std::string&) {
+    ids.push_back(e.id);
+    return true;
+  });
+  std::vector<Run> out;
+  out.reserve(ids.size());
+  for (int64_t id : ids) {
+    auto run = store_.get(id);
+    if (!run) return run.status();
+    if (run->has_value()) out.push_back(**run);
+  }
+  return out;
+}
+
+std::optional<Instant> Runner::next_wakeup() {
+  std::lock_guard lock(book_mu_);
+  std::optional<Instant> next = book_.next_change();
+  if (next_period_end_ && (!next || *next_period_end_ < *next)) next = next_period_end_;
+  if (next) next = std::max(*next, clock_());
+  return next;
+}
+
+// Interface folders of the active orders (or their nearest existing parent: a folder that appears
+// is seen by its parent's watch) and partition folders that exist without their marker yet.
+void Runner::rebuild_watches(const Config& cfg) {
+  std::set<fs::path> wanted;
+  const fs::path warehouse = cfg.settings.warehouse.lexically_normal();
+  std::set<fs::path> interface_dirs;
+  for (const Order& order : cfg.orders) {
+    if (!order.active()) continue;
+    std::vector<std::string> names = order.interfaces;
+    if (order.generated && names.empty() && cfg.settings.datamarts)
+      if (auto it = cfg.settings.datamarts->entitlements.find(order.municipality);
+          it != cfg.settings.datamarts->entitlements.end())
+        names = it->second;
+    for (const auto& name : names) interface_dirs.insert(warehouse / std::string(to_string(order.source)) / name);
+  }
+  std::error_code ec;
+  for (const fs::path& dir : interface_dirs) {
+    fs::path at = dir;
+    while (!fs::is_directory(at, ec) && at.has_parent_path() && at != at.parent_path()) at = at.parent_path();
+    wanted.insert(at);
+    if (at != dir) continue;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+      if (it->is_directory(ec) && !fs::exists(it->path() / "_PROCESSED", ec)) wanted.insert(it->path());
+  }
+  if (wanted != watches_) {
+    watches_ = std::move(wanted);
+    ++watch_version_;
+  }
+}
+
+// A partition folder that changed: watched while it waits for its marker, then not.
+void Runner::watch_partition(const fs::path& folder) {
+  std::error_code ec;
+  bool want = fs::is_directory(folder, ec) && !fs::exists(folder / "_PROCESSED", ec);
+  if (want ? watches_.insert(folder).second : watches_.erase(folder) > 0) ++watch_version_;
+}
+
+std::vector<fs::path> Runner::watch_paths() {
+  std::lock_guard lock(book_mu_);
+  if (!loaded_)
+    if (auto cfg = config()) rebuild_watches(*cfg);
+  return {watches_.begin(), watches_.end()};
+}
+
+uint64_t Runner::watch_version() const {
+  std::lock_guard lock(book_mu_);
+  return watch_version_;
+}
+
+RunCounts Runner::counts() const {
+  std::lock_guard lock(book_mu_);
+  RunCounts c;
+  for (size_t i = 0; i < c.by_status.size(); ++i) c.by_status[i] = book_.count(RunStatus(i));
+  c.late = book_.late_count();
+  return c;
+}
+
+std::string Runner::status_line() {
+  auto cfg = config();
+  if (!cfg) return "no configuration loaded";
+  const date::time_zone* tz = zone_of(cfg->settings);
+  size_t orders = std::count_if(cfg->orders.begin(), cfg->orders.end(), [](const Order& o) { return o.active(); });
+  std::vector<std::string> running;
+  int64_t waiting = 0, late = 0;
+  {
+    std::lock_guard lock(book_mu_);
+    for (int64_t id : book_.running())
+      if (const RunBook::Entry* e = book_.find(id)) running.push_back(book_.order_name(*e) + " " + e->period.name());
+    waiting = book_.count(RunStatus::waiting);
+    late = book_.late_count();
+  }
+  std::string line = std::to_string(orders) + (orders == 1 ? " order; " : " orders; ") + std::to_string(running.size()) + " running";
+  if (!running.empty()) {
+    std::string shown;
+    for (size_t i = 0; i < std::min<size_t>(running.size(), 3); ++i) shown += (i ? ", " : "") + running[i];
+    line += " (" + shown + (running.size() > 3 ? ", ..." : "") + ")";
+  }
+  line += "; " + std::to_string(waiting) + " waiting, " + std::to_string(late) + " late";
+  if (auto next = next_wakeup()) line += "; next " + format_local_short(*next, tz);
+  return line;
+}
+
+// --- crash recovery and the control operations -----------------------------------------------------------
 
 Status Runner::recover(const std::atomic<bool>* cancel) {
   auto cfg = config();
@@ -231,11 +602,11 @@ Status Runner::recover_one(const Config& cfg, const Run& run, const std::atomic<
   const Order* order = cfg.find_order(run.order);
   std::string why = "interrupted (flisd stopped during the run); queued again";
   if (order != nullptr) {
-    auto dest = destination_of(cfg, *order, run, cancel);
-    auto found = dest ? already_delivered(*dest, run) : Result<std::optional<Delivered>>(dest.status());
+    auto found = find_delivered(cfg, *order, run, cancel);
     if (found && found->has_value()) {
       const Delivered& d = **found;
-      if (Status s = store_.set_delivered(run.id, now, d.bytes, d.remote, d.checksum); !s) return s;
+      if (Status s = store_.set_delivered(run.id, wall_(), d.bytes, d.remote, d.checksum); !s) return s;
+      if (auto r = reread(run.id); !r) return r.status();
       log_event(Event::recovered, Priority::notice, fields_of(run, RunStatus::delivered),
                 run_title(run) + ": found complete on the target after a restart (" + d.remote + ", " +
                     human_bytes(uint64_t(d.bytes)) + "); recorded as delivered");
@@ -244,268 +615,41 @@ Status Runner::recover_one(const Config& cfg, const Run& run, const std::atomic<
     if (!found) why = "interrupted; the target could not be checked (" + found.message() + "); queued again";
   }
   if (Status s = store_.set_queued(run.id, now); !s) return s;
+  if (auto r = reread(run.id); !r) return r.status();
   log_event(Event::recovered, Priority::notice, fields_of(run, RunStatus::queued), run_title(run) + ": " + why);
   return Status::OK();
 }
 
-Result<std::vector<Run>> Runner::refresh() {
-  auto cfg = config();
-  if (!cfg) return Status::Error("refresh: no configuration loaded");
-  Instant now = clock_();
-  auto all = store_.list();
-  if (!all) return all.status();
-
-  std::vector<PlannedRun> planned = plan_all(*cfg, *all, now);
-  // One transaction for every transition of this refresh: with thousands of orders, one fsync
-  // each made the first refresh take minutes. A failed refresh changes nothing and is retried.
-  Status written = store_.batch([&] {
-    if (Status s = cancel_inactive(*cfg, *all, now); !s) return s;
-    if (Status s = requeue_retries(*cfg, *all, now); !s) return s;
-    return apply_plan(*cfg, *all, planned, now);
-  });
-  if (!written) return written;
-
-  auto queued = store_.list({.status = RunStatus::queued});
-  if (!queued) return queued.status();
-  sort_by_priority(*queued);
-  return queued;
-}
-
-// Queued, waiting and to-be-retried runs of orders that are cancelled, deactivated or gone.
-Status Runner::cancel_inactive(const Config& cfg, std::vector<Run>& runs, Instant now) {
-  for (Run& run : runs) {
-    bool pending = run.status == RunStatus::queued || run.status == RunStatus::waiting ||
-                   (run.status == RunStatus::failed && run.next_attempt);
-    if (!pending) continue;
-    std::string why = inactive_reason(cfg.find_order(run.order), run.order);
-    if (why.empty()) continue;
-    if (Status s = store_.set_cancelled(run.id, now, why); !s) {
-      // A worker may have started it since the list was read: then it is not ours to cancel.
-      auto current = store_.get(run.id);
-      if (current && current->has_value() && (*current)->status == RunStatus::running) continue;
-      return s;
-    }
-    run.status = RunStatus::cancelled;
-    log_event(Event::run_cancelled, Priority::notice, fields_of(run, RunStatus::cancelled), run_title(run) + ": cancelled: " + why);
-  }
-  return Status::OK();
-}
-
-// Failed runs whose retry time has come.
-Status Runner::requeue_retries(const Config&, std::vector<Run>& runs, Instant now) {
-  for (Run& run : runs) {
-    if (run.status != RunStatus::failed || !run.next_attempt || *run.next_attempt > now) continue;
-    if (Status s = store_.set_queued(run.id, now); !s) return s;
-    run.status = RunStatus::queued;
-    log_event(Event::run_queued, Priority::info, fields_of(run, RunStatus::queued),
-              run_title(run) + ": queued for attempt " + std::to_string(run.attempts + 1) + " after: " + run.error);
-  }
-  return Status::OK();
-}
-
-// Every ended period of every order, from the first period of any order up to today.
-std::vector<PlannedRun> Runner::plan_all(const Config& cfg, const std::vector<Run>& runs, Instant now) {
-  const date::time_zone* tz = zone_of(cfg.settings);
-  date::local_days today = local_day(now, tz);
-  date::local_days from = today;
-  for (const Order& o : cfg.orders) {
-    if (o.start) from = std::min(from, date::local_days{*o.start});
-    if (o.from) from = std::min(from, date::local_days{*o.from});
-  }
-  return plan(cfg, history_of(runs), now, PlanWindow{from, today});
-}
-
-// The store's side of the plan: new runs recorded, waiting runs whose data came queued.
-Status Runner::apply_plan(const Config& cfg, const std::vector<Run>& runs, const std::vector<PlannedRun>& planned,
-                          Instant now) {
-  std::map<std::pair<std::string, std::string>, const Run*> first_runs;
-  for (const Run& r : runs)
-    if (r.redelivery == 1) first_runs[{r.order, r.period}] = &r;
-
-  for (const PlannedRun& p : planned) {
-    if (p.state != PlanState::due && p.state != PlanState::waiting && p.state != PlanState::late) continue;
-    const Order* order = cfg.find_order(p.order);
-    if (order == nullptr) continue;
-    auto it = first_runs.find({p.order, p.period.name()});
-    const Run* existing = it == first_runs.end() ? nullptr : it->second;
-    Status s = p.state == PlanState::due ? queue_due(cfg, *order, p, existing, now)
-                                         : record_waiting(cfg, *order, p, existing, now);
-    if (!s) return s;
-  }
-  return Status::OK();
-}
-
-Run Runner::proto_of(const Config& cfg, const Order& order, const Period& period, RunStatus status, Instant now) {
-  Run r;
-  r.order = order.id;
-  r.municipality = order.municipality;
-  r.period = period.name();
-  r.kind = kind_of(order);
-  r.status = status;
-  r.created = now;
-  r.config_version = cfg.version;
-  return r;
-}
-
-Status Runner::queue_due(const Config& cfg, const Order& order, const PlannedRun& p, const Run* existing, Instant now) {
-  if (existing == nullptr) {
-    auto run = store_.ensure(proto_of(cfg, order, p.period, RunStatus::queued, now));
-    if (!run) return run.status();
-    log_event(Event::run_queued, Priority::info, fields_of(*run, RunStatus::queued),
-              run_title(*run) + ": data processed; queued (" + run->kind + ")");
-    return Status::OK();
-  }
-  // A waiting run whose data has arrived, or a run cancelled while its order was inactive and
-  // whose order is active again. Queued, running and failed runs keep their course.
-  if (existing->status != RunStatus::waiting && existing->status != RunStatus::cancelled) return Status::OK();
-  if (Status s = store_.set_queued(existing->id, now); !s) return s;
-  log_event(Event::run_queued, Priority::info, fields_of(*existing, RunStatus::queued),
-            run_title(*existing) + (existing->status == RunStatus::waiting ? ": data processed; queued"
-                                                                          : ": order active again; queued"));
-  return Status::OK();
-}
-
-Status Runner::record_waiting(const Config& cfg, const Order& order, const PlannedRun& p, const Run* existing,
-                              Instant now) {
-  std::string missing = join(p.missing, ",");
-  Run run;
-  if (existing == nullptr) {
-    Run proto = proto_of(cfg, order, p.period, RunStatus::waiting, now);
-    proto.missing = missing;
-    auto made = store_.ensure(proto);
-    if (!made) return made.status();
-    run = *made;
-    log_event(Event::run_waiting, Priority::info, fields_of(run, RunStatus::waiting),
-              run_title(run) + ": waiting for " + std::to_string(p.missing.size()) + " partition(s): " + missing);
-  } else {
-    run = *existing;
-    if (run.status == RunStatus::waiting && run.missing != missing) {
-      if (Status s = store_.set_waiting(run.id, missing); !s) return s;
-    }
-  }
-  if (p.state == PlanState::late && run.status == RunStatus::waiting &&
-      late_logged_.insert({run.order, run.period}).second) {
-    const date::time_zone* tz = zone_of(cfg.settings);
-    log_event(Event::run_late, Priority::warning, fields_of(run, RunStatus::waiting),
-              run_title(run) + ": late: expected by " + (p.expected ? format_local_short(*p.expected, tz) : "?") +
-                  ", still missing " + missing);
-  }
-  return Status::OK();
-}
-
-Status Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
-  auto cfg = config();
-  if (!cfg) return Status::Error("execute: no configuration loaded");
-  Instant now = clock_();
-  const Order* order = cfg->find_order(queued.order);
-  if (std::string why = inactive_reason(order, queued.order); !why.empty()) {
-    // Only a run still queued is cancelled here; anything else is not ours to touch.
-    auto current = store_.get(queued.id);
-    if (!current) return current.status();
-    if (!current->has_value() || (*current)->status != RunStatus::queued)
-      return Status::Error("run " + std::to_string(queued.id) + " (" + run_title(queued) + ") is no longer queued");
-    if (Status s = store_.set_cancelled(queued.id, now, why); !s) return s;
-    log_event(Event::run_cancelled, Priority::notice, fields_of(queued, RunStatus::cancelled),
-              run_title(queued) + ": cancelled: " + why);
-    return Status::OK();
-  }
-  if (Status s = store_.set_running(queued.id, now); !s) return s;
-  Run run = queued;
-  run.attempts += 1;
-  if (auto fresh = store_.get(queued.id); fresh && fresh->has_value()) run = **fresh;
-  log_event(Event::run_started, Priority::info, fields_of(run, RunStatus::running),
-            run_title(run) + ": attempt " + std::to_string(run.attempts) + " started");
-
-  auto t0 = std::chrono::steady_clock::now();
-  auto delivered = deliver(*cfg, store_, *order, run, now, cancel);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  Status recorded = delivered ? record_delivered(run, delivered->bytes, delivered->remote, delivered->checksum,
-                                                 delivered->found, seconds)
-                              : record_failure(*cfg, run, delivered.status(), cancel);
-  // The one error the state database cannot hold itself: say it loudly. Nothing is lost: the run
-  // stays `running` and the next start's recover() finds the package on the target (or not).
-  if (!recorded)
-    log_event(Event::run_failed, Priority::err, fields_of(run, RunStatus::running),
-              run_title(run) + ": cannot record the outcome in the state database: " + recorded.message() +
-                  "; flisd takes no new runs until this is fixed, then restart it");
-  return recorded;
-}
-
-Status Runner::record_delivered(const Run& run, int64_t bytes, const std::string& remote, const std::string& checksum,
-                                bool found, double seconds) {
-  if (Status s = store_.set_delivered(run.id, clock_(), bytes, remote, checksum); !s) return s;
-  std::string how = found ? ": already on the target (an earlier attempt's final rename); recorded as delivered, "
-                            : ": delivered ";
-  char dur[32];
-  std::snprintf(dur, sizeof dur, "%.1f s", seconds);
-  log_event(Event::run_delivered, Priority::info, fields_of(run, RunStatus::delivered),
-            run_title(run) + how + remote + " (" + human_bytes(uint64_t(bytes)) + " in " + dur + ")");
-  return Status::OK();
-}
 
 // A failed attempt: retried after the policy's backoff while attempts remain, else left failed.
 // A shutdown is not a failure: the run goes back to the queue for the next start.
-Status Runner::record_failure(const Config& cfg, const Run& run, const Status& error, const std::atomic<bool>* cancel) {
+Status Runner::record_failure(const Config& cfg, const Run& run, const Status& error, const std::atomic<bool>* cancel,
+                              Outcome& outcome) {
   Instant now = clock_();
+  outcome.error = error;
   if (cancel != nullptr && cancel->load()) {
     if (Status s = store_.set_queued(run.id, now); !s) return s;
+    outcome.status = RunStatus::queued;
     log_event(Event::run_queued, Priority::notice, fields_of(run, RunStatus::queued),
               run_title(run) + ": interrupted by shutdown; queued for the next start");
-    return error;
+    return Status::OK();
   }
   const RetryPolicy& policy = cfg.settings.retry;
   const date::time_zone* tz = zone_of(cfg.settings);
   if (run.attempts < policy.attempts) {
-    Instant next = now + backoff(policy, run.attempts);
-    if (Status s = store_.set_failed(run.id, now, error.message(), next); !s) return s;
+    Instant next = now + retry_backoff(policy, run.attempts);
+    if (Status s = store_.set_failed(run.id, wall_(), error.message(), next); !s) return s;
     log_event(Event::run_retried, Priority::warning, fields_of(run, RunStatus::failed),
               run_title(run) + ": attempt " + std::to_string(run.attempts) + " of " + std::to_string(policy.attempts) +
                   " failed: " + error.message() + "; retrying at " + format_local_short(next, tz));
   } else {
-    if (Status s = store_.set_failed(run.id, now, error.message(), std::nullopt); !s) return s;
+    if (Status s = store_.set_failed(run.id, wall_(), error.message(), std::nullopt); !s) return s;
     log_event(Event::run_failed, Priority::err, fields_of(run, RunStatus::failed),
               run_title(run) + ": failed after " + std::to_string(run.attempts) + " attempt(s): " + error.message() +
                   "; fix the cause, then `flisctl retry " + std::to_string(run.id) + "`");
   }
-  return error;
-}
-
-std::optional<Instant> Runner::next_wakeup() {
-  auto cfg = config();
-  if (!cfg) return std::nullopt;
-  Instant now = clock_();
-  auto runs = store_.list();
-  if (!runs) return std::nullopt;
-  std::optional<Instant> next = flis::next_wakeup(*cfg, history_of(*runs), now);
-  for (const Run& r : *runs) {
-    if (r.status != RunStatus::failed || !r.next_attempt) continue;
-    Instant t = std::max(*r.next_attempt, now);
-    if (!next || t < *next) next = t;
-  }
-  return next;
-}
-
-std::vector<fs::path> Runner::watch_paths() {
-  std::set<fs::path> paths;
-  auto cfg = config();
-  if (!cfg) return {};
-  auto waiting = store_.list({.status = RunStatus::waiting});
-  if (!waiting) return {};
-  for (const Run& run : *waiting) {
-    const Order* order = cfg->find_order(run.order);
-    auto period = Period::parse(run.period);
-    if (order == nullptr || !period) continue;
-    for (const Partition& p : partitions_for(*cfg, *order, *period)) {
-      if (partition_processed(cfg->settings.warehouse, p)) continue;
-      // The marker appears in the partition folder; until that folder exists, watch the nearest
-      // parent that does (the warehouse itself at worst).
-      fs::path dir = partition_path(cfg->settings.warehouse, p);
-      std::error_code ec;
-      while (!fs::is_directory(dir, ec) && dir.has_parent_path() && dir != dir.parent_path()) dir = dir.parent_path();
-      paths.insert(dir);
-    }
-  }
-  return {paths.begin(), paths.end()};
+  outcome.status = RunStatus::failed;
+  return Status::OK();
 }
 
 Result<std::vector<Run>> Runner::trigger(const std::string& order_id, const std::optional<std::string>& period_name) {
@@ -515,7 +659,16 @@ Result<std::vector<Run>> Runner::trigger(const std::string& order_id, const std:
   if (std::string why = inactive_reason(order, order_id); !why.empty())
     return Status::Error(order == nullptr ? "no order " + order_id + " in the configuration" : why);
   if (!period_name) {
-    auto queued = refresh();
+    if (Status s = load_book(); !s) return s;
+    Summary summary;
+    Status s = store_.batch([&] {
+      std::lock_guard lock(book_mu_);
+      PlanPass pass = pass_of(*cfg, book_, clock_());
+      return reconcile(*cfg, pass, *order, first_day(*order), pass.today(), summary);
+    });
+    summary.log(*cfg);
+    if (!s) return s;
+    auto queued = queued_runs();
     if (!queued) return queued;
     std::vector<Run> mine;
     for (auto& r : *queued)
@@ -543,11 +696,11 @@ Result<std::vector<Run>> Runner::trigger(const std::string& order_id, const std:
       if (Status s = store_.set_queued(run->id, now); !s) return s;
       break;
   }
-  auto fresh = store_.get(run->id);
-  if (!fresh || !fresh->has_value()) return fresh.ok() ? Status::Error("run vanished") : fresh.status();
-  log_event(Event::run_queued, Priority::notice, fields_of(**fresh, (*fresh)->status),
-            run_title(**fresh) + ": triggered by hand; " + std::string(to_string((*fresh)->status)));
-  return std::vector<Run>{**fresh};
+  auto fresh = reread(run->id);
+  if (!fresh) return fresh.status();
+  log_event(Event::run_queued, Priority::notice, fields_of(*fresh, fresh->status),
+            run_title(*fresh) + ": triggered by hand; " + std::string(to_string(fresh->status)));
+  return std::vector<Run>{*fresh};
 }
 
 // A period of `order` that has ended and whose data is all processed.
@@ -568,9 +721,10 @@ Result<Period> Runner::check_period(const Config& cfg, const Order& order, const
   for (const Partition& p : partitions_for(cfg, order, *period))
     if (!partition_processed(cfg.settings.warehouse, p)) missing.push_back(p.key());
   if (!missing.empty())
-    return Status::Error(order.id + " " + name + ": data not processed yet; missing " + join(missing, ", "));
+    return Status::Error(order.id + " " + name + ": data not processed yet; missing " + missing_summary(missing));
   return *period;
 }
+
 
 Result<Run> Runner::retry(int64_t run_id) {
   auto run = store_.get(run_id);
@@ -586,10 +740,9 @@ Result<Run> Runner::retry(int64_t run_id) {
   if (Status s = store_.requeue_fresh(run_id, clock_()); !s) return s;
   log_event(Event::run_queued, Priority::notice, fields_of(r, RunStatus::queued),
             run_title(r) + ": retry asked for by hand; queued with a fresh retry budget");
-  auto fresh = store_.get(run_id);
-  if (!fresh || !fresh->has_value()) return fresh.ok() ? Status::Error("run vanished") : fresh.status();
-  return **fresh;
+  return reread(run_id);
 }
+
 
 Result<Run> Runner::redeliver(const std::string& order_id, const std::string& period) {
   auto cfg = config();
@@ -607,39 +760,15 @@ Result<Run> Runner::redeliver(const std::string& order_id, const std::string& pe
                          " --period " + period + "` delivers it the first time");
   auto run = store_.add_redelivery(order_id, period, order->municipality, kind_of(*order), cfg->version, clock_());
   if (!run) return run;
+  {
+    std::lock_guard lock(book_mu_);
+    book_.put(*run);
+  }
   log_event(Event::run_queued, Priority::notice, fields_of(*run, RunStatus::queued),
             run_title(*run) + ": redelivery asked for by hand; queued as " +
                 package_name(order_id, period, run->redelivery));
   return run;
 }
 
-std::string Runner::status_line() {
-  auto cfg = config();
-  if (!cfg) return "no configuration loaded";
-  Instant now = clock_();
-  const date::time_zone* tz = zone_of(cfg->settings);
-  size_t orders = std::count_if(cfg->orders.begin(), cfg->orders.end(), [](const Order& o) { return o.active(); });
-  std::vector<std::string> running;
-  int waiting = 0, late = 0;
-  if (auto runs = store_.list()) {
-    for (const Run& r : *runs) {
-      if (r.status == RunStatus::running) running.push_back(r.order + " " + r.period);
-      if (r.status != RunStatus::waiting) continue;
-      ++waiting;
-      const Order* o = cfg->find_order(r.order);
-      auto p = Period::parse(r.period);
-      if (o && p)
-        if (auto expected = expected_time(*cfg, *o, *p); expected && *expected <= now) ++late;
-    }
-  }
-  std::string line = std::to_string(orders) + (orders == 1 ? " order; " : " orders; ") + std::to_string(running.size()) + " running";
-  if (!running.empty()) {
-    std::vector<std::string> shown(running.begin(), running.begin() + std::min<size_t>(running.size(), 3));
-    line += " (" + join(shown, ", ") + (running.size() > 3 ? ", ..." : "") + ")";
-  }
-  line += "; " + std::to_string(waiting) + " waiting, " + std::to_string(late) + " late";
-  if (auto next = next_wakeup()) line += "; next " + format_local_short(*next, tz);
-  return line;
-}
 
 }  // namespace flis

@@ -1,33 +1,69 @@
-// The Runner: the bridge between the planner (when a package is due), the state store (what
-// happened to each run) and jobs/ (what one run does). The daemon's event loop and `flisd --once`
-// drive it; it owns no threads.
+// The Runner: keeps the state store (what happened to each run) in line with the plan (what the
+// configuration, the calendar and the warehouse call for), and records each attempt's outcome. The
+// daemon's event loop and `flisd --once` drive it; it owns no threads.
 //
-// Thread-safety: refresh(), recover(), the control operations and set_config() are called from the
-// event loop thread only; execute() may run on several worker threads at once (for different runs).
+// It keeps a RunBook, every run in memory, so that each event costs what it changes:
+//   refresh()        start, reload, the slow rescan: every period of every order (the history)
+//   advance()        the wake-up timer: each order's newly ended periods, runs turning late, retries
+//   files_changed()  warehouse events: only the periods that need the partitions that changed
+//   execute()        one attempt; the book learns the outcome, nothing is re-planned
+// Delivering itself is daemon/delivery.h; the rules of the run states are daemon/run_state.h.
+//
+// Thread-safety: refresh(), advance(), files_changed(), recover(), the control operations and
+// set_config() are called from one thread (the event loop's); execute() may run on several worker
+// threads at once (for different runs). The book is guarded by a mutex.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <utility>
+#include <unordered_map>
 #include <vector>
 
 #include "config/clock.h"
 #include "config/model.h"
 #include "config/period.h"
 #include "config/status.h"
-#include "daemon/planner.h"
+#include "daemon/run_book.h"
 #include "daemon/state_store.h"
 
 namespace flis {
 
+class PlanPass;
+
+// What one attempt came to.
+struct Outcome {
+  RunStatus status = RunStatus::running;  // as recorded: delivered, failed, queued, cancelled;
+                                          // running when the store could not record it
+  Status error;                           // the attempt's error (OK when delivered)
+  bool recorded = true;                   // false: the state database refused the outcome
+  bool ok() const { return error.ok() && recorded; }
+  const std::string& message() const { return error.message(); }
+};
+
+// Counts for the STATUS line and metrics.
+struct RunCounts {
+  std::array<int64_t, 6> by_status{};  // indexed by RunStatus
+  int64_t late = 0;
+};
+
+// A change in the warehouse seen by inotify: `name` appeared or changed in the watched `folder`.
+struct FileEvent {
+  std::filesystem::path folder;
+  std::string name;
+};
+
 class Runner {
  public:
-  Runner(StateStore& store, Clock clock);
+  // `clock` is the schedule's clock (injected by tests and --now); `wall` times what really
+  // happens (an attempt's start and end, a manifest's creation).
+  Runner(StateStore& store, Clock clock, Clock wall = system_now);
+  ~Runner();
 
   // The configuration to plan from; replaced on reload (runs in flight keep theirs).
   void set_config(std::shared_ptr<const Config> config);
@@ -38,24 +74,34 @@ class Runner {
   // removed and the run queued again. Exactly once.
   Status recover(const std::atomic<bool>* cancel = nullptr);
 
-  // Brings the store in line with the plan as of now: records `waiting` runs (with the partitions
-  // missing), queues due periods and failed runs whose retry time has come, cancels queued and
-  // waiting runs of cancelled, deactivated or removed orders, logs a late period once. Returns the
-  // queued runs in priority order: subscriptions (oldest period first) before backfill chunks.
+  // The whole plan against the store: records `waiting` runs (with the partitions missing), queues
+  // due periods and failed runs whose retry time has come, cancels pending runs of cancelled,
+  // deactivated or removed orders, marks late runs. All of it one transaction. Returns the queued
+  // runs in priority order: subscriptions (oldest period first) before backfill chunks.
   Result<std::vector<Run>> refresh();
+  // The wake-up timer came: each order's periods that ended since the last pass, runs whose
+  // expected time has passed, retries whose time has come.
+  Status advance();
+  // Warehouse events: re-plans the periods that need the partitions that changed.
+  Status files_changed(const std::vector<FileEvent>& events);
 
   // One attempt of one queued run: running -> delivered, or failed with the next attempt set by the
   // retry policy (left failed after the last attempt). Every transition is committed before it is
-  // acted on, and logged. Returns the run's error, if any.
-  Status execute(const Run& run, const std::atomic<bool>* cancel = nullptr);
+  // acted on, and logged.
+  Outcome execute(const Run& run, const std::atomic<bool>* cancel = nullptr);
 
-  // When refresh() should next be called without a file event: the earliest period end, calendar
-  // expected time or retry time after now.
+  // The queued runs in priority order, as far as `fn` wants them (it returns false to stop).
+  // `fn` must not call back into the Runner.
+  void for_each_queued(const std::function<bool(const RunBook::Entry&, const std::string& order)>& fn) const;
+
+  // When advance() should next be called: the earliest period end, calendar expected time or retry
+  // time after now.
   std::optional<Instant> next_wakeup();
 
-  // The warehouse folders whose change may make a waiting run due (partition folders and their
-  // parents that exist), for inotify.
+  // The warehouse folders to watch for new data (interface folders of active orders, partition
+  // folders that exist without their marker), and a number that changes when they do.
   std::vector<std::filesystem::path> watch_paths();
+  uint64_t watch_version() const;
 
   // Control operations (flisctl trigger / retry / redeliver through the control socket).
   // trigger: re-check the order now (and, with a period, queue that period if its data is
@@ -66,30 +112,42 @@ class Runner {
   // redeliver: a new run (.r2, .r3 ...) of an already delivered period.
   Result<Run> redeliver(const std::string& order, const std::string& period);
 
+  RunCounts counts() const;
   // For the STATUS= line: "42 orders; 1 running (K101-CPR-D 2026-11-25); 3 waiting, 1 late; next
   // 2026-12-04 06:00".
   std::string status_line();
 
  private:
+  struct Summary;
+  Status load_book();
+  Status reconcile(const Config& cfg, PlanPass& pass, const Order& order, date::local_days from, date::local_days to,
+                   Summary& summary);
+  Status cancel_pending(const std::string& order, const std::string& why, Instant now);
+  Status queue_retries(Instant now);
+  Status mark_late(const Config& cfg, Instant now, Summary& summary);
+  void plan_horizon(const Config& cfg, PlanPass& pass);
   Status recover_one(const Config& cfg, const Run& run, const std::atomic<bool>* cancel);
-  Status cancel_inactive(const Config& cfg, std::vector<Run>& runs, Instant now);
-  Status requeue_retries(const Config& cfg, std::vector<Run>& runs, Instant now);
-  std::vector<PlannedRun> plan_all(const Config& cfg, const std::vector<Run>& runs, Instant now);
-  Status apply_plan(const Config& cfg, const std::vector<Run>& runs, const std::vector<PlannedRun>& planned,
-                    Instant now);
-  Run proto_of(const Config& cfg, const Order& order, const Period& period, RunStatus status, Instant now);
-  Status queue_due(const Config& cfg, const Order& order, const PlannedRun& p, const Run* existing, Instant now);
-  Status record_waiting(const Config& cfg, const Order& order, const PlannedRun& p, const Run* existing, Instant now);
-  Status record_delivered(const Run& run, int64_t bytes, const std::string& remote, const std::string& checksum,
-                          bool found, double seconds);
-  Status record_failure(const Config& cfg, const Run& run, const Status& error, const std::atomic<bool>* cancel);
+  Status record_failure(const Config& cfg, const Run& run, const Status& error, const std::atomic<bool>* cancel,
+                        Outcome& outcome);
   Result<Period> check_period(const Config& cfg, const Order& order, const std::string& name);
+  Result<Run> reread(int64_t id, std::optional<Instant> expected = std::nullopt);
+  void rebuild_watches(const Config& cfg);
+  void watch_partition(const std::filesystem::path& folder);
+  Result<std::vector<Run>> queued_runs();
 
   StateStore& store_;
   Clock clock_;
+  Clock wall_;
   mutable std::mutex config_mu_;
   std::shared_ptr<const Config> config_;
-  std::set<std::pair<std::string, std::string>> late_logged_;  // (order, period) logged late
+
+  mutable std::mutex book_mu_;  // the book, the horizon and the watches
+  RunBook book_;
+  bool loaded_ = false;
+  std::unordered_map<std::string, date::local_days> horizon_;  // order -> last day planned
+  std::optional<Instant> next_period_end_;
+  std::set<std::filesystem::path> watches_;
+  uint64_t watch_version_ = 0;
 };
 
 }  // namespace flis

@@ -18,15 +18,6 @@
 namespace flis {
 namespace {
 
-constexpr std::array<std::pair<RunStatus, std::string_view>, 6> kStatusNames{{
-    {RunStatus::waiting, "waiting"},
-    {RunStatus::queued, "queued"},
-    {RunStatus::running, "running"},
-    {RunStatus::delivered, "delivered"},
-    {RunStatus::failed, "failed"},
-    {RunStatus::cancelled, "cancelled"},
-}};
-
 // Schema migrations: kMigrations[i] brings the database from user_version i to i + 1. Append only;
 // never edit a migration that has shipped. A later version adds columns with ALTER TABLE here.
 const char* const kMigrations[] = {
@@ -53,12 +44,14 @@ const char* const kMigrations[] = {
     "  UNIQUE (order_id, period, redelivery)"
     ");"
     "CREATE INDEX runs_status ON runs (status);",
+    // 1 -> 2: a waiting run's lateness is logged once, across restarts and `flisd --once` runs.
+    "ALTER TABLE runs ADD COLUMN late INTEGER NOT NULL DEFAULT 0;",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
 constexpr const char* kColumns =
     "id, order_id, municipality, period, redelivery, kind, status, attempts, created, started, "
-    "finished, next_attempt, bytes, remote, checksum, error, config_version, missing";
+    "finished, next_attempt, bytes, remote, checksum, error, config_version, missing, late";
 
 // A prepared statement, finalised on scope exit.
 class Stmt {
@@ -93,6 +86,24 @@ std::optional<Instant> time_column(sqlite3_stmt* s, int i) {
   return Instant(std::chrono::seconds(sqlite3_column_int64(s, i)));
 }
 
+// The missing partitions are one comma-separated column: text only at the store's boundary.
+std::string join_missing(const std::vector<std::string>& missing) {
+  std::string out;
+  for (const auto& m : missing) (out.empty() ? out : out += ',') += m;
+  return out;
+}
+
+std::vector<std::string> split_missing(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at < text.size();) {
+    size_t comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > at) out.push_back(text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
 Run read_run(sqlite3_stmt* s) {
   Run r;
   r.id = sqlite3_column_int64(s, 0);
@@ -100,7 +111,7 @@ Run read_run(sqlite3_stmt* s) {
   r.municipality = sqlite3_column_int(s, 2);
   r.period = text_column(s, 3);
   r.redelivery = sqlite3_column_int(s, 4);
-  r.kind = text_column(s, 5);
+  r.kind = parse_run_kind(text_column(s, 5)).value_or(RunKind::subscription);
   // An unknown status can only come from a hand-edited database; show it as failed, not crash.
   r.status = parse_run_status(text_column(s, 6)).value_or(RunStatus::failed);
   r.attempts = sqlite3_column_int(s, 7);
@@ -113,8 +124,16 @@ Run read_run(sqlite3_stmt* s) {
   r.checksum = text_column(s, 14);
   r.error = text_column(s, 15);
   r.config_version = text_column(s, 16);
-  r.missing = text_column(s, 17);
+  r.missing = split_missing(text_column(s, 17));
+  r.late = sqlite3_column_int(s, 18) != 0;
   return r;
+}
+
+// " AND status IN ('waiting', ...)": the states run_state.h allows a transition to `to` from.
+std::string from_states(RunStatus to) {
+  std::string in;
+  for (RunStatus from : sources_of(to)) in += std::string(in.empty() ? "" : ", ") + "'" + std::string(to_string(from)) + "'";
+  return " AND status IN (" + in + ")";
 }
 
 // The error for a failed SQLite call on the database at `path`; a full disk says so plainly,
@@ -183,32 +202,24 @@ Result<sqlite3*> open_db(const std::filesystem::path& path, int flags) {
 
 // Runs one UPDATE of run `id` (parameter ?1) with further bindings; no row changed is an error.
 template <typename Bind>
-Status update_run(sqlite3* db, const std::filesystem::path& path, std::recursive_mutex& mu, int64_t id, const char* sql,
-                  const std::string& doing, Bind&& bind) {
+// `to`: the transition made, checked against run_state.h in the statement; nullopt for an update
+// that is not a transition (its SQL carries its own guard).
+Status update_run(sqlite3* db, const std::filesystem::path& path, std::recursive_mutex& mu, int64_t id,
+                  std::optional<RunStatus> to, std::string sql, const std::string& doing, Bind&& bind) {
   std::lock_guard lock(mu);
-  Stmt s(db, sql);
+  if (to) sql += from_states(*to);
+  Stmt s(db, sql.c_str());
   if (!s.prepared()) return sqlite_error(db, path, doing);
   s.bind(1, id);
   bind(s);
   if (s.step() != SQLITE_DONE) return sqlite_error(db, path, doing);
   if (sqlite3_changes(db) == 0)
-    return Status::Error("state database " + path.string() + ": " + doing + ": no such run in that state");
+    return Status::Error("state database " + path.string() + ": " + doing + ": no such run, or it is not in a state " +
+                         "that may become " + std::string(to ? to_string(*to) : "changed"));
   return Status::OK();
 }
 
 }  // namespace
-
-std::string_view to_string(RunStatus s) {
-  for (const auto& [v, n] : kStatusNames)
-    if (v == s) return n;
-  return "?";
-}
-
-std::optional<RunStatus> parse_run_status(std::string_view s) {
-  for (const auto& [v, n] : kStatusNames)
-    if (n == s) return v;
-  return std::nullopt;
-}
 
 int StateStore::schema_version() { return kSchemaVersion; }
 
@@ -277,11 +288,11 @@ Result<Run> StateStore::ensure(const Run& proto) {
   ins.bind(2, int64_t(proto.municipality));
   ins.bind(3, proto.period);
   ins.bind(4, int64_t(proto.redelivery));
-  ins.bind(5, proto.kind);
+  ins.bind(5, std::string(to_string(proto.kind)));
   ins.bind(6, std::string(to_string(proto.status)));
   ins.bind(7, proto.created);
   ins.bind(8, proto.config_version);
-  ins.bind(9, proto.missing);
+  ins.bind(9, join_missing(proto.missing));
   if (ins.step() != SQLITE_DONE) return sqlite_error(db_, path_, "recording run " + proto.order + " " + proto.period);
 
   std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE order_id = ?1 AND period = ?2 AND redelivery = ?3";
@@ -295,7 +306,7 @@ Result<Run> StateStore::ensure(const Run& proto) {
 }
 
 Result<Run> StateStore::add_redelivery(const std::string& order, const std::string& period, int municipality,
-                                       const std::string& kind, const std::string& config_version, Instant now) {
+                                       RunKind kind, const std::string& config_version, Instant now) {
   std::lock_guard lock(mu_);
   const std::string doing = "adding a redelivery of " + order + " " + period;
   // One statement computes max + 1 and inserts it, so two callers can never pick the same number.
@@ -308,7 +319,7 @@ Result<Run> StateStore::add_redelivery(const std::string& order, const std::stri
   ins.bind(1, order);
   ins.bind(2, int64_t(municipality));
   ins.bind(3, period);
-  ins.bind(4, kind);
+  ins.bind(4, std::string(to_string(kind)));
   ins.bind(5, std::optional<Instant>(now));
   ins.bind(6, config_version);
   if (ins.step() != SQLITE_DONE) return sqlite_error(db_, path_, doing);
@@ -321,18 +332,23 @@ Result<Run> StateStore::add_redelivery(const std::string& order, const std::stri
   return read_run(sel.get());
 }
 
-Status StateStore::set_waiting(int64_t id, const std::string& missing) {
-  return update_run(db_, path_, mu_, id, "UPDATE runs SET status = 'waiting', missing = ?2 WHERE id = ?1",
-                "marking run " + std::to_string(id) + " waiting", [&](Stmt& s) { s.bind(2, missing); });
+Status StateStore::set_waiting(int64_t id, const std::vector<std::string>& missing) {
+  return update_run(db_, path_, mu_, id, RunStatus::waiting, "UPDATE runs SET status = 'waiting', missing = ?2 WHERE id = ?1",
+                "marking run " + std::to_string(id) + " waiting", [&](Stmt& s) { s.bind(2, join_missing(missing)); });
+}
+
+Status StateStore::set_late(int64_t id) {
+  return update_run(db_, path_, mu_, id, std::nullopt, "UPDATE runs SET late = 1 WHERE id = ?1 AND status = 'waiting'",
+                    "marking run " + std::to_string(id) + " late (it must be waiting)", [](Stmt&) {});
 }
 
 Status StateStore::set_queued(int64_t id, Instant) {
-  return update_run(db_, path_, mu_, id, "UPDATE runs SET status = 'queued', missing = '', next_attempt = NULL WHERE id = ?1",
+  return update_run(db_, path_, mu_, id, RunStatus::queued, "UPDATE runs SET status = 'queued', missing = '', next_attempt = NULL WHERE id = ?1",
                 "queueing run " + std::to_string(id), [](Stmt&) {});
 }
 
 Status StateStore::requeue_fresh(int64_t id, Instant) {
-  return update_run(db_, path_, mu_, id,
+  return update_run(db_, path_, mu_, id, RunStatus::queued,
                 "UPDATE runs SET status = 'queued', attempts = 0, missing = '', next_attempt = NULL "
                 "WHERE id = ?1",
                 "queueing run " + std::to_string(id) + " for a retry", [](Stmt&) {});
@@ -340,15 +356,15 @@ Status StateStore::requeue_fresh(int64_t id, Instant) {
 
 Status StateStore::set_running(int64_t id, Instant now) {
   // Only a queued run may start: two workers can never run the same package at once.
-  return update_run(db_, path_, mu_, id,
+  return update_run(db_, path_, mu_, id, RunStatus::running,
                 "UPDATE runs SET status = 'running', attempts = attempts + 1, started = ?2, finished = NULL, "
-                "next_attempt = NULL WHERE id = ?1 AND status = 'queued'",
+                "next_attempt = NULL WHERE id = ?1",
                 "starting run " + std::to_string(id) + " (it must be queued)",
                 [&](Stmt& s) { s.bind(2, std::optional<Instant>(now)); });
 }
 
 Status StateStore::set_packed(int64_t id, int64_t bytes, const std::string& remote, const std::string& checksum) {
-  return update_run(db_, path_, mu_, id,
+  return update_run(db_, path_, mu_, id, std::nullopt,
                 "UPDATE runs SET bytes = ?2, remote = ?3, checksum = ?4 WHERE id = ?1 AND status = 'running'",
                 "recording the package of run " + std::to_string(id) + " (it must be running)", [&](Stmt& s) {
                   s.bind(2, bytes);
@@ -359,7 +375,7 @@ Status StateStore::set_packed(int64_t id, int64_t bytes, const std::string& remo
 
 Status StateStore::set_delivered(int64_t id, Instant now, int64_t bytes, const std::string& remote,
                                  const std::string& checksum) {
-  return update_run(db_, path_, mu_, id,
+  return update_run(db_, path_, mu_, id, RunStatus::delivered,
                 "UPDATE runs SET status = 'delivered', finished = ?2, bytes = ?3, remote = ?4, checksum = ?5, "
                 "error = '', missing = '', next_attempt = NULL WHERE id = ?1",
                 "marking run " + std::to_string(id) + " delivered", [&](Stmt& s) {
@@ -371,7 +387,7 @@ Status StateStore::set_delivered(int64_t id, Instant now, int64_t bytes, const s
 }
 
 Status StateStore::set_failed(int64_t id, Instant now, const std::string& error, std::optional<Instant> next_attempt) {
-  return update_run(db_, path_, mu_, id, "UPDATE runs SET status = 'failed', finished = ?2, error = ?3, next_attempt = ?4 WHERE id = ?1",
+  return update_run(db_, path_, mu_, id, RunStatus::failed, "UPDATE runs SET status = 'failed', finished = ?2, error = ?3, next_attempt = ?4 WHERE id = ?1",
                 "marking run " + std::to_string(id) + " failed", [&](Stmt& s) {
                   s.bind(2, std::optional<Instant>(now));
                   s.bind(3, error);
@@ -380,9 +396,9 @@ Status StateStore::set_failed(int64_t id, Instant now, const std::string& error,
 }
 
 Status StateStore::set_cancelled(int64_t id, Instant now, const std::string& why) {
-  return update_run(db_, path_, mu_, id,
+  return update_run(db_, path_, mu_, id, RunStatus::cancelled,
                 "UPDATE runs SET status = 'cancelled', finished = ?2, error = ?3, next_attempt = NULL "
-                "WHERE id = ?1 AND status IN ('waiting', 'queued', 'failed')",
+                "WHERE id = ?1",
                 "cancelling run " + std::to_string(id) + " (it must be waiting, queued or failed)", [&](Stmt& s) {
                   s.bind(2, std::optional<Instant>(now));
                   s.bind(3, why);
@@ -414,6 +430,17 @@ Result<std::vector<Run>> StateStore::list(const RunFilter& filter) {
   while ((rc = s.step()) == SQLITE_ROW) runs.push_back(read_run(s.get()));
   if (rc != SQLITE_DONE) return sqlite_error(db_, path_, "listing runs");
   return runs;
+}
+
+Status StateStore::scan(const std::function<void(const Run&)>& fn) {
+  std::lock_guard lock(mu_);
+  std::string sql = std::string("SELECT ") + kColumns + " FROM runs ORDER BY id";
+  Stmt s(db_, sql.c_str());
+  if (!s.prepared()) return sqlite_error(db_, path_, "reading the runs");
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) fn(read_run(s.get()));
+  if (rc != SQLITE_DONE) return sqlite_error(db_, path_, "reading the runs");
+  return Status::OK();
 }
 
 }  // namespace flis

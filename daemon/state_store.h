@@ -17,14 +17,12 @@
 
 #include "config/clock.h"
 #include "config/status.h"
+#include "daemon/run_state.h"
 
 struct sqlite3;
 
 namespace flis {
 
-enum class RunStatus { waiting, queued, running, delivered, failed, cancelled };
-std::string_view to_string(RunStatus);
-std::optional<RunStatus> parse_run_status(std::string_view);
 
 struct Run {
   int64_t id = 0;
@@ -32,7 +30,7 @@ struct Run {
   int municipality = 0;
   std::string period;       // Period::name()
   int redelivery = 1;       // 1 = the delivery; 2, 3, ... = redeliveries asked for by hand (.r2)
-  std::string kind;         // "subscription", "backfill" or "datamart"
+  RunKind kind = RunKind::subscription;
   RunStatus status = RunStatus::queued;
   int attempts = 0;
   std::optional<Instant> created, started, finished, next_attempt;
@@ -41,7 +39,8 @@ struct Run {
   std::string checksum;     // SHA-256 of the package, hex
   std::string error;
   std::string config_version;
-  std::string missing;      // waiting: the partitions not yet processed, comma-separated
+  bool late = false;        // waiting past its expected time, and logged so
+  std::vector<std::string> missing;  // waiting: the partitions not yet processed (SOURCE/INTERFACE/partition)
 };
 
 struct RunFilter {
@@ -66,10 +65,14 @@ class StateStore {
   Result<Run> ensure(const Run& proto);
   // A new run for a redelivery by hand: redelivery = highest existing + 1, queued.
   Result<Run> add_redelivery(const std::string& order, const std::string& period, int municipality,
-                             const std::string& kind, const std::string& config_version, Instant now);
+                             RunKind kind, const std::string& config_version, Instant now);
 
   // Transitions; each is committed before it returns.
-  Status set_waiting(int64_t id, const std::string& missing);
+  // Every transition is refused (an error naming the run) unless run_state.h allows it from the
+  // run's current state; the check is in the UPDATE itself, so it holds across threads and hosts.
+  Status set_waiting(int64_t id, const std::vector<std::string>& missing);
+  // The run's lateness was logged (not a transition: it stays waiting).
+  Status set_late(int64_t id);
   Status set_queued(int64_t id, Instant now);
   // queued again with a fresh retry budget (attempts = 0): `flisctl retry`.
   Status requeue_fresh(int64_t id, Instant now);
@@ -92,6 +95,8 @@ class StateStore {
 
   Result<std::optional<Run>> get(int64_t id);
   Result<std::vector<Run>> list(const RunFilter& filter = {});
+  // Every run, oldest first, one at a time: loading the run book without holding every row.
+  Status scan(const std::function<void(const Run&)>& fn);
 
   const std::filesystem::path& path() const { return path_; }
 

@@ -8,9 +8,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <thread>
 
+#include "daemon/delivery.h"
 #include "daemon/event_loop.h"
 #include "daemon/log.h"
 #include "daemon/state_store.h"
@@ -236,8 +238,6 @@ BOOST_AUTO_TEST_CASE(a_new_order_after_reload_is_planned) {
 
 BOOST_AUTO_TEST_CASE(stop_mid_upload_leaves_no_partial_package_and_the_next_start_delivers_it) {
   Service s;
-  // Slow enough to catch in the middle: incompressible data at zstd's strongest level.
-  s.tree.write("flisd.yaml", std::string(kSettings) + "compression: {level: 19, threads: 1}\n");
   s.warehouse.land("DSA", "CPR_PERSON", "2026-11-25", 101);
   {
     std::ofstream big(s.warehouse.dir("DSA", "CPR_PERSON", "2026-11-25") / "101" / "big.bin", std::ios::binary);
@@ -250,11 +250,20 @@ BOOST_AUTO_TEST_CASE(stop_mid_upload_leaves_no_partial_package_and_the_next_star
   }
   s.warehouse.process("DSA", "CPR_PERSON", "2026-11-25");
   s.set_now("2026-11-26 12:00");
+  // The seam holds the upload mid-way (temporary file open, nothing archived yet) until the stop
+  // has set the cancel flag: the stop always comes mid-upload, however fast the machine.
+  std::promise<void> reached;
+  flis::set_delivery_pause_for_tests([&reached](const std::atomic<bool>* cancel) {
+    reached.set_value();
+    for (int i = 0; i < 60000 && !(cancel && cancel->load()); ++i) std::this_thread::sleep_for(1ms);
+  });
   s.start(0s);  // no grace: stopping aborts the upload at once
 
   const fs::path part = s.outbox / ("." + kPackage + ".part");
-  BOOST_TEST_REQUIRE(eventually([&] { return fs::exists(part); }), "the upload never started");
+  BOOST_TEST_REQUIRE((reached.get_future().wait_for(60s) == std::future_status::ready), "the upload never started");
+  BOOST_TEST(fs::exists(part), "the upload's temporary file is there mid-way");
   BOOST_TEST(s.stop() == 0);
+  flis::set_delivery_pause_for_tests({});
   BOOST_TEST(visible_files(s.outbox).empty(), "a package appeared under its final name after an aborted upload");
   auto runs = s.runs();
   BOOST_TEST_REQUIRE(runs.size() == 1u);
@@ -304,7 +313,7 @@ chunk: month
   // With backfill_workers: 1, no two backfill chunks ever ran at once; and they went oldest first.
   std::vector<Run> chunks;
   for (const auto& r : runs)
-    if (r.kind == "backfill") chunks.push_back(r);
+    if (r.kind == RunKind::backfill) chunks.push_back(r);
   std::sort(chunks.begin(), chunks.end(), [](const Run& a, const Run& b) { return a.period < b.period; });
   for (size_t i = 1; i < chunks.size(); ++i) {
     BOOST_TEST((*chunks[i].started >= *chunks[i - 1].finished), chunks[i].period << " overlapped " << chunks[i - 1].period);

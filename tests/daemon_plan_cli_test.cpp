@@ -189,7 +189,7 @@ BOOST_AUTO_TEST_CASE(delivered_runs_come_from_the_state_database_and_plan_never_
     proto.order = "K101-LOEN";
     proto.municipality = 101;
     proto.period = "2026-09";
-    proto.kind = "subscription";
+    proto.kind = RunKind::subscription;
     proto.created = at("2026-10-06T06:00:00Z");
     auto run = (*store)->ensure(proto);
     BOOST_TEST_REQUIRE(run.ok(), run.message());

@@ -114,8 +114,8 @@ BOOST_AUTO_TEST_CASE(due_periods_are_delivered_exactly_once) {
                                                              "K101-CPR-D 2026-11-03"}),
              boost::test_tools::per_element());
   for (const Run& r : queued) {
-    BOOST_TEST(r.kind == "subscription");
-    Status s = w.runner->execute(r);
+    BOOST_TEST((r.kind == RunKind::subscription));
+    Outcome s = w.runner->execute(r);
     BOOST_TEST_REQUIRE(s.ok(), s.message());
   }
   BOOST_TEST(w.refresh().empty());
@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(waiting_runs_name_their_missing_partitions_until_processed)
   auto waiting = w.runs(RunStatus::waiting);
   BOOST_TEST_REQUIRE(waiting.size() == 1u);
   BOOST_TEST(waiting[0].period == "2026-10");
-  BOOST_TEST(waiting[0].missing == "DSA/CPR_PERSON/2026-10-31,DSA/LOEN_ANSAT/2026-10");
+  BOOST_TEST(waiting[0].missing == (std::vector<std::string>{"DSA/CPR_PERSON/2026-10-31", "DSA/LOEN_ANSAT/2026-10"}));
 
   auto watched = w.runner->watch_paths();
   BOOST_TEST((std::find(watched.begin(), watched.end(), w.warehouse.dir("DSA", "CPR_PERSON", "2026-10-31")) !=
@@ -157,13 +157,13 @@ BOOST_AUTO_TEST_CASE(waiting_runs_name_their_missing_partitions_until_processed)
 
   w.warehouse.process("DSA", "CPR_PERSON", "2026-10-31");
   w.refresh();
-  BOOST_TEST(w.runs(RunStatus::waiting)[0].missing == "DSA/LOEN_ANSAT/2026-10");
+  BOOST_TEST(w.runs(RunStatus::waiting)[0].missing == std::vector<std::string>{"DSA/LOEN_ANSAT/2026-10"});
 
   w.warehouse.process("DSA", "LOEN_ANSAT", "2026-10");
   auto queued = w.refresh();
   BOOST_TEST_REQUIRE(queued.size() == 1u);
   BOOST_TEST(queued[0].id == waiting[0].id);
-  BOOST_TEST(queued[0].missing == "");
+  BOOST_TEST(queued[0].missing.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_failing_target_is_retried_with_backoff_then_left_failed) {
@@ -337,9 +337,9 @@ BOOST_AUTO_TEST_CASE(subscriptions_come_before_backfill_chunks) {
                                                              "K101-CPR-D 2026-11-03", "K101-HIST 2026-09",
                                                              "K101-HIST 2026-10"}),
              boost::test_tools::per_element());
-  BOOST_TEST(queued[0].kind == "datamart");
-  BOOST_TEST(queued[1].kind == "subscription");
-  BOOST_TEST(queued[3].kind == "backfill");
+  BOOST_TEST((queued[0].kind == RunKind::datamart));
+  BOOST_TEST((queued[1].kind == RunKind::subscription));
+  BOOST_TEST((queued[3].kind == RunKind::backfill));
 }
 
 BOOST_AUTO_TEST_CASE(redeliver_makes_a_new_numbered_package) {

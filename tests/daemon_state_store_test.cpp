@@ -36,7 +36,7 @@ Run proto(const std::string& order, const std::string& period, RunStatus status 
   r.order = order;
   r.municipality = 101;
   r.period = period;
-  r.kind = "subscription";
+  r.kind = RunKind::subscription;
   r.status = status;
   r.created = at(1000);
   r.config_version = "abc123";
@@ -138,20 +138,20 @@ BOOST_AUTO_TEST_CASE(every_transition_is_persisted_across_reopen) {
   {
     auto store = open_store(dir.path / "state.db");
     id = store->ensure(proto("K101-CPR-D", "2026-11-25", RunStatus::waiting))->id;
-    BOOST_TEST_REQUIRE(store->set_waiting(id, "DSA/CPR_PERSON/2026-11-25").ok());
+    BOOST_TEST_REQUIRE(store->set_waiting(id, {"DSA/CPR_PERSON/2026-11-25"}).ok());
   }
   {
     auto store = open_store(dir.path / "state.db");
     Run r = get_run(*store, id);
     BOOST_TEST((r.status == RunStatus::waiting));
-    BOOST_TEST(r.missing == "DSA/CPR_PERSON/2026-11-25");
+    BOOST_TEST(r.missing == std::vector<std::string>{"DSA/CPR_PERSON/2026-11-25"});
     BOOST_TEST_REQUIRE(store->set_queued(id, at(3000)).ok());
   }
   {
     auto store = open_store(dir.path / "state.db");
     Run r = get_run(*store, id);
     BOOST_TEST((r.status == RunStatus::queued));
-    BOOST_TEST(r.missing == "");
+    BOOST_TEST(r.missing.empty());
     BOOST_TEST_REQUIRE(store->set_running(id, at(3100)).ok());
   }
   {
@@ -214,11 +214,11 @@ BOOST_AUTO_TEST_CASE(redeliveries_are_numbered_from_two_upwards) {
   TempDir dir;
   auto store = open_store(dir.path / "state.db");
   int64_t first = store->ensure(proto("K101-CPR-M", "2026-10"))->id;
-  auto r2 = store->add_redelivery("K101-CPR-M", "2026-10", 101, "subscription", "v2", at(5000));
+  auto r2 = store->add_redelivery("K101-CPR-M", "2026-10", 101, RunKind::subscription, "v2", at(5000));
   BOOST_TEST_REQUIRE(r2.ok(), r2.message());
-  auto r3 = store->add_redelivery("K101-CPR-M", "2026-10", 101, "subscription", "v2", at(5001));
+  auto r3 = store->add_redelivery("K101-CPR-M", "2026-10", 101, RunKind::subscription, "v2", at(5001));
   BOOST_TEST_REQUIRE(r3.ok(), r3.message());
-  auto other = store->add_redelivery("K101-CPR-M", "2026-11", 101, "subscription", "v2", at(5002));
+  auto other = store->add_redelivery("K101-CPR-M", "2026-11", 101, RunKind::subscription, "v2", at(5002));
   BOOST_TEST_REQUIRE(other.ok(), other.message());
   BOOST_TEST(r2->redelivery == 2);
   BOOST_TEST(r3->redelivery == 3);
@@ -333,7 +333,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_says_the_disk_is_full) {
       last_error = store.message();
     } else {
       Run r = proto("K101-CPR-D", "2026-11-25");
-      r.missing = std::string(4000, 'x');  // big rows fill the disk in a few hundred inserts
+      r.missing = {std::string(4000, 'x')};  // big rows fill the disk in a few hundred inserts
       for (int i = 0; i < 1000 && last_error.empty(); ++i) {
         r.period = "p" + std::to_string(i);
         auto e = (*store)->ensure(r);

@@ -1,0 +1,138 @@
+// Delivering one run. See daemon/delivery.h.
+//
+// Exactly once rests on asking the target before anything is built: a crash may have come between
+// the final rename and the store's record of the delivery.
+#include "daemon/delivery.h"
+
+#include <memory>
+
+#include "config/period.h"
+#include "daemon/warehouse.h"
+#include "jobs/packer.h"
+#include "jobs/target.h"
+
+namespace flis {
+namespace {
+
+std::function<void(const std::atomic<bool>*)>& delivery_pause() {
+  static std::function<void(const std::atomic<bool>*)> pause;
+  return pause;
+}
+
+// Where a run's package goes on its target.
+struct Destination {
+  std::unique_ptr<DeliveryTarget> target;
+  std::string folder;
+  std::string name;
+  std::string path() const { return folder.empty() || folder.back() == '/' ? folder + name : folder + "/" + name; }
+};
+
+Result<Destination> destination_of(const Config& config, const Order& order, const Run& run,
+                                   const std::atomic<bool>* cancel) {
+  const Target* target = config.target_for(order);
+  if (target == nullptr)
+    return Status::Error("order " + order.id + ": delivery '" + order.delivery +
+                         "' has no target in flisd.yaml (targets: add one named '" + order.delivery + "')");
+  auto made = make_target(*target, cancel);
+  if (!made) return made.status();
+  Destination d;
+  d.target = std::move(*made);
+  d.folder = expand_path(target->path, order.municipality, order.id);
+  d.name = package_name(order.id, run.period, run.redelivery);
+  return d;
+}
+
+// The package as found on the target, if it is complete. A final file without its checksum file
+// is a commit interrupted between rename and checksum: the final name only ever appears after the
+// whole upload was written, synced and size-checked, so when this run recorded the package's
+// checksum and size before committing (StateStore::set_packed) and the sizes agree, the checksum
+// file is written now and the package counts as delivered. Anything else is for the sysadmin.
+Result<std::optional<Delivered>> already_delivered(Destination& d, const Run& run) {
+  auto found = d.target->inspect(d.folder, d.name);
+  if (!found) return found.status().context("checking " + d.target->describe() + " for " + d.path());
+  if (!found->has_value()) return std::optional<Delivered>();
+  const RemoteFile& f = **found;
+  const std::string& expected = run.checksum;
+  if (!f.sha256 && !expected.empty() && int64_t(f.size) == run.bytes) {
+    if (Status s = d.target->finish_checksum(d.folder, d.name, expected); !s)
+      return s.context("completing the interrupted delivery of " + d.path());
+    return std::optional<Delivered>(Delivered{int64_t(f.size), d.path(), expected, true});
+  }
+  if (!f.sha256)
+    return Status::Error(d.path() + " exists on " + d.target->describe() +
+                         " without its .sha256, and this run has no record of building it; check the "
+                         "file, remove it, then `flisctl retry` the run");
+  if (!expected.empty() && *f.sha256 != expected)
+    return Status::Error(d.path() + " exists on " + d.target->describe() + " with checksum " + *f.sha256 +
+                         ", not the " + expected + " recorded for this run; check the file, remove it, "
+                         "then `flisctl retry` the run");
+  return std::optional<Delivered>(Delivered{int64_t(f.size), d.path(), *f.sha256, true});
+}
+
+// Builds the package of `run` and streams it to its target. Asks the target first, so a package
+// that is already there (with its checksum) is recorded rather than built again.
+}  // namespace
+
+Result<Delivered> deliver(const Config& config, StateStore& store, const Order& order, const Run& run,
+                          Instant created, const std::atomic<bool>* cancel) {
+  auto period = Period::parse(run.period);
+  if (!period) return Status::Error("'" + run.period + "' is not a period name");
+  auto dest = destination_of(config, order, run, cancel);
+  if (!dest) return dest.status();
+  auto found = already_delivered(*dest, run);
+  if (!found) return found.status();
+  if (found->has_value()) return **found;
+
+  PackageSpec spec;
+  spec.order = &order;
+  spec.period = *period;
+  spec.partitions = partitions_for(config, order, *period);
+  spec.warehouse = config.settings.warehouse;
+  spec.compression = config.settings.compression;
+  spec.created = created;
+  for (const auto& p : spec.partitions)
+    if (!partition_processed(spec.warehouse, p))
+      return Status::Error("partition " + p.key() + " is not processed (no _PROCESSED in " +
+                           partition_path(spec.warehouse, p).string() + ")");
+
+  auto upload = dest->target->begin(dest->folder, dest->name);
+  if (!upload) return upload.status();
+  if (const auto& pause = delivery_pause()) spec.after_hashing = [&pause, cancel] { pause(cancel); };
+  auto packed = build_package(spec, **upload, cancel);
+  if (!packed) {
+    (*upload)->abort();
+    return packed.status();
+  }
+  // Recorded before the commit, so a crash inside it can be finished by recover() (exactly once).
+  if (Status s = store.set_packed(run.id, int64_t(packed->bytes), (*upload)->remote_path(), packed->sha256); !s) {
+    (*upload)->abort();
+    return s;
+  }
+  Status committed = (*upload)->commit(packed->sha256);
+  if (!committed) {
+    (*upload)->abort();
+    // Another attempt may have won the race to the final name with this very package: if it is
+    // there with a checksum, it is delivered; anything else is this attempt's failure.
+    Run built = run;
+    built.checksum = packed->sha256;
+    built.bytes = int64_t(packed->bytes);
+    auto again = already_delivered(*dest, built);
+    if (again && again->has_value()) return **again;
+    return committed;
+  }
+  return Delivered{int64_t(packed->bytes), (*upload)->remote_path(), packed->sha256, false};
+}
+
+
+void set_delivery_pause_for_tests(std::function<void(const std::atomic<bool>*)> pause) {
+  delivery_pause() = std::move(pause);
+}
+
+Result<std::optional<Delivered>> find_delivered(const Config& config, const Order& order, const Run& run,
+                                                const std::atomic<bool>* cancel) {
+  auto dest = destination_of(config, order, run, cancel);
+  if (!dest) return dest.status();
+  return already_delivered(*dest, run);
+}
+
+}  // namespace flis

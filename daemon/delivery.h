@@ -1,0 +1,46 @@
+// Delivering one run: ask the target whether the package is already there, else build it from the
+// warehouse and stream it to the target, and say what happened as a value. No store transitions
+// happen here except set_packed (the package's size and checksum, recorded just before the final
+// rename so that a crash inside the commit can be finished by recovery); the Runner records the
+// outcome.
+//
+// Thread-safety: may run on several worker threads at once, for different runs.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "config/clock.h"
+#include "config/model.h"
+#include "config/status.h"
+#include "daemon/state_store.h"
+
+namespace flis {
+
+// What a delivery left behind: bytes, final path and checksum.
+struct Delivered {
+  int64_t bytes = 0;
+  std::string remote;
+  std::string checksum;
+  bool found = false;  // already on the target: an earlier attempt got as far as the final rename
+};
+
+// Builds the package of `run` and streams it to its target. `created` goes into the manifest.
+Result<Delivered> deliver(const Config& config, StateStore& store, const Order& order, const Run& run,
+                          Instant created, const std::atomic<bool>* cancel);
+
+// Crash recovery: the package of a run left `running`, if it is complete on its target (a final
+// file without its checksum file, whose size matches what the run recorded, is completed first).
+// nullopt when it is not there; the target removes a stale temporary file while looking.
+Result<std::optional<Delivered>> find_delivered(const Config& config, const Order& order, const Run& run,
+                                                const std::atomic<bool>* cancel);
+
+// Test seam: when set, called on the worker after the package's files are hashed and its temporary
+// file is open on the target, before the first archived byte; a test stops the daemon there
+// instead of racing an upload. Unset in production.
+void set_delivery_pause_for_tests(std::function<void(const std::atomic<bool>* cancel)> pause);
+
+}  // namespace flis
