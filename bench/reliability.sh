@@ -81,6 +81,31 @@ mkdir -p "$RESULTS"
   fi
   cat <<'NOTES'
 
+## Hostile input: what a read of the code as an attacker found
+
+Each row: the hole, what closes it, and the test that fails without the fix (runs in ctest).
+
+| hole | fix | test |
+|---|---|---|
+| bash completion ran `$(...)` from order file names (`compgen -W`), as whoever pressed TAB | completion offers only safe names and never expands them; the loader refuses an order file not named `<safe name>.yaml` (the name need not equal the id) | completion.test.sh (`$(touch${IFS}PWNED).yaml`), config_loader_test/an_order_file_with_an_unsafe_name_is_refused |
+| a target `path:` without `{municipality}` (`/kommuner/datapakker`, `/kommuner/{order}`) put every municipality's packages in one folder | the loader refuses such a template, naming file, line and column | config_validate_test/a_target_path_without_municipality_is_an_error |
+| the municipality folder could be swapped between listing and reading (collect checked `101/` for a link; the packer opened it again by path, following links): `101/` renamed away and a link to `147/` put in its place filled 101's package with 147's data | the warehouse root is opened once; folders and files are opened beneath it with `openat2(RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS)`; the device and inode of each municipality folder and file, recorded when listed, are checked at hashing and at packing | jobs_security_test/a_municipality_folder_swapped_for_a_symlink_after_listing_fails_the_package, .../a_municipality_folder_renamed_into_place_after_listing_fails_the_package (seam `after_listing`) |
+| a hard link in `101/` to a file of `147/` (possible for whoever owns the file, even with `fs.protected_hardlinks`) | a warehouse file with more than one link is refused, at listing and at every open | jobs_security_test/hard_links_in_a_municipality_folder_are_refused |
+| one slow control-socket client (a byte every 4 s) stalled the event loop, served one client at a time with blocking reads, until the watchdog killed flisd | non-blocking sockets in the server's own epoll (watched by the loop): 5 s in all per connection, 64 KiB per line, at most 16 connections (one more is told "busy") | daemon_control_test/a_slow_client_delays_neither_another_clients_reload_nor_the_watchdog, .../connections_beyond_the_cap_are_refused_with_a_reason |
+| terminal escapes (`ESC[2J`, OSC, C1 CSI) in an SFTP server's status message or a warehouse file name went verbatim into the state database and `flisctl runs` | one helper, `printable()` (config/printable.h), writes C0, DEL, C1 and non-UTF-8 bytes out as `\xHH`/`\u00HH`; used when the state store records an error and when `flisctl runs` prints its table | daemon_security_test/terminal_escapes_in_an_error_are_neither_stored_nor_printed, config_printable_test |
+| dates without a bound: `start: 1026-11-01` was valid and made ~365,000 daily periods per order on every refresh | a date before 2000-01-01 (orders, `datamarts.start`) is an error naming file, line and column; an order of more than 5,000 periods gets a warning; both documented | config_validate_test/dates_before_2000_are_refused, .../an_order_with_more_than_5000_periods_is_warned_about |
+| hardening gaps: no network allow list (a compromised library could send every municipality's data anywhere), no memory cap, shared IPC namespace | `MemoryHigh=384M`/`MemoryMax=512M` (sized from the benchmarks: 365 MiB resident at 10,000 orders, 46 MiB for a 512 MiB package), `PrivateIPC=yes`, `PrivateMounts=yes`; a documented drop-in `contrib/systemd/flisd.service.d/network.conf` with `IPAddressDeny=any` and `IPAddressAllow=` for the SFTP hosts. `systemd-analyze security`: 1.2 before, 1.1 now, 0.9 with the drop-in | service-unit.test.sh (threshold 1.2, the drop-in verifies and lowers it), systemd-e2e.test.sh (the unit runs under systemd 252) |
+| the private key lives inside the configuration's git work tree (`/etc/flisd/keys/`), kept out of the repository only by a hand-written `.gitignore` | the pre-commit hook refuses a staged file under `keys/` and any file in the index with a private key header (OpenSSH, PEM, PKCS#8, PuTTY); the guide recommends the systemd credential | hook.test.sh |
+| the key check did not match the docs (only the mode was checked, by path, before libssh opened the path again: a file swapped in between was used unchecked) | the key file is opened once with `O_NOFOLLOW`; owner (flisd's user or root) and mode are checked with `fstat` on that descriptor, and libssh gets the bytes read from it (`ssh_pki_import_privkey_base64`), wiped after use | jobs_sftp_test/a_private_key_owned_by_another_user_is_refused, .../a_private_key_that_is_a_symbolic_link_is_refused |
+| the directory target followed a symbolic link at the final name when checking a delivery after a crash (a link made a package look delivered), followed one at the `.sha256` name when reading it, and wrote the checksum through a hard link left at its temporary name | `lstat` and `O_NOFOLLOW` on the final and `.sha256` names (a link is an error naming it); the checksum's temporary file is always created new (`O_EXCL`) | jobs_directory_target_test/inspect_follows_no_symbolic_link_at_the_final_or_checksum_name, .../a_hard_link_at_the_checksum_temporary_name_is_not_written_through |
+
+Decided, not changed: one group, `flisd`, opens the control socket and reads the spool
+(`/var/spool/flisd`, 0750) of the directory targets. It is the group of the people who run flisd,
+who may see the packages anyway. The program that picks packages up from the spool should not join
+it (it could trigger and redeliver runs); the guide gives it read access with a default ACL on the
+spool instead, which the folders and packages flisd makes inherit. A second group would need the
+spool folders made setgid and a second sysusers entry, for no gain over the ACL.
+
 ## What these runs found, and what they do not cover
 
 Found by these runs and fixed (each now a committed test case above):

@@ -100,7 +100,7 @@ run() {
   pid=$!
   while :; do
     kill -0 "$pid" 2>/dev/null || { tail -5 "$dir/flisd.log" >&2; return 1; }
-    n=$(find "$dir/out" -name '*.tar.zst' 2>/dev/null | wc -l)
+    n=$( (find "$dir/out" -name '*.tar.zst' 2>/dev/null || true) | wc -l)
     [ -z "$t_first" ] && [ "$n" -gt 0 ] && t_first=$(now_s)
     if [ "$n" -ge "$due" ]; then t_all=$(now_s); break; fi
     awk -v a="$t0" -v b="$(now_s)" 'BEGIN { exit !(b - a > 1200) }' && { echo "$label: only $n of $due after 20 min" >&2; return 1; }

@@ -39,6 +39,9 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/examples/ DESTINATION ${CMAKE_INSTA
 install(FILES ${CMAKE_SOURCE_DIR}/contrib/bash-completion/flisctl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/contrib/git-hooks/pre-commit DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# An example, to be filled in with the site's SFTP addresses: never active by itself.
+install(FILES ${CMAKE_SOURCE_DIR}/contrib/systemd/flisd.service.d/network.conf
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/flisd.service.d)
 
 # --- systemd files, unless cmake/install.cmake (the service's own) takes care of them --------------
 if(NOT EXISTS ${CMAKE_SOURCE_DIR}/cmake/install.cmake)

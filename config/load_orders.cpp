@@ -144,7 +144,40 @@ class OrderReader {
 
   std::optional<date::year_month_day> date_of(const char* key) {
     auto e = get(key);
-    return e ? r_.date(*e, key) : std::nullopt;
+    auto d = e ? r_.date(*e, key) : std::nullopt;
+    if (d && *d < kEarliestDate) {
+      r_.error(e->pos, std::string(key) + " " + format_date(*d) + " is before " + format_date(kEarliestDate) +
+                           ", and FLIS holds no data from before 2000; is the year mistyped?");
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  // Roughly how many periods (runs) the order makes; exact enough for a warning.
+  long period_count(date::year_month_day first, date::year_month_day last) const {
+    long days = (date::local_days{last} - date::local_days{first}).count() + 1;
+    long months = (last.year() - first.year()).count() * 12 +
+                  (static_cast<long>(static_cast<unsigned>(last.month())) - static_cast<unsigned>(first.month())) + 1;
+    const Order& o = d_.order;
+    Chunk unit = o.type == OrderType::daily ? Chunk::day : o.type == OrderType::weekly ? Chunk::week
+               : o.type == OrderType::monthly ? Chunk::month : o.chunk;
+    switch (unit) {
+      case Chunk::day: return days;
+      case Chunk::week: return days / 7 + 1;
+      case Chunk::month: return months;
+      case Chunk::year: return (last.year() - first.year()).count() + 1;
+      case Chunk::whole: return 1;
+    }
+    return 1;
+  }
+
+  void warn_many_periods(const char* key, date::year_month_day first, date::year_month_day last) {
+    long n = period_count(first, last);
+    if (n <= kManyPeriods) return;
+    r_.warning(get(key)->pos, "this order makes about " + std::to_string(n) + " periods (" + format_date(first) +
+                                  ".." + format_date(last) + "), more than " + std::to_string(kManyPeriods) +
+                                  "; each is a run in the state database, planned on every refresh. Check the "
+                                  "dates, or split the order");
   }
 
   void forbid(const char* key, const std::string& why) {
@@ -165,6 +198,7 @@ class OrderReader {
       if (start && end && *start > *end)
         r_.error(get("end")->pos, "end " + format_date(*end) + " is before start " + format_date(*start) +
                                       "; end must be on or after start");
+      if (start && end && *start <= *end) warn_many_periods("start", *start, *end);
       d_.order.start = start;
       d_.order.end = end;
       if (auto e = get("start")) d_.start_pos = e->pos;
@@ -179,6 +213,7 @@ class OrderReader {
       d_.order.from = from;
       d_.order.to = to;
       if (chunk) d_.order.chunk = *parse_chunk(*chunk);
+      if (from && to && *from <= *to) warn_many_periods("from", *from, *to);
     }
   }
 

@@ -18,8 +18,8 @@ std::filesystem::path resolve(const std::filesystem::path& dir, const std::strin
   return std::filesystem::absolute(path).lexically_normal();
 }
 
-// A folder template may use {municipality} and {order}; any other {...} is a typo that would put
-// packages in a wrong folder.
+// A folder template must use {municipality} and may use {order}; any other {...} is a typo that
+// would put packages in a wrong folder.
 void check_template(YamlReader& r, const Entry& e, const std::string& path) {
   // '..' would let {municipality} or {order} lead out of the folder (and would be resolved away
   // before the targets could see it): never allowed, write the folder as it is meant.
@@ -49,6 +49,12 @@ void check_template(YamlReader& r, const Entry& e, const std::string& path) {
     }
     i = close;
   }
+  // Without {municipality} every municipality's packages land in one folder; {order} does not
+  // separate them, since an order id is not tied to its municipality (K751-X may serve 101).
+  if (path.find("{municipality}") == std::string::npos)
+    r.error(e.pos, "path template '" + path + "' has no {municipality}; every municipality's packages would "
+                   "land in one folder, where each could read the others' data. Put {municipality} in the "
+                   "path, e.g. /kommuner/{municipality}/datapakker ({order} alone does not separate them)");
 }
 
 std::optional<Target> read_target(YamlReader& r, const Entry& te, const std::string& name,
@@ -184,7 +190,10 @@ void read_datamarts(YamlReader& r, const Entry& e, const Catalogue& catalogue, b
   dm.pos = r.key_pos(e);
   if (auto it = fields->find("start"); it == fields->end())
     r.error(dm.pos, "datamarts needs 'start', the first data month delivered (YYYY-MM)");
-  else if (auto m = r.month(it->second, "datamarts.start"))
+  else if (auto m = r.month(it->second, "datamarts.start"); m && *m < kEarliestDate.year() / kEarliestDate.month())
+    r.error(it->second.pos, "datamarts.start " + format_month(*m) + " is before " + format_month(kEarliestDate.year() / kEarliestDate.month()) +
+                                ", and FLIS holds no data from before 2000; is the year mistyped?");
+  else if (m)
     dm.start = *m;
   if (auto it = fields->find("delivery"); it != fields->end()) {
     if (auto d = r.choice(it->second, "delivery", schema::kDeliveries)) {

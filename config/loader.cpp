@@ -12,12 +12,28 @@
 #include <set>
 
 #include "config/load_parts.h"
+#include "config/printable.h"
 #include "config/yaml_reader.h"
 
 namespace flis {
 namespace {
 
 namespace fs = std::filesystem;
+
+// An order file is named <safe name>.yaml: its name reaches shells (bash completion), logs and
+// terminals, so it obeys the rule of ids. It need not equal the order's id.
+bool safe_order_file(const std::string& name) {
+  const std::string ext = ".yaml";
+  return name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0 &&
+         is_safe_name(std::string_view(name).substr(0, name.size() - ext.size()));
+}
+
+void refuse_order_file(const std::string& name, Diagnostics& diags) {
+  diags.error({"orders/" + printable(name), 0, 0},
+              "this order file name is not allowed; name order files <name>.yaml, the name 1-64 letters, "
+              "digits, '.', '_' and '-', starting with a letter or digit (usually the order's id, e.g. "
+              "K101-CPR-DAILY.yaml); the file is not read");
+}
 
 // Reads at most one byte over the limit: enough for the parser to refuse it, never a whole
 // runaway file in memory.
@@ -48,7 +64,8 @@ void read_folder(const fs::path& dir, const std::string& sub, ConfigFiles& files
     std::error_code fec;
     if (!it->is_regular_file(fec)) continue;
     std::string ext = it->path().extension().string();
-    if (ext == ".yaml") names.push_back(name);
+    if (ext == ".yaml" && sub == "orders" && !safe_order_file(name)) refuse_order_file(name, diags);
+    else if (ext == ".yaml") names.push_back(name);
     else if (ext == ".yml")
       diags.warning({sub + "/" + name, 0, 0}, "ignored: files in " + sub + "/ are read only when named *.yaml");
   }
@@ -215,6 +232,11 @@ LoadResult load_config_files(const fs::path& dir, const ConfigFiles& files, cons
   for (const auto& file : files) {
     const std::string& name = file.first;  // not a structured binding: the lambda captures it
     if (name.rfind("orders/", 0) != 0) continue;
+    if (!safe_order_file(name.substr(7))) {  // files given in memory (a git tree) are checked here
+      refuse_order_file(name.substr(7), diags);
+      order_files.insert("orders/" + printable(name.substr(7)));
+      continue;
+    }
     order_files.insert(name);
     with_file(files, name, diags, [&](YamlReader& r, const YAML::Node& root) {
       if (auto d = detail::read_order(r, root, ctx)) {

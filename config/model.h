@@ -23,6 +23,13 @@ struct Position {
   int col = 0;       // 1-based
 };
 
+// FLIS began in 2000: no order or datamart date is earlier. A typo such as 1026-11-01 would
+// otherwise make hundreds of thousands of periods, planned again on every refresh.
+inline constexpr date::year_month_day kEarliestDate{date::year{2000}, date::month{1}, date::day{1}};
+// More periods than this in one order is almost surely a mistake (27 years of days, 96 of weeks);
+// the loader warns. Each period becomes a run in the state database.
+inline constexpr long kManyPeriods = 5000;
+
 // datakilde
 enum class Source { DSA, legacy, DM };
 // How often FLIS receives an interface; also the warehouse partition granularity.

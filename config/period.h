@@ -14,6 +14,8 @@
 // from date::locate_zone and are immutable.
 #pragma once
 
+#include <cstdint>
+
 #include <date/date.h>
 #include <date/tz.h>
 
@@ -27,7 +29,7 @@
 
 namespace flis {
 
-enum class PeriodKind { day, week, month, year, range };
+enum class PeriodKind : uint8_t { day, week, month, year, range };
 
 struct Period {
   PeriodKind kind = PeriodKind::day;

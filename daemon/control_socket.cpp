@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
@@ -19,9 +22,9 @@
 namespace flis {
 namespace {
 
-constexpr size_t kMaxRequest = 64 * 1024;  // a request is a few hundred bytes; more is garbage
-constexpr int kServerTimeoutSec = 5;       // a client that does not send its line in time is dropped
-constexpr int kClientTimeoutSec = 600;     // a reload of many orders may take a while
+constexpr size_t kMaxRequest = ControlServer::kMaxRequest;
+constexpr int kClientTimeoutSec = 600;  // a reload of many orders may take a while
+constexpr const char* kBusy = "flisd is busy: too many control connections are open; try again in a few seconds";
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -51,7 +54,8 @@ void set_timeouts(int fd, int seconds) {
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-// Reads up to the first newline (not included). False on timeout, error or oversize.
+// flisctl's side (blocking, with timeouts): reads up to the first newline (not included). False on
+// timeout, error or oversize.
 bool read_line(int fd, std::string& line) {
   line.clear();
   char buf[4096];
@@ -158,47 +162,117 @@ Result<std::unique_ptr<ControlServer>> ControlServer::open(const std::filesystem
                                   chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0)
     log_message(Priority::warning, "cannot give control socket " + path.string() + " to group flisd: " +
                                        errno_text(errno) + "; only root and the daemon's user can use it");
-  return std::unique_ptr<ControlServer>(new ControlServer(fd, path));
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  bool ok = ep >= 0 && timer >= 0;
+  ev.data.fd = fd;
+  ok = ok && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+  ev.data.fd = timer;
+  ok = ok && epoll_ctl(ep, EPOLL_CTL_ADD, timer, &ev) == 0;
+  if (!ok) {
+    int err = errno;
+    for (int f : {fd, ep, timer})
+      if (f >= 0) close(f);
+    unlink(path.c_str());
+    return Status::Error("cannot watch control socket " + path.string() + ": " + errno_text(err));
+  }
+  return std::unique_ptr<ControlServer>(new ControlServer(fd, ep, timer, path));
 }
 
 ControlServer::~ControlServer() {
-  close(fd_);
+  for (const auto& [client, c] : conns_) close(client);
+  close(listen_);
+  close(epoll_);
+  close(timer_);
   unlink(path_.c_str());
 }
 
 void ControlServer::serve_pending(const Handler& handler) {
+  epoll_event events[32];
+  int n = epoll_wait(epoll_, events, 32, 0);
+  for (int i = 0; i < n; ++i) {
+    int fd = events[i].data.fd;
+    if (fd == listen_) {
+      accept_pending();
+    } else if (fd == timer_) {
+      uint64_t expirations = 0;
+      [[maybe_unused]] ssize_t r = read(timer_, &expirations, sizeof expirations);
+    } else if (auto it = conns_.find(fd); it != conns_.end()) {
+      Connection& c = it->second;
+      if (!c.answered) read_request(fd, c, handler);
+      else write_pending(fd, c);
+    }
+  }
+  expire_and_rearm();
+}
+
+void ControlServer::accept_pending() {
   for (;;) {
-    int client = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int client = accept4(listen_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (client < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN: no more pending
+      return;  // EAGAIN: no more pending (or out of descriptors: the next wake-up tries again)
     }
-    serve_one(client, handler);
-    close(client);
+    if (conns_.size() >= kMaxConnections) {
+      // Told, not left hanging: one line fits in any socket buffer, so this never blocks.
+      ControlReply busy{false, kBusy, {}};
+      std::string line = encode(busy) + "\n";
+      [[maybe_unused]] ssize_t sent = send(client, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      close(client);
+      log_message(Priority::warning, "control socket: " + std::to_string(conns_.size()) +
+                                         " connections open; refused another");
+      continue;
+    }
+    Connection c;
+    c.deadline = std::chrono::steady_clock::now() + kConnectionDeadline;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    c.allowed = getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+                peer_allowed(client, Peer{cred.pid, cred.uid, cred.gid});
+    if (!c.allowed)
+      log_message(Priority::warning, "control socket: refused uid " + std::to_string(cred.uid) + " (pid " +
+                                         std::to_string(cred.pid) + "): not root nor in group flisd");
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = client;
+    if (epoll_ctl(epoll_, EPOLL_CTL_ADD, client, &ev) != 0) {
+      close(client);
+      continue;
+    }
+    conns_.emplace(client, std::move(c));
   }
 }
 
-void ControlServer::serve_one(int client, const Handler& handler) {
-  set_timeouts(client, kServerTimeoutSec);
-  ucred cred{};
-  socklen_t len = sizeof cred;
-  ControlReply reply;
-  if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-      !peer_allowed(client, Peer{cred.pid, cred.uid, cred.gid})) {
-    reply.message = kPermissionDenied;
-    log_message(Priority::warning, "control socket: refused uid " + std::to_string(cred.uid) + " (pid " +
-                                       std::to_string(cred.pid) + "): not root nor in group flisd");
-    // Take the request line first (bounded by size and timeout): closing before the caller has
-    // sent it would hand the caller EPIPE instead of the refusal it should read.
-    std::string unused;
-    (void)read_line(client, unused);
-    write_all(client, encode(reply) + "\n");
+// Reads what has arrived; a complete line (or one ended by the client closing its side) is
+// answered. A refused peer's line is read too: closing before the caller has sent it would hand
+// the caller EPIPE instead of the refusal it should read.
+void ControlServer::read_request(int client, Connection& c, const Handler& handler) {
+  char buf[4096];
+  bool eof = false;
+  for (;;) {
+    ssize_t n = recv(client, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {
+      eof = true;
+      break;
+    }
+    c.in.append(buf, static_cast<size_t>(n));
+    if (c.in.find('\n') != std::string::npos || c.in.size() > kMaxRequest) break;
+  }
+  size_t nl = c.in.find('\n');
+  if (nl == std::string::npos && (c.in.size() > kMaxRequest || (eof && c.in.empty()))) {
+    drop(client);  // garbage or gone: nobody to answer
     return;
   }
-  std::string line;
-  if (!read_line(client, line)) return;  // gone or silent: nobody to answer
-  auto request = decode_request(line);
-  if (!request) {
+  if (nl == std::string::npos && !eof) return;  // more to come, until the deadline
+  std::string line = c.in.substr(0, nl);
+  ControlReply reply;
+  if (!c.allowed) {
+    reply.message = kPermissionDenied;
+  } else if (auto request = decode_request(line); !request) {
     reply.message = request.message();
   } else {
     try {
@@ -207,7 +281,57 @@ void ControlServer::serve_one(int client, const Handler& handler) {
       reply = ControlReply{false, std::string("flisd failed to handle '") + request->cmd + "': " + e.what(), {}};
     }
   }
-  write_all(client, encode(reply) + "\n");
+  answer(client, c, reply);
+}
+
+void ControlServer::answer(int client, Connection& c, const ControlReply& reply) {
+  c.answered = true;
+  c.out = encode(reply) + "\n";
+  write_pending(client, c);
+  if (conns_.count(client)) {  // the rest when the socket takes it
+    epoll_event ev{};
+    ev.events = EPOLLOUT;
+    ev.data.fd = client;
+    epoll_ctl(epoll_, EPOLL_CTL_MOD, client, &ev);
+  }
+}
+
+void ControlServer::write_pending(int client, Connection& c) {
+  while (!c.out.empty()) {
+    ssize_t n = send(client, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) break;
+    c.out.erase(0, static_cast<size_t>(n));
+  }
+  drop(client);  // answered in full, or the client is gone
+}
+
+void ControlServer::drop(int client) {
+  epoll_ctl(epoll_, EPOLL_CTL_DEL, client, nullptr);
+  close(client);
+  conns_.erase(client);
+}
+
+// Drops connections past their deadline and sets the timer for the next one.
+void ControlServer::expire_and_rearm() {
+  auto now = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> next;
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    int client = it->first;
+    auto deadline = it->second.deadline;
+    ++it;
+    if (deadline <= now) drop(client);
+    else if (!next || deadline < *next) next = deadline;
+  }
+  itimerspec spec{};  // all zero: disarmed
+  if (next) {
+    auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now).count();
+    left = std::max<int64_t>(left, 1);
+    spec.it_value.tv_sec = static_cast<time_t>(left / 1000000000);
+    spec.it_value.tv_nsec = static_cast<long>(left % 1000000000);
+  }
+  timerfd_settime(timer_, 0, &spec, nullptr);
 }
 
 Result<ControlReply> control_call(const std::filesystem::path& path, const ControlRequest& request) {

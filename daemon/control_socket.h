@@ -9,14 +9,22 @@
 // is checked with SO_PEERCRED: root, the daemon's own user, or a member of group flisd. Anyone else
 // gets a refusal naming what is needed, not silence.
 //
+// Serving never blocks the event loop: every socket is non-blocking and watched by the server's own
+// epoll instance, which the loop watches in turn (fd()). A connection has kConnectionDeadline in
+// all to send its request line (at most kMaxRequest bytes) and take its answer, and at most
+// kMaxConnections are open at once; a client that dawdles (a byte every few seconds) or a hung
+// monitoring probe costs one descriptor for a few seconds, never the loop and its watchdog ping.
+//
 // Thread-safety: a ControlServer is used by the event loop thread only. The client function may be
 // called from any thread.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +54,10 @@ class ControlServer {
  public:
   using Handler = std::function<ControlReply(const ControlRequest&)>;
 
+  static constexpr size_t kMaxRequest = 64 * 1024;  // a request is a few hundred bytes
+  static constexpr std::chrono::seconds kConnectionDeadline{5};
+  static constexpr size_t kMaxConnections = 16;
+
   // Binds and listens at `path` (making its folder if needed). A stale socket file of a dead flisd
   // is replaced; one that still answers means another flisd is running, which is an error.
   static Result<std::unique_ptr<ControlServer>> open(const std::filesystem::path& path);
@@ -53,18 +65,36 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  int fd() const { return fd_; }  // readable when a client connects (non-blocking)
+  // Readable whenever there is something to serve: a connection, a request, room for an answer,
+  // a deadline passed. For the event loop's epoll; call serve_pending() when it is readable.
+  int fd() const { return epoll_; }
   const std::filesystem::path& path() const { return path_; }
 
-  // Accepts pending connections and answers each: checks the peer, reads one request line, calls
-  // `handler`, writes the reply. A slow or silent client is dropped after a few seconds.
+  // Does what can be done now without waiting: accepts connections (checking each peer), reads
+  // what has arrived, answers every complete request line through `handler`, writes what the
+  // socket takes, and drops connections past their deadline.
   void serve_pending(const Handler& handler);
 
+  size_t connections() const { return conns_.size(); }
+
  private:
-  ControlServer(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
-  void serve_one(int client, const Handler& handler);
-  int fd_;
+  struct Connection {
+    std::string in, out;
+    bool allowed = false;
+    bool answered = false;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  ControlServer(int listen_fd, int epoll, int timer, std::filesystem::path path)
+      : listen_(listen_fd), epoll_(epoll), timer_(timer), path_(std::move(path)) {}
+  void accept_pending();
+  void read_request(int client, Connection& c, const Handler& handler);
+  void answer(int client, Connection& c, const ControlReply& reply);
+  void write_pending(int client, Connection& c);
+  void drop(int client);
+  void expire_and_rearm();
+  int listen_, epoll_, timer_;
   std::filesystem::path path_;
+  std::map<int, Connection> conns_;
 };
 
 // flisctl's side: sends `request` to the daemon at `path` and returns its reply. The error when

@@ -14,6 +14,7 @@
 
 #include "config/loader.h"
 #include "config/period.h"
+#include "config/printable.h"
 #include "daemon/ctl_commands.h"
 #include "daemon/planner.h"
 #include "daemon/run_format.h"
@@ -100,6 +101,10 @@ void print_table(const std::vector<Shown>& runs, const date::time_zone* tz) {
                     short_time(r.finished, tz), r.status == RunStatus::delivered ? human_bytes(uint64_t(r.bytes)) : "-",
                     remote_or_error(shown, tz)});
   }
+  // A database written before errors were made printable, or by hand, must not reach the
+  // terminal as escape sequences either.
+  for (auto& row : rows)
+    for (auto& cell : row) cell = printable(cell);
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());

@@ -78,6 +78,7 @@ EventLoop::EventLoop(LoopOptions options, std::shared_ptr<const Config> config,
                      std::unique_ptr<StateStore> store)
     : options_(std::move(options)), store_(std::move(store)) {
   runner_ = std::make_unique<Runner>(*store_, options_.clock);
+  runner_->set_heartbeat([] { notify::watchdog(); });  // a first pass over years of history is long
   runner_->set_config(config);
   pool_ = std::make_unique<WorkerPool>();
   pool_->grow(worker_count(*config));
@@ -180,9 +181,14 @@ int EventLoop::run() {
         handle_wakeup_timer();
       } else if (fd == rescan_timer_) {
         drain(rescan_timer_);
-        std::lock_guard lock(mu_);
-        ++stats_.rescans;
-        need_refresh_ = true;
+        {
+          std::lock_guard lock(mu_);
+          ++stats_.rescans;
+        }
+        if (!stopping_) {
+          if (Status st = runner_->rescan(); !st) log_message(Priority::err, "rescan failed: " + st.message());
+          need_dispatch_ = true;
+        }
       } else if (fd == watchdog_timer_) {
         drain(watchdog_timer_);
         notify::watchdog();

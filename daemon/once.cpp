@@ -78,15 +78,10 @@ void run_queued(Runner& runner, StateStore& store, Tally& tally) {
   }
 }
 
-std::string summary(StateStore& store, const Tally& tally) {
-  int waiting = 0, retrying = 0, queued = 0;
-  if (auto runs = store.list()) {  // once, at the end
-    for (const Run& r : *runs) {
-      if (r.status == RunStatus::waiting) ++waiting;
-      if (r.status == RunStatus::queued) ++queued;
-      if (r.status == RunStatus::failed && r.next_attempt) ++retrying;
-    }
-  }
+std::string summary(const Runner& runner, const Tally& tally) {
+  RunCounts c = runner.counts();
+  int64_t waiting = c.by_status[size_t(RunStatus::waiting)], queued = c.by_status[size_t(RunStatus::queued)],
+          retrying = c.retrying;
   std::string s = "flisd --once: " + std::to_string(tally.delivered) + " delivered, " +
                   std::to_string(tally.failed) + " failed";
   if (tally.cancelled) s += ", " + std::to_string(tally.cancelled) + " cancelled";
@@ -144,7 +139,7 @@ int flisd_once(const DaemonOptions& options) {
 
   Tally tally;
   run_queued(runner, **store, tally);
-  std::fprintf(stderr, "%s\n", summary(**store, tally).c_str());
+  std::fprintf(stderr, "%s\n", summary(runner, tally).c_str());
   if (g_stop.load()) return 1;
   return tally.failed == 0 ? 0 : 1;
 }

@@ -2,6 +2,7 @@
 #include "daemon/run_book.h"
 
 #include <algorithm>
+#include <climits>
 
 namespace flis {
 
@@ -27,13 +28,13 @@ void RunBook::unindex(const Entry& e) {
   if (e.status == RunStatus::queued) queue_.erase(queue_key(e));
   if (e.status == RunStatus::waiting) {
     if (e.late) --late_;
-    else if (e.expected) {
-      for (auto [it, end] = expecting_.equal_range(*e.expected); it != end; ++it)
+    else if (e.expected()) {
+      for (auto [it, end] = expecting_.equal_range(*e.expected()); it != end; ++it)
         if (it->second == e.id) { expecting_.erase(it); break; }
     }
   }
-  if (e.status == RunStatus::failed && e.next_attempt) {
-    for (auto [it, end] = retrying_.equal_range(*e.next_attempt); it != end; ++it)
+  if (e.status == RunStatus::failed && e.next_attempt()) {
+    for (auto [it, end] = retrying_.equal_range(*e.next_attempt()); it != end; ++it)
       if (it->second == e.id) { retrying_.erase(it); break; }
   }
 }
@@ -44,14 +45,14 @@ void RunBook::index(const Entry& e) {
   if (e.status == RunStatus::queued) queue_.insert(queue_key(e));
   if (e.status == RunStatus::waiting) {
     if (e.late) ++late_;
-    else if (e.expected) expecting_.emplace(*e.expected, e.id);
+    else if (e.expected()) expecting_.emplace(*e.expected(), e.id);
   }
-  if (e.status == RunStatus::failed && e.next_attempt) retrying_.emplace(*e.next_attempt, e.id);
+  if (e.status == RunStatus::failed && e.next_attempt()) retrying_.emplace(*e.next_attempt(), e.id);
 }
 
 void RunBook::put(const Run& run, std::optional<Instant> expected) {
   if (run.id <= 0) return;
-  if (size_t(run.id) >= entries_.size()) entries_.resize(std::max(size_t(run.id) + 1, entries_.size() * 3 / 2));
+  if (size_t(run.id) >= entries_.size()) entries_.resize(std::max(size_t(run.id) + 1, entries_.size() * 5 / 4));
   Entry& e = entries_[size_t(run.id)];
   const bool known = e.id != 0;
   if (known) unindex(e);
@@ -59,17 +60,23 @@ void RunBook::put(const Run& run, std::optional<Instant> expected) {
   if (!known) {
     e.id = run.id;
     e.order = intern(run.order);
-    e.redelivery = run.redelivery;
+    e.redelivery = uint16_t(run.redelivery);
     e.kind = run.kind;
     if (auto p = Period::parse(run.period)) e.period = *p;
-    if (run.redelivery == 1)
-      by_order_[e.order][int32_t(e.period.first.time_since_epoch().count())] = run.id;
+    if (run.redelivery == 1) {
+      // Periods mostly come in order: appending is the common case.
+      auto& runs = by_order_[e.order];
+      std::pair<int32_t, int64_t> item{int32_t(e.period.first.time_since_epoch().count()), run.id};
+      auto at = runs.empty() || runs.back().first < item.first ? runs.end() : std::lower_bound(runs.begin(), runs.end(), item);
+      if (at != runs.end() && at->first == item.first) at->second = run.id;
+      else runs.insert(at, item);
+    }
   }
   e.late = run.status == RunStatus::waiting && run.late;
   e.status = run.status;
-  e.missing = uint32_t(run.missing.size());
-  if (expected) e.expected = expected;
-  e.next_attempt = run.status == RunStatus::failed ? run.next_attempt : std::nullopt;
+  e.missing = uint16_t(std::min<size_t>(run.missing.size(), UINT16_MAX));
+  if (expected) e.expected_ = Entry::of(expected);
+  e.next_attempt_ = Entry::of(run.status == RunStatus::failed ? run.next_attempt : std::nullopt);
   index(e);
 }
 
@@ -77,13 +84,13 @@ void RunBook::put_expected(int64_t id, std::optional<Instant> expected) {
   if (id <= 0 || size_t(id) >= entries_.size() || entries_[size_t(id)].id == 0) return;
   Entry& e = entries_[size_t(id)];
   unindex(e);
-  e.expected = expected;
+  e.expected_ = Entry::of(expected);
   index(e);
 }
 
 void RunBook::put_missing(int64_t id, size_t missing) {
   if (id <= 0 || size_t(id) >= entries_.size()) return;
-  entries_[size_t(id)].missing = uint32_t(missing);  // no index depends on it
+  entries_[size_t(id)].missing = uint16_t(std::min<size_t>(missing, UINT16_MAX));  // no index depends on it
 }
 
 bool RunBook::mark_late(int64_t id) {
@@ -104,11 +111,16 @@ const RunBook::Entry* RunBook::find(int64_t id) const {
 const RunBook::Entry* RunBook::find(std::string_view order, const Period& period) const {
   auto o = order_ids_.find(std::string(order));
   if (o == order_ids_.end()) return nullptr;
-  const auto& runs = by_order_[o->second];
-  auto it = runs.find(int32_t(period.first.time_since_epoch().count()));
-  if (it == runs.end()) return nullptr;
+  const auto* it = find_first(o->second, int32_t(period.first.time_since_epoch().count()));
+  if (it == nullptr) return nullptr;
   const Entry& e = entries_[size_t(it->second)];
   return e.period == period ? &e : nullptr;
+}
+
+const std::pair<int32_t, int64_t>* RunBook::find_first(uint32_t order, int32_t day) const {
+  const auto& runs = by_order_[order];
+  auto it = std::lower_bound(runs.begin(), runs.end(), std::pair<int32_t, int64_t>{day, INT64_MIN});
+  return it != runs.end() && it->first == day ? &*it : nullptr;
 }
 
 bool RunBook::delivered(std::string_view order, const Period& period) const {
@@ -134,7 +146,7 @@ std::vector<int64_t> RunBook::pending_of(std::string_view order) const {
   if (o == order_ids_.end()) return out;
   auto pending = [](const Entry& e) {
     return e.status == RunStatus::waiting || e.status == RunStatus::queued ||
-           (e.status == RunStatus::failed && e.next_attempt);
+           (e.status == RunStatus::failed && e.next_attempt());
   };
   // Redeliveries are not in by_order_; they are rare, so look at every entry of the order only
   // through the first deliveries and the queue.

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,12 +25,12 @@
 
 namespace flis {
 
-enum class RunStatus { waiting, queued, running, delivered, failed, cancelled };
+enum class RunStatus : uint8_t { waiting, queued, running, delivered, failed, cancelled };
 std::string_view to_string(RunStatus);
 std::optional<RunStatus> parse_run_status(std::string_view);
 
 // What kind of order a run belongs to: backfill chunks (one-off orders) go behind the others.
-enum class RunKind { subscription, backfill, datamart };
+enum class RunKind : uint8_t { subscription, backfill, datamart };
 std::string_view to_string(RunKind);
 std::optional<RunKind> parse_run_kind(std::string_view);
 RunKind kind_of(const Order& order);

@@ -86,36 +86,37 @@ std::optional<date::local_days> anchor_day(const std::string& partition) {
 struct Runner::Summary {
   struct Span {
     int count = 0;
-    Run first, last;  // the oldest and newest run
-    std::vector<std::string> missing;  // of the newest
-    std::optional<Instant> expected;   // of the newest
+    std::string first, last;      // the oldest and newest period
+    LogFields fields;              // of the newest run
+    std::string missing;           // of the newest, as missing_summary() puts it
+    std::optional<Instant> expected;  // of the newest
   };
   std::map<std::string, Span> waiting, late;
 
   static void add(std::map<std::string, Span>& to, const Run& run, std::optional<Instant> expected) {
     Span& s = to[run.order];
-    if (s.count++ == 0) s.first = run;
-    s.last = run;
-    s.missing = run.missing;
+    if (s.count++ == 0) s.first = run.period;
+    s.last = run.period;
+    s.fields = fields_of(run, RunStatus::waiting);
+    s.missing = missing_summary(run.missing);
     s.expected = expected;
   }
 
   static std::string periods(const Span& s) {
-    if (s.count == 1) return s.first.period;
-    return std::to_string(s.count) + " periods, " + s.first.period + " .. " + s.last.period;
+    if (s.count == 1) return s.first;
+    return std::to_string(s.count) + " periods, " + s.first + " .. " + s.last;
   }
 
   void log(const Config& cfg) const {
     const date::time_zone* tz = zone_of(cfg.settings);
     for (const auto& [order, s] : waiting)
-      log_event(Event::run_waiting, Priority::info, fields_of(s.last, RunStatus::waiting),
-                order + " " + periods(s) + ": waiting for data; missing " + missing_summary(s.missing) +
+      log_event(Event::run_waiting, Priority::info, s.fields,
+                order + " " + periods(s) + ": waiting for data; missing " + s.missing +
                     (s.count > 1 ? " (of the newest; `flisctl runs --order " + order + "` lists each)" : ""));
     for (const auto& [order, s] : late)
-      log_event(Event::run_late, Priority::warning, fields_of(s.last, RunStatus::waiting),
+      log_event(Event::run_late, Priority::warning, s.fields,
                 order + " " + periods(s) + ": late: expected by " +
-                    (s.expected ? format_local_short(*s.expected, tz) : "?") + ", still missing " +
-                    missing_summary(s.missing));
+                    (s.expected ? format_local_short(*s.expected, tz) : "?") + ", still missing " + s.missing);
   }
 };
 
@@ -255,7 +256,7 @@ Status Runner::mark_late(const Config& cfg, Instant now, Summary& summary) {
   for (int64_t id : book_.turning_late(now)) {
     const RunBook::Entry* e = book_.find(id);
     if (e == nullptr) continue;
-    std::optional<Instant> expected = e->expected;
+    std::optional<Instant> expected = e->expected();
     if (Status s = store_.set_late(id); !s) return s;
     auto run = store_.get(id);
     if (!run || !run->has_value()) return run ? Status::Error("run vanished") : run.status();
@@ -289,9 +290,14 @@ Result<std::vector<Run>> Runner::refresh() {
   Summary summary;
   Status written = store_.batch([&] {
     std::lock_guard lock(book_mu_);
+    // The warehouse's partitions are listed first: whatever is processed after this is still seen,
+    // by inotify or the next rescan.
+    rebuild_watches(*cfg);
     PlanPass pass = pass_of(*cfg, book_, now);
     std::set<std::string> configured;
+    size_t n = 0;
     for (const Order& order : cfg->orders) {
+      if (heartbeat_ && ++n % 256 == 0) heartbeat_();
       configured.insert(order.id);
       if (std::string why = inactive_reason(&order, order.id); !why.empty()) {
         if (Status s = cancel_pending(order.id, why, now); !s) return s;
@@ -306,7 +312,6 @@ Result<std::vector<Run>> Runner::refresh() {
     if (Status s = queue_retries(now); !s) return s;
     if (Status s = mark_late(*cfg, now, summary); !s) return s;
     plan_horizon(*cfg, pass);
-    rebuild_watches(*cfg);
     return Status::OK();
   });
   summary.log(*cfg);
@@ -346,6 +351,24 @@ Status Runner::advance() {
     loaded_ = false;
   }
   return written;
+}
+
+void Runner::set_heartbeat(std::function<void()> heartbeat) { heartbeat_ = std::move(heartbeat); }
+
+Status Runner::rescan() {
+  auto cfg = config();
+  if (!cfg) return Status::Error("rescan: no configuration loaded");
+  if (!loaded_) return refresh().status();
+  std::vector<FileEvent> found;
+  {
+    std::lock_guard lock(book_mu_);
+    rebuild_watches(*cfg, &found);
+  }
+  if (found.empty()) return Status::OK();
+  log_message(Priority::notice, "the rescan found " + std::to_string(found.size()) +
+                                    " processed partition(s) that no warehouse event announced (first: " +
+                                    (found[0].folder / found[0].name).string() + ")");
+  return files_changed(found);
 }
 
 Status Runner::files_changed(const std::vector<FileEvent>& events) {
@@ -388,6 +411,7 @@ Status Runner::files_changed(const std::vector<FileEvent>& events) {
         }
       }
       watch_partition(warehouse / source / interface / name);
+      if (fs::exists(warehouse / source / interface / name / "_PROCESSED")) processed_.insert(source + "/" + interface + "/" + name);
     }
     return Status::OK();
   });
@@ -501,7 +525,7 @@ std::optional<Instant> Runner::next_wakeup() {
 
 // Interface folders of the active orders (or their nearest existing parent: a folder that appears
 // is seen by its parent's watch) and partition folders that exist without their marker yet.
-void Runner::rebuild_watches(const Config& cfg) {
+void Runner::rebuild_watches(const Config& cfg, std::vector<FileEvent>* newly_processed) {
   std::set<fs::path> wanted;
   const fs::path warehouse = cfg.settings.warehouse.lexically_normal();
   std::set<fs::path> interface_dirs;
@@ -520,8 +544,16 @@ void Runner::rebuild_watches(const Config& cfg) {
     while (!fs::is_directory(at, ec) && at.has_parent_path() && at != at.parent_path()) at = at.parent_path();
     wanted.insert(at);
     if (at != dir) continue;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-      if (it->is_directory(ec) && !fs::exists(it->path() / "_PROCESSED", ec)) wanted.insert(it->path());
+    const std::string key = dir.parent_path().filename().string() + "/" + dir.filename().string() + "/";
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!it->is_directory(ec)) continue;
+      std::string name = it->path().filename().string();
+      if (!fs::exists(it->path() / "_PROCESSED", ec)) {
+        wanted.insert(it->path());
+      } else if (processed_.insert(key + name).second && newly_processed) {
+        newly_processed->push_back({dir, name});
+      }
+    }
   }
   if (wanted != watches_) {
     watches_ = std::move(wanted);
@@ -553,6 +585,7 @@ RunCounts Runner::counts() const {
   RunCounts c;
   for (size_t i = 0; i < c.by_status.size(); ++i) c.by_status[i] = book_.count(RunStatus(i));
   c.late = book_.late_count();
+  c.retrying = book_.retry_count();
   return c;
 }
 

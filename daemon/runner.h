@@ -50,6 +50,7 @@ struct Outcome {
 struct RunCounts {
   std::array<int64_t, 6> by_status{};  // indexed by RunStatus
   int64_t late = 0;
+  int64_t retrying = 0;  // failed with a retry ahead
 };
 
 // A change in the warehouse seen by inotify: `name` appeared or changed in the watched `folder`.
@@ -84,6 +85,13 @@ class Runner {
   Status advance();
   // Warehouse events: re-plans the periods that need the partitions that changed.
   Status files_changed(const std::vector<FileEvent>& events);
+  // The safety net behind inotify: looks through the warehouse folders of the active orders for
+  // partitions processed since the last look, and hands them to files_changed(). Costs one
+  // directory listing per interface and a stat per partition, not a look at the run history.
+  Status rescan();
+  // Called now and then during a long pass (a first start with years of history), so the loop can
+  // keep the systemd watchdog fed.
+  void set_heartbeat(std::function<void()> heartbeat);
 
   // One attempt of one queued run: running -> delivered, or failed with the next attempt set by the
   // retry policy (left failed after the last attempt). Every transition is committed before it is
@@ -131,7 +139,7 @@ class Runner {
                         Outcome& outcome);
   Result<Period> check_period(const Config& cfg, const Order& order, const std::string& name);
   Result<Run> reread(int64_t id, std::optional<Instant> expected = std::nullopt);
-  void rebuild_watches(const Config& cfg);
+  void rebuild_watches(const Config& cfg, std::vector<FileEvent>* newly_processed = nullptr);
   void watch_partition(const std::filesystem::path& folder);
   Result<std::vector<Run>> queued_runs();
 
@@ -147,6 +155,8 @@ class Runner {
   std::unordered_map<std::string, date::local_days> horizon_;  // order -> last day planned
   std::optional<Instant> next_period_end_;
   std::set<std::filesystem::path> watches_;
+  std::set<std::string> processed_;  // "SOURCE/INTERFACE/partition" seen processed
+  std::function<void()> heartbeat_;
   uint64_t watch_version_ = 0;
 };
 

@@ -8,12 +8,16 @@
 
 #include <sqlite3.h>
 
+#include <unordered_map>
+
 #include <cerrno>
 
 #include <array>
 #include <mutex>
 #include <system_error>
 #include <utility>
+
+#include "config/printable.h"
 
 namespace flis {
 namespace {
@@ -53,11 +57,47 @@ constexpr const char* kColumns =
     "id, order_id, municipality, period, redelivery, kind, status, attempts, created, started, "
     "finished, next_attempt, bytes, remote, checksum, error, config_version, missing, late";
 
-// A prepared statement, finalised on scope exit.
+}  // namespace
+
+// The store's prepared statements, kept for its life: preparing a statement costs more than
+// running it, and a first refresh of 10,000 orders runs hundreds of thousands. Used under the
+// store's mutex only.
+class StmtCache {
+ public:
+  explicit StmtCache(sqlite3* db) : db_(db) {}
+  ~StmtCache() {
+    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+  }
+  sqlite3_stmt* get(const std::string& sql) {
+    auto [it, inserted] = stmts_.try_emplace(sql, nullptr);
+    if (inserted && sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &it->second, nullptr) != SQLITE_OK) {
+      stmts_.erase(it);
+      return nullptr;
+    }
+    return it->second;
+  }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+};
+
+namespace {
+
+// A prepared statement: one of the store's cached ones (reset on scope exit), or a one-off
+// (finalised on scope exit).
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(sqlite3* db, const char* sql) : owned_(true) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  Stmt(StmtCache& cache, const std::string& sql) : s_(cache.get(sql)), rc_(s_ ? SQLITE_OK : SQLITE_ERROR) {}
+  ~Stmt() {
+    if (owned_) {
+      sqlite3_finalize(s_);
+    } else if (s_) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   bool prepared() const { return rc_ == SQLITE_OK; }
@@ -74,6 +114,7 @@ class Stmt {
  private:
   sqlite3_stmt* s_ = nullptr;
   int rc_;
+  bool owned_ = false;
 };
 
 std::string text_column(sqlite3_stmt* s, int i) {
@@ -204,11 +245,11 @@ Result<sqlite3*> open_db(const std::filesystem::path& path, int flags) {
 template <typename Bind>
 // `to`: the transition made, checked against run_state.h in the statement; nullopt for an update
 // that is not a transition (its SQL carries its own guard).
-Status update_run(sqlite3* db, const std::filesystem::path& path, std::recursive_mutex& mu, int64_t id,
-                  std::optional<RunStatus> to, std::string sql, const std::string& doing, Bind&& bind) {
+Status update_run(sqlite3* db, StmtCache& cache, const std::filesystem::path& path, std::recursive_mutex& mu,
+                  int64_t id, std::optional<RunStatus> to, std::string sql, const std::string& doing, Bind&& bind) {
   std::lock_guard lock(mu);
   if (to) sql += from_states(*to);
-  Stmt s(db, sql.c_str());
+  Stmt s(cache, sql);
   if (!s.prepared()) return sqlite_error(db, path, doing);
   s.bind(1, id);
   bind(s);
@@ -223,9 +264,13 @@ Status update_run(sqlite3* db, const std::filesystem::path& path, std::recursive
 
 int StateStore::schema_version() { return kSchemaVersion; }
 
-StateStore::StateStore(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+StateStore::StateStore(sqlite3* db, std::filesystem::path path)
+    : db_(db), path_(std::move(path)), stmts_(std::make_unique<StmtCache>(db)) {}
 
-StateStore::~StateStore() { sqlite3_close(db_); }
+StateStore::~StateStore() {
+  stmts_.reset();  // finalised before the database closes
+  sqlite3_close(db_);
+}
 
 Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path& path) {
   auto db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -279,7 +324,7 @@ Status StateStore::batch(const std::function<Status()>& body) {
 Result<Run> StateStore::ensure(const Run& proto) {
   std::lock_guard lock(mu_);
   // One statement: the run exists afterwards, and an existing one is untouched.
-  Stmt ins(db_,
+  Stmt ins(*stmts_,
            "INSERT INTO runs (order_id, municipality, period, redelivery, kind, status, created, "
            "config_version, missing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
            "ON CONFLICT (order_id, period, redelivery) DO NOTHING");
@@ -294,9 +339,22 @@ Result<Run> StateStore::ensure(const Run& proto) {
   ins.bind(8, proto.config_version);
   ins.bind(9, join_missing(proto.missing));
   if (ins.step() != SQLITE_DONE) return sqlite_error(db_, path_, "recording run " + proto.order + " " + proto.period);
+  if (sqlite3_changes(db_) == 1) {
+    // Inserted: the row is the proto with its new id; no need to read it back.
+    Run made = proto;
+    made.id = sqlite3_last_insert_rowid(db_);
+    made.attempts = 0;
+    made.started = made.finished = made.next_attempt = std::nullopt;
+    made.bytes = 0;
+    made.remote.clear();
+    made.checksum.clear();
+    made.error.clear();
+    made.late = false;
+    return made;
+  }
 
   std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE order_id = ?1 AND period = ?2 AND redelivery = ?3";
-  Stmt sel(db_, sql.c_str());
+  Stmt sel(*stmts_, sql.c_str());
   sel.bind(1, proto.order);
   sel.bind(2, proto.period);
   sel.bind(3, int64_t(proto.redelivery));
@@ -311,7 +369,7 @@ Result<Run> StateStore::add_redelivery(const std::string& order, const std::stri
   const std::string doing = "adding a redelivery of " + order + " " + period;
   // One statement computes max + 1 and inserts it, so two callers can never pick the same number.
   // A redelivery is always .r2 or later, even if the first delivery's row is gone.
-  Stmt ins(db_,
+  Stmt ins(*stmts_,
            "INSERT INTO runs (order_id, municipality, period, redelivery, kind, status, created, config_version) "
            "SELECT ?1, ?2, ?3, COALESCE(MAX(redelivery), 1) + 1, ?4, 'queued', ?5, ?6 "
            "FROM runs WHERE order_id = ?1 AND period = ?3");
@@ -326,29 +384,29 @@ Result<Run> StateStore::add_redelivery(const std::string& order, const std::stri
   int64_t id = sqlite3_last_insert_rowid(db_);
 
   std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE id = ?1";
-  Stmt sel(db_, sql.c_str());
+  Stmt sel(*stmts_, sql.c_str());
   sel.bind(1, id);
   if (!sel.prepared() || sel.step() != SQLITE_ROW) return sqlite_error(db_, path_, doing);
   return read_run(sel.get());
 }
 
 Status StateStore::set_waiting(int64_t id, const std::vector<std::string>& missing) {
-  return update_run(db_, path_, mu_, id, RunStatus::waiting, "UPDATE runs SET status = 'waiting', missing = ?2 WHERE id = ?1",
+  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::waiting, "UPDATE runs SET status = 'waiting', missing = ?2 WHERE id = ?1",
                 "marking run " + std::to_string(id) + " waiting", [&](Stmt& s) { s.bind(2, join_missing(missing)); });
 }
 
 Status StateStore::set_late(int64_t id) {
-  return update_run(db_, path_, mu_, id, std::nullopt, "UPDATE runs SET late = 1 WHERE id = ?1 AND status = 'waiting'",
+  return update_run(db_, *stmts_, path_, mu_, id, std::nullopt, "UPDATE runs SET late = 1 WHERE id = ?1 AND status = 'waiting'",
                     "marking run " + std::to_string(id) + " late (it must be waiting)", [](Stmt&) {});
 }
 
 Status StateStore::set_queued(int64_t id, Instant) {
-  return update_run(db_, path_, mu_, id, RunStatus::queued, "UPDATE runs SET status = 'queued', missing = '', next_attempt = NULL WHERE id = ?1",
+  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::queued, "UPDATE runs SET status = 'queued', missing = '', next_attempt = NULL WHERE id = ?1",
                 "queueing run " + std::to_string(id), [](Stmt&) {});
 }
 
 Status StateStore::requeue_fresh(int64_t id, Instant) {
-  return update_run(db_, path_, mu_, id, RunStatus::queued,
+  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::queued,
                 "UPDATE runs SET status = 'queued', attempts = 0, missing = '', next_attempt = NULL "
                 "WHERE id = ?1",
                 "queueing run " + std::to_string(id) + " for a retry", [](Stmt&) {});
@@ -356,7 +414,7 @@ Status StateStore::requeue_fresh(int64_t id, Instant) {
 
 Status StateStore::set_running(int64_t id, Instant now) {
   // Only a queued run may start: two workers can never run the same package at once.
-  return update_run(db_, path_, mu_, id, RunStatus::running,
+  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::running,
                 "UPDATE runs SET status = 'running', attempts = attempts + 1, started = ?2, finished = NULL, "
                 "next_attempt = NULL WHERE id = ?1",
                 "starting run " + std::to_string(id) + " (it must be queued)",
@@ -364,7 +422,7 @@ Status StateStore::set_running(int64_t id, Instant now) {
 }
 
 Status StateStore::set_packed(int64_t id, int64_t bytes, const std::string& remote, const std::string& checksum) {
-  return update_run(db_, path_, mu_, id, std::nullopt,
+  return update_run(db_, *stmts_, path_, mu_, id, std::nullopt,
                 "UPDATE runs SET bytes = ?2, remote = ?3, checksum = ?4 WHERE id = ?1 AND status = 'running'",
                 "recording the package of run " + std::to_string(id) + " (it must be running)", [&](Stmt& s) {
                   s.bind(2, bytes);
@@ -375,7 +433,7 @@ Status StateStore::set_packed(int64_t id, int64_t bytes, const std::string& remo
 
 Status StateStore::set_delivered(int64_t id, Instant now, int64_t bytes, const std::string& remote,
                                  const std::string& checksum) {
-  return update_run(db_, path_, mu_, id, RunStatus::delivered,
+  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::delivered,
                 "UPDATE runs SET status = 'delivered', finished = ?2, bytes = ?3, remote = ?4, checksum = ?5, "
                 "error = '', missing = '', next_attempt = NULL WHERE id = ?1",
                 "marking run " + std::to_string(id) + " delivered", [&](Stmt& s) {
@@ -387,28 +445,28 @@ Status StateStore::set_delivered(int64_t id, Instant now, int64_t bytes, const s
 }
 
 Status StateStore::set_failed(int64_t id, Instant now, const std::string& error, std::optional<Instant> next_attempt) {
-  return update_run(db_, path_, mu_, id, RunStatus::failed, "UPDATE runs SET status = 'failed', finished = ?2, error = ?3, next_attempt = ?4 WHERE id = ?1",
+  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::failed, "UPDATE runs SET status = 'failed', finished = ?2, error = ?3, next_attempt = ?4 WHERE id = ?1",
                 "marking run " + std::to_string(id) + " failed", [&](Stmt& s) {
                   s.bind(2, std::optional<Instant>(now));
-                  s.bind(3, error);
+                  s.bind(3, printable(error));  // it may quote an SFTP server or a file name
                   s.bind(4, next_attempt);
                 });
 }
 
 Status StateStore::set_cancelled(int64_t id, Instant now, const std::string& why) {
-  return update_run(db_, path_, mu_, id, RunStatus::cancelled,
+  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::cancelled,
                 "UPDATE runs SET status = 'cancelled', finished = ?2, error = ?3, next_attempt = NULL "
                 "WHERE id = ?1",
                 "cancelling run " + std::to_string(id) + " (it must be waiting, queued or failed)", [&](Stmt& s) {
                   s.bind(2, std::optional<Instant>(now));
-                  s.bind(3, why);
+                  s.bind(3, printable(why));
                 });
 }
 
 Result<std::optional<Run>> StateStore::get(int64_t id) {
   std::lock_guard lock(mu_);
   std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE id = ?1";
-  Stmt s(db_, sql.c_str());
+  Stmt s(*stmts_, sql.c_str());
   if (!s.prepared()) return sqlite_error(db_, path_, "reading run " + std::to_string(id));
   s.bind(1, id);
   int rc = s.step();
@@ -421,7 +479,7 @@ Result<std::vector<Run>> StateStore::list(const RunFilter& filter) {
   std::lock_guard lock(mu_);
   std::string sql = std::string("SELECT ") + kColumns +
                     " FROM runs WHERE (?1 IS NULL OR order_id = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id";
-  Stmt s(db_, sql.c_str());
+  Stmt s(*stmts_, sql.c_str());
   if (!s.prepared()) return sqlite_error(db_, path_, "listing runs");
   if (filter.order) s.bind(1, *filter.order);
   if (filter.status) s.bind(2, std::string(to_string(*filter.status)));
@@ -435,7 +493,7 @@ Result<std::vector<Run>> StateStore::list(const RunFilter& filter) {
 Status StateStore::scan(const std::function<void(const Run&)>& fn) {
   std::lock_guard lock(mu_);
   std::string sql = std::string("SELECT ") + kColumns + " FROM runs ORDER BY id";
-  Stmt s(db_, sql.c_str());
+  Stmt s(*stmts_, sql.c_str());
   if (!s.prepared()) return sqlite_error(db_, path_, "reading the runs");
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) fn(read_run(s.get()));

@@ -22,6 +22,10 @@
 struct sqlite3;
 
 namespace flis {
+class StmtCache;
+}
+
+namespace flis {
 
 
 struct Run {
@@ -106,6 +110,7 @@ class StateStore {
   bool in_batch_ = false;
   sqlite3* db_;
   std::filesystem::path path_;
+  std::unique_ptr<StmtCache> stmts_;
 };
 
 }  // namespace flis

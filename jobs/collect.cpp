@@ -1,8 +1,16 @@
 #include "jobs/collect.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
-#include <system_error>
+#include <cstring>
 
 namespace flis {
 namespace fs = std::filesystem;
@@ -21,63 +29,162 @@ Status refuse(const fs::path& path, const std::string& why) {
                        "; a package holds only regular files inside the municipality's folder");
 }
 
-// "a/b.csv" relative to the municipality folder, or an error if it is not plainly inside it.
-Result<std::string> relative_inside(const fs::path& file, const fs::path& folder) {
-  fs::path rel = file.lexically_relative(folder);
-  if (rel.empty() || rel.is_absolute()) return refuse(file, "not inside " + folder.string());
-  for (const auto& part : rel)
-    if (part == ".." || part == ".") return refuse(file, "path leaves " + folder.string());
-  return rel.generic_string();
+Status refuse_links(const fs::path& path, nlink_t links) {
+  return refuse(path, "it has " + std::to_string(links) +
+                          " hard links, so it may be another folder's file too (FLIS writes each file once)");
 }
 
-// Adds the regular files of one partition's municipality folder.
-Status collect_folder(const fs::path& folder, const std::string& prefix, std::vector<PackageFile>& out) {
-  std::error_code ec;
-  fs::file_status st = fs::symlink_status(folder, ec);
-  if (ec || st.type() == fs::file_type::not_found) {
-    if (st.type() == fs::file_type::not_found) return Status::OK();  // no data that period
-    return Status::Error("cannot examine " + folder.string() + ": " + ec.message());
-  }
-  if (fs::is_symlink(st)) return refuse(folder, "the municipality folder is a symbolic link");
-  if (!fs::is_directory(st)) return refuse(folder, "the municipality folder is not a folder");
-  fs::path real_folder = fs::canonical(folder, ec);
-  if (ec) return Status::Error("cannot resolve " + folder.string() + ": " + ec.message());
+Status changed(const PackageFile& f, const std::string& how) {
+  return Status::Error("warehouse file changed while being packed: " + f.source.string() + " (" + how +
+                       "); the run will be retried");
+}
 
-  fs::recursive_directory_iterator it(folder, fs::directory_options::none, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const fs::path& path = it->path();
-    fs::file_status entry = it->symlink_status(ec);
-    if (ec) break;
-    if (fs::is_symlink(entry)) return refuse(path, "it is a symbolic link");
-    if (fs::is_directory(entry)) continue;
-    if (!fs::is_regular_file(entry)) return refuse(path, "it is a special file (device, socket or pipe)");
-    auto rel = relative_inside(path, folder);
-    if (!rel.ok()) return rel.status();
-    // No symlink was followed, so this can only fail if the tree changes under us.
-    if (fs::path real = fs::canonical(path, ec); ec || !relative_inside(real, real_folder).ok())
-      return refuse(path, "its resolved path leaves " + folder.string());
-    uint64_t size = it->file_size(ec);
-    if (ec) break;
-    out.push_back(PackageFile{path, prefix + *rel, size, {}});
+FileId id_of(const struct stat& st) { return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)}; }
+
+// `rel` opened beneath the folder `dir` with no symbolic link on the way (openat2
+// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS). Kernels without openat2 (before 5.6) walk `rel` one
+// component at a time with O_NOFOLLOW. -1 and errno on failure: ELOOP or EXDEV for a link.
+int open_beneath(int dir, const std::string& rel, int flags) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(syscall(SYS_openat2, dir, rel.c_str(), &how, sizeof how));
+  if (fd >= 0 || errno != ENOSYS) return fd;
+  int at = dir;
+  for (size_t start = 0;;) {
+    size_t slash = rel.find('/', start);
+    bool last = slash == std::string::npos;
+    std::string part = rel.substr(start, last ? std::string::npos : slash - start);
+    int next = -1, err = EXDEV;
+    if (!part.empty() && part != "." && part != "..") {
+      next = openat(at, part.c_str(), (last ? flags : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
+      err = errno;
+    }
+    if (at != dir) close(at);
+    if (next < 0 || last) {
+      errno = err;
+      return next;
+    }
+    at = next;
+    start = slash + 1;
   }
-  if (ec) return Status::Error("cannot read warehouse folder " + folder.string() + ": " + ec.message());
-  return Status::OK();
+}
+
+struct Listing {
+  std::shared_ptr<const WarehouseRoot> root;
+  std::string folder;  // relative to the root
+  FileId folder_id;
+  std::string prefix;  // of archive paths
+  std::vector<PackageFile>& out;
+};
+
+// Adds the regular files below the open folder `dir` (taken over), `rel` inside the municipality
+// folder and shown as `shown`.
+Status list_tree(int dir, const std::string& rel, const fs::path& shown, Listing& l) {
+  DIR* d = fdopendir(dir);
+  if (!d) {
+    int err = errno;
+    close(dir);
+    return Status::Error("cannot read warehouse folder " + shown.string() + ": " + std::strerror(err));
+  }
+  struct Closer {
+    DIR* d;
+    ~Closer() { closedir(d); }
+  } closer{d};
+  for (;;) {
+    errno = 0;
+    dirent* e = readdir(d);
+    if (!e) {
+      if (errno != 0) return Status::Error("cannot read warehouse folder " + shown.string() + ": " + std::strerror(errno));
+      return Status::OK();
+    }
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    fs::path path = shown / name;
+    std::string inside = rel.empty() ? name : rel + "/" + name;
+    struct stat st {};
+    if (fstatat(dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return Status::Error("cannot examine warehouse entry " + path.string() + ": " + std::strerror(errno));
+    if (S_ISLNK(st.st_mode)) return refuse(path, "it is a symbolic link");
+    if (S_ISDIR(st.st_mode)) {
+      int sub = openat(dirfd(d), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0)
+        return errno == ELOOP ? refuse(path, "it is a symbolic link")
+                              : Status::Error("cannot read warehouse folder " + path.string() + ": " + std::strerror(errno));
+      struct stat opened {};
+      if (fstat(sub, &opened) != 0 || !(id_of(opened) == id_of(st))) {
+        close(sub);
+        return refuse(path, "it was replaced while it was listed");
+      }
+      if (Status s = list_tree(sub, inside, path, l); !s.ok()) return s;
+      continue;
+    }
+    if (!S_ISREG(st.st_mode)) return refuse(path, "it is a special file (device, socket or pipe)");
+    if (st.st_nlink > 1) return refuse_links(path, st.st_nlink);
+    PackageFile f;
+    f.source = path;
+    f.archive_path = l.prefix + inside;
+    f.size = static_cast<uint64_t>(st.st_size);
+    f.root = l.root;
+    f.folder = l.folder;
+    f.relative = inside;
+    f.folder_id = l.folder_id;
+    f.id = id_of(st);
+    l.out.push_back(std::move(f));
+  }
+}
+
+// Adds the regular files of one partition's municipality folder, `folder` below the root.
+Status collect_folder(const std::shared_ptr<const WarehouseRoot>& root, const std::string& folder,
+                      const std::string& prefix, std::vector<PackageFile>& out) {
+  fs::path shown = root->path() / folder;
+  int fd = open_beneath(root->fd(), folder, O_RDONLY | O_DIRECTORY);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return Status::OK();  // no data that period
+    if (err == ELOOP || err == EXDEV)
+      return refuse(shown, "the municipality folder, or a folder above it in the warehouse, is a symbolic link");
+    if (err == ENOTDIR) return refuse(shown, "the municipality folder is not a folder");
+    return Status::Error("cannot open warehouse folder " + shown.string() + ": " + std::strerror(err));
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return Status::Error("cannot examine warehouse folder " + shown.string() + ": " + std::strerror(err));
+  }
+  Listing l{root, folder, id_of(st), prefix, out};
+  return list_tree(fd, "", shown, l);
 }
 
 }  // namespace
+
+Result<std::shared_ptr<const WarehouseRoot>> WarehouseRoot::open(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::Error("cannot open the warehouse folder " + path.string() + ": " + std::strerror(errno));
+  return std::shared_ptr<const WarehouseRoot>(new WarehouseRoot(fd, path));
+}
+
+WarehouseRoot::~WarehouseRoot() { close(fd_); }
 
 Result<std::vector<PackageFile>> collect_files(const fs::path& warehouse, const std::vector<Partition>& partitions,
                                                int municipality) {
   if (municipality < 0 || municipality > 999)
     return Status::Error("invalid municipality code " + std::to_string(municipality));
   const std::string code = municipality_code(municipality);
-  std::vector<PackageFile> files;
-  for (const Partition& p : partitions) {
+  for (const Partition& p : partitions)
     for (const std::string& part : {std::string(to_string(p.source)), p.interface, p.name})
       if (part.empty() || part == "." || part == ".." || part.find('/') != std::string::npos)
         return Status::Error("invalid partition " + p.key() + ": each part must be one plain folder name");
-    fs::path folder = warehouse / std::string(to_string(p.source)) / p.interface / p.name / code;
-    if (Status s = collect_folder(folder, p.key() + "/", files); !s.ok()) return s;
+  std::vector<PackageFile> files;
+  if (partitions.empty()) return files;
+  std::error_code ec;
+  if (!fs::exists(warehouse, ec) && !ec) return files;  // no warehouse yet: no data for any period
+  auto root = WarehouseRoot::open(warehouse);
+  if (!root.ok()) return root.status();
+  for (const Partition& p : partitions) {
+    std::string folder = std::string(to_string(p.source)) + "/" + p.interface + "/" + p.name + "/" + code;
+    if (Status s = collect_folder(*root, folder, p.key() + "/", files); !s.ok()) return s;
   }
   std::sort(files.begin(), files.end(),
             [](const PackageFile& a, const PackageFile& b) { return a.archive_path < b.archive_path; });
@@ -87,6 +194,44 @@ Result<std::vector<PackageFile>> collect_files(const fs::path& warehouse, const 
                           [](const PackageFile& a, const PackageFile& b) { return a.archive_path == b.archive_path; }),
               files.end());
   return files;
+}
+
+Result<int> open_package_file(const PackageFile& f) {
+  auto vanished = [&] {
+    return Status::Error("warehouse file vanished while being packed: " + f.source.string() +
+                         "; the run will be retried");
+  };
+  if (!f.root) return Status::Error("cannot read warehouse file " + f.source.string() + ": not collected");
+  int dir = open_beneath(f.root->fd(), f.folder, O_RDONLY | O_DIRECTORY);
+  if (dir < 0) {
+    int err = errno;
+    if (err == ENOENT) return vanished();
+    if (err == ELOOP || err == EXDEV || err == ENOTDIR)
+      return refuse(f.source, "its municipality folder became a symbolic link after it was listed");
+    return Status::Error("cannot read warehouse file " + f.source.string() + ": " + std::strerror(err));
+  }
+  struct stat st {};
+  if (fstat(dir, &st) != 0 || !(id_of(st) == f.folder_id)) {
+    close(dir);
+    return refuse(f.source, "its municipality folder was replaced by another folder after it was listed");
+  }
+  int fd = open_beneath(dir, f.relative, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+  int err = errno;
+  close(dir);
+  if (fd < 0) {
+    if (err == ENOENT) return vanished();
+    if (err == ELOOP || err == EXDEV)
+      return refuse(f.source, "it became a symbolic link after it was listed");
+    return Status::Error("cannot read warehouse file " + f.source.string() + ": " + std::strerror(err));
+  }
+  Status s;
+  if (fstat(fd, &st) != 0) s = Status::Error("cannot read warehouse file " + f.source.string() + ": " + std::strerror(errno));
+  else if (!S_ISREG(st.st_mode)) s = refuse(f.source, "it is no longer a regular file");
+  else if (!(id_of(st) == f.id)) s = changed(f, "replaced by another file after it was listed");
+  else if (st.st_nlink > 1) s = refuse_links(f.source, st.st_nlink);
+  if (s.ok()) return fd;
+  close(fd);
+  return s;
 }
 
 }  // namespace flis

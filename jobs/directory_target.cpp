@@ -93,7 +93,10 @@ Status rename_no_replace(const std::string& from, const std::string& to) {
 Status write_small_file(const std::string& folder, const std::string& name, const std::string& content) {
   std::string tmp = join(folder, temporary_name(name));
   std::string path = join(folder, name);
-  int fd = open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0640);
+  // A fresh file, never one already there: a hard link left at the temporary name by whoever can
+  // write the folder would otherwise be truncated and written through.
+  if (Status s = remove_if_present(tmp); !s.ok()) return s;
+  int fd = open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd < 0) return Status::Error("cannot create " + tmp + ": " + errno_text(errno));
   Status s = write_all(fd, content.data(), content.size(), tmp);
   if (s.ok() && fsync(fd) != 0) s = Status::Error(errno_text(errno) + " syncing " + tmp);
@@ -176,7 +179,7 @@ Result<std::unique_ptr<Upload>> DirectoryTarget::begin(const std::string& folder
     return Status::Error(final_path + " already exists; flisd never overwrites a delivered package");
   std::string temp = join(folder, temporary_name(name));
   if (Status s = remove_if_present(temp); !s.ok()) return s;
-  int fd = open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0640);
+  int fd = open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd < 0) return Status::Error("cannot create " + temp + ": " + errno_text(errno));
   return std::unique_ptr<Upload>(new DirectoryUpload(folder, name, fd));
 }
@@ -186,15 +189,23 @@ Result<std::optional<RemoteFile>> DirectoryTarget::inspect(const std::string& fo
   if (Status s = check_name(name); !s.ok()) return s;
   if (Status s = remove_if_present(join(folder, temporary_name(name))); !s.ok()) return s;
   std::string final_path = join(folder, name);
+  // Neither name is followed if it is a symbolic link: what flisd delivered is a file it wrote,
+  // never whatever a link put there points at.
   struct stat st;
-  if (stat(final_path.c_str(), &st) != 0) {
+  if (lstat(final_path.c_str(), &st) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) return std::optional<RemoteFile>();
     return Status::Error("cannot examine " + final_path + ": " + errno_text(errno));
   }
+  if (!S_ISREG(st.st_mode))
+    return Status::Error(final_path + " is not a regular file (a symbolic link?); flisd never delivered it: "
+                                      "remove it after checking who put it there");
   RemoteFile remote;
   remote.size = static_cast<uint64_t>(st.st_size);
   std::string sum_path = final_path + ".sha256";
-  int fd = open(sum_path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(sum_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0 && errno == ELOOP)
+    return Status::Error(sum_path + " is a symbolic link; flisd never wrote it: remove it after checking who put "
+                                    "it there");
   if (fd >= 0) {
     char buf[256];
     ssize_t n = read(fd, buf, sizeof buf);

@@ -6,9 +6,7 @@
 #include "jobs/packer.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -47,11 +45,6 @@ Status changed_size(const PackageFile& f, uint64_t before, uint64_t now) {
   return changed(f, "size " + std::to_string(before) + " -> " + std::to_string(now));
 }
 
-Status vanished(const PackageFile& f) {
-  return Status::Error("warehouse file vanished while being packed: " + f.source.string() +
-                       "; the run will be retried");
-}
-
 Status unreadable(const PackageFile& f, int err) {
   return Status::Error("cannot read warehouse file " + f.source.string() + ": " + std::strerror(err));
 }
@@ -60,45 +53,11 @@ Status cancelled() { return Status::Error("package build cancelled: flisd is sto
 
 bool is_cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(std::memory_order_relaxed); }
 
-// Opens a warehouse file for reading without following any symbolic link below the municipality
-// folder (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so a file swapped for a link after
-// collect_files() looked can never lead the package into another municipality's data. Kernels
-// without openat2 get O_NOFOLLOW on the last component.
-int open_beneath(const PackageFile& f) {
-  // archive_path is SOURCE/INTERFACE/partition/<relative>; source ends in <municipality>/<relative>.
-  std::string rel = f.archive_path;
-  for (int i = 0; i < 3; ++i) rel = rel.substr(std::min(rel.size(), rel.find('/') + 1));
-  fs::path base = f.source;
-  const fs::path rel_path(rel);
-  for (auto it = rel_path.begin(); it != rel_path.end(); ++it) base = base.parent_path();
-  int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-  if (!rel.empty() && base / rel == f.source) {
-    int dir = open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) return -1;
-    open_how how{};
-    how.flags = static_cast<uint64_t>(flags);
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    int fd = static_cast<int>(syscall(SYS_openat2, dir, rel.c_str(), &how, sizeof how));
-    int err = errno;
-    close(dir);
-    if (fd >= 0 || err != ENOSYS) {
-      errno = err;
-      return fd;
-    }
-  }
-  return open(f.source.c_str(), flags | O_NOFOLLOW);
-}
-
+// Every open goes through open_package_file (collect.h): beneath the warehouse root descriptor,
+// no symbolic link, and the municipality folder and file must be the ones listed.
 Result<int> open_file(const PackageFile& f) {
-  int fd = open_beneath(f);
-  if (fd < 0) {
-    if (errno == ENOENT) return vanished(f);
-    if (errno == ELOOP || errno == EXDEV)
-      return Status::Error("refusing warehouse file " + f.source.string() +
-                           ": it became a symbolic link after it was listed");
-    return unreadable(f, errno);
-  }
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  auto fd = open_package_file(f);
+  if (fd.ok()) posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return fd;
 }
 
@@ -225,6 +184,7 @@ Result<PackResult> build_package(const PackageSpec& spec, Upload& upload, const 
   auto collected = collect_files(spec.warehouse, spec.partitions, order.municipality);
   if (!collected.ok()) return collected.status();
   std::vector<PackageFile>& files = *collected;
+  if (spec.after_listing) spec.after_listing();
 
   std::vector<Snapshot> snaps;
   if (Status s = hash_files(files, snaps, compression_threads(spec.compression), cancel); !s.ok()) return s;

@@ -28,6 +28,9 @@ struct PackageSpec {
   std::filesystem::path warehouse;
   Compression compression;
   Instant created;
+  // Test seam: called after the warehouse files are listed and before the first is read, so a test
+  // can swap a folder at exactly that moment. Unset in production.
+  std::function<void()> after_listing;
   // Test seam: called after every file is hashed and before the archive starts, so a test can
   // change a warehouse file between the two reads without racing. Unset in production.
   std::function<void()> after_hashing;

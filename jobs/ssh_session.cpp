@@ -1,7 +1,10 @@
 #include "jobs/ssh_session.h"
 
+#include <fcntl.h>
 #include <libssh/libssh.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -25,6 +28,22 @@ void init_libssh_once() {
 struct Key {
   ssh_key key = nullptr;
   ~Key() { ssh_key_free(key); }
+};
+
+// "uid 1000 (alice)".
+std::string user_text(uid_t uid) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  std::string s = "uid " + std::to_string(uid);
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) s += std::string(" (") + found->pw_name + ")";
+  return s;
+}
+
+// Key material must not linger in freed memory.
+struct Wiped {
+  std::string text;
+  ~Wiped() { explicit_bzero(text.data(), text.size()); }
 };
 
 std::string octal_mode(mode_t mode) {
@@ -201,11 +220,10 @@ Status verify_host_key(ssh_session s, const SshEndpoint& e) {
                        ssh_get_error(s));
 }
 
-Status authenticate(ssh_session s, const SshEndpoint& e) {
-  std::filesystem::path key_path = resolve_identity(e.identity);
-  if (Status st = check_private_key_file(key_path); !st.ok()) return st;
+Status authenticate(ssh_session s, const SshEndpoint& e, const std::filesystem::path& key_path,
+                    const std::string& key_text) {
   Key key;
-  if (ssh_pki_import_privkey_file(key_path.c_str(), nullptr, nullptr, nullptr, &key.key) != SSH_OK) {
+  if (ssh_pki_import_privkey_base64(key_text.c_str(), nullptr, nullptr, nullptr, &key.key) != SSH_OK) {
     return Status::Error("cannot load private key " + key_path.string() +
                          ": not a valid private key, or protected by a passphrase (flisd needs an "
                          "unencrypted key, e.g. from ssh-keygen -t ed25519 -N '')");
@@ -239,17 +257,38 @@ std::filesystem::path resolve_identity(const std::filesystem::path& identity) {
   return identity;
 }
 
-Status check_private_key_file(const std::filesystem::path& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
+Result<std::string> read_private_key(const std::filesystem::path& path) {
+  constexpr size_t kMaxKeyBytes = 64 * 1024;  // an RSA-16384 key is under 13 KiB
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ELOOP)
+      return Status::Error("private key " + path.string() + " is a symbolic link; give the key file itself");
     return Status::Error("cannot read private key " + path.string() + ": " + std::strerror(errno));
   }
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Status::Error("cannot read private key " + path.string() + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return Status::Error("private key " + path.string() + " is not a regular file");
+  if (st.st_uid != geteuid() && st.st_uid != 0)
+    return Status::Error("private key " + path.string() + " is owned by " + user_text(st.st_uid) +
+                         ", not by the user flisd runs as (" + user_text(geteuid()) + ") or root; chown it");
   if (st.st_mode & 077) {
     return Status::Error("private key " + path.string() + " is accessible by others (mode " +
                          octal_mode(st.st_mode) + "); chmod 600 it");
   }
-  return Status::OK();
+  Wiped buf;
+  buf.text.resize(kMaxKeyBytes + 1);
+  size_t got = 0;
+  for (ssize_t n; got < buf.text.size() && (n = read(fd, buf.text.data() + got, buf.text.size() - got)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Error("cannot read private key " + path.string() + ": " + std::strerror(errno));
+    got += static_cast<size_t>(n);
+  }
+  if (got > kMaxKeyBytes) return Status::Error("private key " + path.string() + " is larger than 64 KiB; is it a key?");
+  return std::string(buf.text.data(), got);
 }
 
 Result<std::unique_ptr<SshSession>> SshSession::connect(const SshEndpoint& endpoint,
@@ -262,7 +301,11 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const SshEndpoint& endpo
 
   // Check what we can locally before touching the network, so a bad key or known_hosts is
   // reported as such and not as whatever the server makes of it.
-  if (Status st = check_private_key_file(resolve_identity(endpoint.identity)); !st.ok()) return st;
+  // The key is read (and checked) once, here; libssh gets these bytes, never the path.
+  const std::filesystem::path key_path = resolve_identity(endpoint.identity);
+  auto key_read = read_private_key(key_path);
+  if (!key_read.ok()) return key_read.status();
+  Wiped key_text{std::move(*key_read)};
   std::error_code ec;
   if (!std::filesystem::is_regular_file(endpoint.known_hosts, ec)) {
     return Status::Error("known_hosts file " + endpoint.known_hosts.string() +
@@ -279,7 +322,7 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const SshEndpoint& endpo
     return Status::Error("cannot connect: " + why);
   }
   if (Status st = verify_host_key(s, endpoint); !st.ok()) return st;
-  if (Status st = authenticate(s, endpoint); !st.ok()) return st;
+  if (Status st = authenticate(s, endpoint, key_path, key_text.text); !st.ok()) return st;
   return session;
 }
 

@@ -75,8 +75,11 @@ const char* preferred_ciphers();
 // the path itself.
 std::filesystem::path resolve_identity(const std::filesystem::path& identity);
 
-// OK when the key file exists, is a regular file and neither group nor others may read or write
-// it; otherwise an error saying what to do ("chmod 600 it").
-Status check_private_key_file(const std::filesystem::path& path);
+// The private key file's contents, read from one descriptor opened with O_NOFOLLOW and checked
+// on that descriptor (fstat), as OpenSSH would accept it: a regular file, owned by the user flisd
+// runs as or by root, and neither group nor others may read or write it. Otherwise an error
+// saying what to do ("chmod 600 it"). The bytes are what libssh gets, so the file checked is the
+// file used: nothing can swap it in between.
+Result<std::string> read_private_key(const std::filesystem::path& path);
 
 }  // namespace flis

@@ -102,6 +102,27 @@ expect_not K101-CPR-MONTHLY K147-HISTORY
 complete_line flisctl trigger K147
 expect_not K147-HISTORY
 
+# A file name is not trusted: orders/$(touch${IFS}PWNED).yaml is neither run (as compgen -W would
+# run it, as whoever pressed TAB) nor offered; the safe names around it still are.
+: >"$tmp/etc/orders/"'$(touch${IFS}PWNED).yaml'
+: >"$tmp/etc/orders/"'`touch${IFS}PWNED2`.yaml'
+mkdir -p "$tmp/cwd"
+cd "$tmp/cwd"
+for line in "trigger" "runs --order" "copy" "redeliver"; do
+  # shellcheck disable=SC2086
+  complete_line flisctl --config "$tmp/etc" $line ""
+  [ ! -e PWNED ] && [ ! -e PWNED2 ] || fail "completing '$line' ran a command from a file name"
+  rm -f PWNED PWNED2
+  expect_has K101-CPR-MONTHLY K147-HISTORY
+  expect_not '$(touch${IFS}PWNED)' '`touch${IFS}PWNED2`'
+  for w in "${COMPREPLY[@]}"; do
+    [[ $w =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || fail "completing '$line' offers the unsafe word '$w'"
+  done
+done
+complete_line flisctl --config "$tmp/etc" trigger '$('
+[ ${#COMPREPLY[@]} -eq 0 ] || fail "a prefix of an unsafe name completes to: ${COMPREPLY[*]}"
+cd "$tmp"
+
 # Run ids from `flisctl runs --json`, whatever its spacing: a stand-in flisctl first (so this part
 # does not depend on a state database) ...
 cat >"$tmp/fake-flisctl" <<'SH'

@@ -220,3 +220,43 @@ BOOST_AUTO_TEST_CASE(the_configuration_reference_documents_every_accepted_key) {
     BOOST_TEST(doc.find("`" + dotted + "`") != std::string::npos, "docs/configuration.md lacks `" << dotted << "`");
   }
 }
+
+// An order file's name reaches shells (bash completion), logs and terminals: a name that is not
+// <safe name>.yaml is refused, its contents unread, whether it comes from a folder or from memory.
+BOOST_AUTO_TEST_CASE(an_order_file_with_an_unsafe_name_is_refused) {
+  ConfigTree t;
+  t.write("orders/$(touch${IFS}PWNED).yaml", std::string(flis::test::kBaseOrder));
+  auto r = t.load();
+  BOOST_TEST(r.config == nullptr, "a configuration with an unsafe order file name must not load");
+  const Diagnostic* d = flis::test::find_diag(r.diagnostics, Sev::error, "orders/$(touch${IFS}PWNED).yaml", 0,
+                                              "order file name is not allowed");
+  BOOST_TEST_REQUIRE(d != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(d->str().find("name order files <name>.yaml") != std::string::npos, d->str());
+
+  // A control character in the name is shown escaped, never sent to the terminal as is.
+  ConfigTree esc;
+  esc.write("orders/x\x1b[2J.yaml", "id: X\n");
+  auto re = esc.load();
+  BOOST_TEST(flis::test::find_diag(re.diagnostics, Sev::error, "orders/x\\x1b[2J.yaml", 0, "not allowed"),
+             flis::test::dump(re.diagnostics));
+
+  // The same rule for files given in memory (a tree read from git).
+  Diagnostics read;
+  ConfigTree base;
+  ConfigFiles files = read_config_files(base.dir(), read);
+  files["orders/K1 2.yaml"] = "id: K1\n";
+  auto rm = load_config_files(base.dir(), files);
+  BOOST_TEST(rm.config == nullptr);
+  BOOST_TEST(flis::test::find_diag(rm.diagnostics, Sev::error, "orders/K1 2.yaml", 0, "not allowed"),
+             flis::test::dump(rm.diagnostics));
+}
+
+// The name need not be the id: K101.yaml may hold order K101-CPR-DAILY.
+BOOST_AUTO_TEST_CASE(an_order_file_name_need_not_equal_its_id) {
+  ConfigTree t;
+  auto r = t.load();
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  const Order* o = r.config->find_order("K101-CPR-DAILY");
+  BOOST_TEST_REQUIRE(o != nullptr);
+  BOOST_TEST(o->pos.file == "orders/k101.yaml");
+}

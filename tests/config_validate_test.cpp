@@ -166,6 +166,49 @@ BOOST_AUTO_TEST_CASE(subscription_needs_start_and_end) {
   expect_error(r, "orders/x.yaml", 1, "needs 'end'");
 }
 
+// FLIS did not exist before 2000: an earlier date is a typo (1026 for 2026) that would make
+// hundreds of thousands of periods, so it is an error naming file, line and column.
+BOOST_AUTO_TEST_CASE(dates_before_2000_are_refused) {
+  auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                             "interfaces: [CPR_PERSON]", "start: 1026-11-01", "end: 2026-11-30"}));
+  BOOST_TEST(r.config == nullptr);
+  auto d = expect_error(r, "orders/x.yaml", 7, "start 1026-11-01 is before 2000-01-01");
+  if (d) BOOST_TEST(d->str().find("orders/x.yaml:7:8: error: start 1026-11-01 is before 2000-01-01") == 0u, d->str());
+  auto one_off = with_order(order({"id: X1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                                   "interfaces: [CPR_PERSON]", "from: 1999-12-31", "to: 2000-01-31"}));
+  expect_error(one_off, "orders/x.yaml", 7, "from 1999-12-31 is before 2000-01-01");
+  auto first_day = with_order(order({"id: X1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                                     "interfaces: [CPR_PERSON]", "from: 2000-01-01", "to: 2000-01-31"}));
+  BOOST_TEST(first_day.config != nullptr, flis::test::dump(first_day.diagnostics));
+
+  ConfigTree t;
+  std::string settings = flis::test::kBaseSettings;
+  auto at = settings.find("start: ");
+  BOOST_TEST_REQUIRE(at != std::string::npos, "the base settings have no datamarts.start");
+  settings.replace(at, settings.find('\n', at) - at, "start: 1999-12");
+  t.write("flisd.yaml", settings);
+  auto dm = t.load();
+  auto e = flis::test::find_diag(dm.diagnostics, Sev::error, "flisd.yaml", 0, "datamarts.start 1999-12 is before 2000-01");
+  BOOST_TEST(e != nullptr, flis::test::dump(dm.diagnostics));
+}
+
+// More than 5000 periods in one order is almost surely a mistake: a warning at the first date.
+BOOST_AUTO_TEST_CASE(an_order_with_more_than_5000_periods_is_warned_about) {
+  auto daily = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
+                                 "interfaces: [CPR_PERSON]", "start: 2000-01-01", "end: 2026-12-31"}));
+  BOOST_TEST(daily.config != nullptr, "a warning, not an error");
+  auto d = expect(daily, Sev::warning, "orders/x.yaml", 7, "this order makes about 9862 periods (2000-01-01..2026-12-31)");
+  if (d) BOOST_TEST(d->message.find("more than 5000") != std::string::npos, d->message);
+  auto by_day = with_order(order({"id: X1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                                  "interfaces: [CPR_PERSON]", "from: 2005-01-01", "to: 2020-12-31", "chunk: day"}));
+  expect(by_day, Sev::warning, "orders/x.yaml", 7, "periods (2005-01-01..2020-12-31)");
+  for (std::string chunk : {"week", "month", "whole"}) {
+    auto fewer = with_order(order({"id: X1", "municipality: 101", "type: one-off", "source: DSA", "delivery: flis",
+                                   "interfaces: [CPR_PERSON]", "from: 2005-01-01", "to: 2020-12-31", "chunk: " + chunk}));
+    BOOST_TEST(!flis::test::find_diag(fewer.diagnostics, Sev::warning, "orders/x.yaml", 0, "periods ("), chunk);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(subscription_start_after_end) {
   auto r = with_order(order({"id: X1", "municipality: 101", "type: daily", "source: DSA", "delivery: flis",
                              "interfaces: [CPR_PERSON]", "start: 2026-12-01", "end: 2026-11-30"}));
@@ -436,7 +479,7 @@ LoadResult with_settings(const std::string& text) {
   return t.load();
 }
 
-const std::string kTargets = "targets:\n  flis: {type: directory, path: out}\n";
+const std::string kTargets = "targets:\n  flis: {type: directory, path: \"out/{municipality}\"}\n";
 
 BOOST_AUTO_TEST_CASE(settings_timezone_must_be_known) {
   auto r = with_settings("timezone: Europe/Kobenhavn\n" + kTargets);
@@ -487,7 +530,7 @@ BOOST_AUTO_TEST_CASE(settings_sftp_target_timeout) {
   r = with_settings(sftp);
   BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
   BOOST_TEST(r.config->settings.targets.at("flis").timeout.count() == 30, "30 s unless said");
-  r = with_settings("targets:\n  flis: {type: directory, path: x, timeout: 5s}\n");
+  r = with_settings("targets:\n  flis: {type: directory, path: \"x/{municipality}\", timeout: 5s}\n");
   expect_error(r, "flisd.yaml", 2, "'timeout' is only for sftp targets");
 }
 
@@ -514,6 +557,28 @@ BOOST_AUTO_TEST_CASE(settings_directory_target_fields) {
   expect_error(r, "flisd.yaml", 2, "unknown target type 'ftp'; allowed: sftp, directory");
   r = with_settings("targets:\n  flis: {type: directory, path: x}\n  flis2: {type: directory, path: y}\n");
   expect_error(r, "flisd.yaml", 3, "unknown delivery 'flis2'");
+}
+
+// Without {municipality} every municipality's packages would share one folder; {order} does not
+// separate them (an order id is not tied to its municipality). Refused naming file, line, column.
+BOOST_AUTO_TEST_CASE(a_target_path_without_municipality_is_an_error) {
+  for (std::string path : {"/kommuner/datapakker", "/kommuner/{order}", "out"}) {
+    BOOST_TEST_CONTEXT(path) {
+      auto r = with_settings("targets:\n  flis:\n    type: directory\n    path: \"" + path + "\"\n");
+      BOOST_TEST(r.config == nullptr);
+      auto d = expect_error(r, "flisd.yaml", 4, "has no {municipality}");
+      if (d) {
+        BOOST_TEST(d->pos.col == 11);
+        BOOST_TEST(d->str().find("flisd.yaml:4:11: error: path template '" + path + "' has no {municipality}") == 0u,
+                   d->str());
+      }
+    }
+  }
+  auto sftp = with_settings("targets:\n  flis: {type: sftp, host: h, user: u, identity: k, known_hosts: kh, "
+                            "path: \"/kommuner/{order}\"}\n");
+  expect_error(sftp, "flisd.yaml", 2, "has no {municipality}");
+  auto ok = with_settings("targets:\n  flis: {type: directory, path: \"out/{order}/{municipality}\"}\n");
+  BOOST_TEST(ok.config != nullptr, flis::test::dump(ok.diagnostics));
 }
 
 BOOST_AUTO_TEST_CASE(settings_datamart_entitlements) {

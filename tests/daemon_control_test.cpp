@@ -4,7 +4,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,6 +99,62 @@ Run shell(const std::string& command) {
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
 }
+
+// A raw client of the control socket that sends what the test says, when it says.
+struct RawClient {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  explicit RawClient(const fs::path& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    BOOST_TEST_REQUIRE(connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  ~RawClient() { close(fd); }
+  void send_text(const std::string& s) { BOOST_TEST_REQUIRE(::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == ssize_t(s.size())); }
+  // Whether flisd still holds the connection open (nothing to read, no end of file).
+  bool still_open() {
+    char c;
+    return recv(fd, &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN;
+  }
+};
+
+// Stands in for systemd's notify socket: NOTIFY_SOCKET and WATCHDOG_USEC point flisd at it while
+// it lives, so the test sees every WATCHDOG=1 the loop sends.
+struct NotifySocket {
+  fs::path dir = fs::temp_directory_path() / ("flisd-notify-" + std::to_string(getpid()));
+  fs::path path = dir / "notify";
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  explicit NotifySocket(const std::string& watchdog_usec) {
+    fs::create_directories(dir);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    BOOST_TEST_REQUIRE(bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{30, 0};  // only a bound on a broken loop; a working one pings every 50 ms
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    setenv("WATCHDOG_USEC", watchdog_usec.c_str(), 1);
+    unsetenv("WATCHDOG_PID");
+  }
+  ~NotifySocket() {
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    close(fd);
+    fs::remove_all(dir);
+  }
+  void drain() {
+    char buf[4096];
+    while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    }
+  }
+  // Waits for the next WATCHDOG=1; false if none came within the receive timeout.
+  bool next_watchdog() {
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      if (std::string(buf, size_t(n)).find("WATCHDOG=1") != std::string::npos) return true;
+    return false;
+  }
+};
 
 struct QuietLogs {
   QuietLogs() { log_init(LogTarget::stderr_only, "flisd-test"); }
@@ -204,4 +262,56 @@ BOOST_AUTO_TEST_CASE(flisctl_reload_and_trigger_through_the_socket) {
   BOOST_TEST(down.status == 1);
   BOOST_TEST(down.out.find("flisd is not running (no control socket at /nonexistent/x.sock)") != std::string::npos,
              down.out);
+}
+
+// A member of group flisd that connects and sends a byte now and then (or a monitoring probe that
+// hangs) must not stall the loop: another client's reload is answered while the slow one is still
+// connected, and the watchdog keeps being pinged. The ordering is the proof, not a stopwatch: a
+// loop that served clients one at a time could answer the reload only after dropping the slow one.
+BOOST_AUTO_TEST_CASE(a_slow_client_delays_neither_another_clients_reload_nor_the_watchdog) {
+  NotifySocket notify("100000");  // WatchdogSec=100ms: the loop pings every 50 ms
+  Daemon d;
+  RawClient slow(d.socket);
+  slow.send_text("{");
+  auto reload = d.call({"reload", {}, {}, {}});
+  BOOST_TEST_REQUIRE(reload.ok(), reload.message());
+  BOOST_TEST(reload->ok, reload->message);
+  BOOST_TEST(slow.still_open(), "the reload was answered only after the slow client was dropped");
+
+  notify.drain();
+  BOOST_TEST(notify.next_watchdog(), "no watchdog ping while a client dawdles");
+  slow.send_text("\"");
+  BOOST_TEST(notify.next_watchdog(), "no watchdog ping while a client dawdles");
+  BOOST_TEST(slow.still_open(), "the watchdog pings came only after the slow client was dropped");
+
+  // When it finally sends its line within the deadline, it is answered like anyone else.
+  slow.send_text("cmd\":\"reload\"}\n");
+  std::string answer;
+  char buf[4096];
+  timeval tv{30, 0};
+  setsockopt(slow.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (ssize_t n; (n = recv(slow.fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, size_t(n));
+  BOOST_TEST(answer.find("\"ok\":true") != std::string::npos, answer);
+}
+
+// At most ControlServer::kMaxConnections at once: one more is told so at once, not left hanging,
+// and a client is served again as soon as the others are gone.
+BOOST_AUTO_TEST_CASE(connections_beyond_the_cap_are_refused_with_a_reason) {
+  Daemon d;
+  {
+    std::vector<std::unique_ptr<RawClient>> silent;
+    for (size_t i = 0; i < ControlServer::kMaxConnections; ++i) {
+      silent.push_back(std::make_unique<RawClient>(d.socket));
+      silent.back()->send_text("{");
+    }
+    auto busy = d.call({"reload", {}, {}, {}});
+    BOOST_TEST_REQUIRE(busy.ok(), busy.message());
+    BOOST_TEST(!busy->ok);
+    BOOST_TEST(busy->message.find("too many control connections") != std::string::npos, busy->message);
+    for (auto& c : silent) BOOST_TEST(c->still_open());
+  }
+  BOOST_TEST_REQUIRE(d.loop->sync());  // the loop has seen them go
+  auto ok = d.call({"reload", {}, {}, {}});
+  BOOST_TEST_REQUIRE(ok.ok(), ok.message());
+  BOOST_TEST(ok->ok, ok->message);
 }

@@ -5,6 +5,9 @@
 #define BOOST_TEST_MODULE daemon_security
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <iostream>
 
 #include "tests/support/fault_runs.h"
@@ -194,4 +197,39 @@ BOOST_AUTO_TEST_CASE(a_warehouse_symlink_into_another_municipality_fails_the_run
   BOOST_TEST(has(r.error, link.string()), r.error);
   BOOST_TEST(check_outbox(tree.outbox(101)).packages.empty());
   BOOST_TEST(check_outbox(tree.outbox(101)).temporaries.empty());
+}
+
+// Terminal escapes in what others wrote (here a warehouse file name; an SFTP server's status
+// message takes the same path) reach neither the state database nor the terminal of whoever runs
+// `flisctl runs`: each control character is written out as \xHH.
+BOOST_AUTO_TEST_CASE(terminal_escapes_in_an_error_are_neither_stored_nor_printed) {
+  FlisdTree tree;
+  tree.daily_order("K101-ESC", 101, "2026-11-01", "2026-11-01");
+  tree.land("2026-11-01", 101, "data.csv", "id\n101\n");
+  const std::string hostile = "x\x1b[2J\x1b]0;owned\x07\xc2\x9b" "1m.csv";
+  fs::path fifo = tree.day_folder("2026-11-01", 101) / hostile;
+  BOOST_TEST_REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  std::string log;
+  BOOST_TEST(tree.once("2026-11-03 12:00", &log) == 1, log);
+  flis::Run r = the_run(tree);
+  BOOST_TEST(r.status == flis::RunStatus::failed);
+  auto clean = [](const std::string& s) {
+    return std::none_of(s.begin(), s.end(), [](char c) { return (c >= 0 && c < 0x20) || c == 0x7f; }) &&
+           s.find("\xc2\x9b") == std::string::npos;
+  };
+  BOOST_TEST(clean(r.error), "the state database holds control characters: " << r.error);
+  BOOST_TEST(has(r.error, "x\\x1b[2J\\x1b]0;owned\\x07\\u009b1m.csv"), r.error);
+
+  const char* flisctl = std::getenv("FLISCTL");
+  BOOST_TEST_REQUIRE(flisctl != nullptr, "FLISCTL is not set");
+  std::string cmd = std::string(flisctl) + " --config " + tree.etc().string() + " runs --now '2026-11-03 12:00'";
+  FILE* p = popen(cmd.c_str(), "r");
+  BOOST_TEST_REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  BOOST_TEST(pclose(p) == 0, out);
+  out.erase(std::remove(out.begin(), out.end(), '\n'), out.end());
+  BOOST_TEST(clean(out), "flisctl runs prints control characters: " << out);
+  BOOST_TEST(has(out, "\\x1b[2J"), out);
 }

@@ -108,6 +108,30 @@ else
   fail "config/examples/interfaces.yaml has no two DSA interfaces of different fagsystemer to mix"
 fi
 
+# Private keys never enter the history: a file under keys/, whatever it holds ...
+mkdir -p "$repo/keys"
+printf 'not even a key\n' >"$repo/keys/id_ed25519"
+git -C "$repo" add -f keys/id_ed25519
+commit "a key file" && fail "a staged file under keys/ was committed"
+grep -q 'keys/id_ed25519: error: a file under keys/' "$tmp/out" || fail "the refusal does not name keys/id_ed25519: $(cat "$tmp/out")"
+grep -q 'systemd credential' "$tmp/out" || fail "the refusal does not point to the systemd credential: $(cat "$tmp/out")"
+git -C "$repo" rm -q --cached keys/id_ed25519
+# ... and a private key header in any staged file, wherever it is.
+for header in "OPENSSH PRIVATE KEY" "RSA PRIVATE KEY" "PRIVATE KEY" "ENCRYPTED PRIVATE KEY"; do
+  printf '# backup\n-----BEGIN %s-----\nAAAA\n-----END %s-----\n' "$header" "$header" >"$repo/notes.txt"
+  git -C "$repo" add notes.txt
+  commit "a key in a note" && fail "a staged '$header' was committed"
+  grep -q 'notes.txt: error: holds a private key' "$tmp/out" || fail "'$header': the refusal does not name notes.txt: $(cat "$tmp/out")"
+  git -C "$repo" rm -q --cached notes.txt
+done
+rm -r "$repo/keys" "$repo/notes.txt"
+[ -z "$(git -C "$repo" log --format=%s | grep -E '^a key')" ] || fail "a key commit is in the history"
+# A public key or a known_hosts line is no secret.
+ssh-keygen -q -t ed25519 -N '' -f "$tmp/pub_test" >/dev/null
+cp "$tmp/pub_test.pub" "$repo/id_ed25519.pub"
+git -C "$repo" add id_ed25519.pub
+commit "a public key" || fail "a public key was refused: $(cat "$tmp/out")"
+
 # Without flisctl the hook refuses rather than letting an unchecked commit through.
 echo "# comment" >>"$repo/flisd.yaml"
 git -C "$repo" add flisd.yaml

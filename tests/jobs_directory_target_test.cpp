@@ -189,3 +189,38 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_reported_with_the_path_and_leaves_no_package
   up->abort();
   BOOST_TEST(flis::test::tree(mnt).empty());
 }
+
+// Whoever may write the delivery folder (a consumer picking packages up) may leave links there.
+// flisd follows none: a symbolic link at the final or the .sha256 name is an error naming it, not
+// a package that looks delivered; ...
+BOOST_AUTO_TEST_CASE(inspect_follows_no_symbolic_link_at_the_final_or_checksum_name) {
+  TempDir dir;
+  DirectoryTarget target;
+  write_file(dir / "elsewhere.bin", std::string(1000, 'x'));
+  fs::create_symlink(dir / "elsewhere.bin", dir / kName);
+  auto linked = target.inspect(dir.path().string(), kName);
+  BOOST_REQUIRE(!linked.ok());
+  BOOST_TEST(linked.message().find((dir / kName).string() + " is not a regular file") != std::string::npos,
+             linked.message());
+
+  fs::remove(dir / kName);
+  write_file(dir / kName, "package");
+  write_file(dir / "other.sha256", std::string(64, 'a') + "  other\n");
+  fs::create_symlink(dir / "other.sha256", dir / (kName + ".sha256"));
+  auto sum = target.inspect(dir.path().string(), kName);
+  BOOST_REQUIRE(!sum.ok());
+  BOOST_TEST(sum.message().find(kName + ".sha256 is a symbolic link") != std::string::npos, sum.message());
+}
+
+// ... and the checksum's temporary file is always a new one: a hard link left at its name is
+// replaced, never written through.
+BOOST_AUTO_TEST_CASE(a_hard_link_at_the_checksum_temporary_name_is_not_written_through) {
+  TempDir dir;
+  DirectoryTarget target;
+  write_file(dir / "precious.txt", "keep me\n");
+  fs::create_hard_link(dir / "precious.txt", dir / flis::temporary_name(kName + ".sha256"));
+  write_file(dir / kName, "package");
+  BOOST_REQUIRE(target.finish_checksum(dir.path().string(), kName, std::string(64, 'b')).ok());
+  BOOST_TEST(read_file(dir / "precious.txt") == "keep me\n");
+  BOOST_TEST(read_file(dir / (kName + ".sha256")) == std::string(64, 'b') + "  " + kName + "\n");
+}

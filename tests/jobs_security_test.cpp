@@ -171,3 +171,100 @@ BOOST_AUTO_TEST_CASE(no_package_ever_holds_another_municipalitys_data_random_hos
   std::cout << "FAULTS security-hostile-warehouses trials=" << rounds * int(codes.size()) << " packed=" << packed
             << " refused=" << refused << std::endl;
 }
+
+namespace {
+
+// The package of municipality 101 for November 2026, with `between` run after the files are
+// listed and before any is read.
+flis::Result<flis::PackResult> pack_101(const fs::path& wh, MemoryUpload& up, std::function<void()> between) {
+  static flis::Order order = [] {
+    flis::Order o;
+    o.id = "K101-SWAP";
+    o.municipality = 101;
+    o.type = flis::OrderType::monthly;
+    o.interfaces = {"CPR_PERSON"};
+    return o;
+  }();
+  flis::PackageSpec spec;
+  spec.order = &order;
+  spec.period = flis::month_period(date::year{2026} / date::November);
+  spec.partitions = {part("CPR_PERSON", "2026-11")};
+  spec.warehouse = wh;
+  spec.compression = flis::Compression{1, 1};
+  spec.after_listing = std::move(between);
+  return flis::build_package(spec, up);
+}
+
+// A decoy 101/ with a file of the same name and size as 147's, so that only the folder tells them apart.
+fs::path decoy_warehouse(const TempDir& tmp) {
+  fs::path part = tmp / "warehouse/DSA/CPR_PERSON/2026-11";
+  write_file(part / "101/personer.csv", "owner=101;decoy");
+  write_file(part / "147/personer.csv", "owner=147;SECRT");
+  return tmp / "warehouse";
+}
+
+// Whether a package was built and carries 147's bytes (a failed build is aborted, never delivered).
+bool holds_147(const flis::Result<flis::PackResult>& r, const MemoryUpload& up) {
+  if (!r.ok()) return false;
+  for (const auto& [name, content] : read_package(up.bytes))
+    if (has(content, "SECRT")) return true;
+  return false;
+}
+
+}  // namespace
+
+// Someone who can write a partition folder lists a decoy 101/, then swaps it for a symbolic link
+// to 147/ between listing and reading: the package fails naming the file, and never holds 147's data.
+BOOST_AUTO_TEST_CASE(a_municipality_folder_swapped_for_a_symlink_after_listing_fails_the_package) {
+  TempDir tmp;
+  fs::path wh = decoy_warehouse(tmp);
+  fs::path part = wh / "DSA/CPR_PERSON/2026-11";
+  MemoryUpload up;
+  auto r = pack_101(wh, up, [&] {
+    fs::rename(part / "101", part / "101.decoy");
+    fs::create_directory_symlink("147", part / "101");
+  });
+  BOOST_TEST(!r.ok(), "the package was built from the swapped folder");
+  BOOST_TEST(has(r.message(), (part / "101/personer.csv").string()), r.message());
+  BOOST_TEST(has(r.message(), "symbolic link"), r.message());
+  BOOST_TEST(!holds_147(r, up));
+}
+
+// The same without a link: 101/ renamed away and 147/ renamed into its place. Its inode differs
+// from the one listed, so the package fails the same way.
+BOOST_AUTO_TEST_CASE(a_municipality_folder_renamed_into_place_after_listing_fails_the_package) {
+  TempDir tmp;
+  fs::path wh = decoy_warehouse(tmp);
+  fs::path part = wh / "DSA/CPR_PERSON/2026-11";
+  MemoryUpload up;
+  auto r = pack_101(wh, up, [&] {
+    fs::rename(part / "101", part / "101.decoy");
+    fs::rename(part / "147", part / "101");
+  });
+  BOOST_TEST(!r.ok(), "the package was built from another municipality's folder");
+  BOOST_TEST(has(r.message(), (part / "101/personer.csv").string()), r.message());
+  BOOST_TEST(has(r.message(), "replaced"), r.message());
+  BOOST_TEST(!holds_147(r, up));
+}
+
+// A file of 101/ replaced by a hard link to 147's file after listing: a different inode, refused.
+// A hard link already there when listing is refused too: it may be another municipality's file.
+BOOST_AUTO_TEST_CASE(hard_links_in_a_municipality_folder_are_refused) {
+  TempDir tmp;
+  fs::path wh = decoy_warehouse(tmp);
+  fs::path part = wh / "DSA/CPR_PERSON/2026-11";
+  MemoryUpload up;
+  auto r = pack_101(wh, up, [&] {
+    fs::remove(part / "101/personer.csv");
+    fs::create_hard_link(part / "147/personer.csv", part / "101/personer.csv");
+  });
+  BOOST_TEST(!r.ok());
+  BOOST_TEST(has(r.message(), "replaced by another file"), r.message());
+  BOOST_TEST(!holds_147(r, up));
+
+  MemoryUpload up2;
+  auto listed = pack_101(wh, up2, {});
+  BOOST_TEST(!listed.ok());
+  BOOST_TEST(has(listed.message(), (part / "101/personer.csv").string() + ": it has 2 hard links"), listed.message());
+  BOOST_TEST(!holds_147(listed, up2));
+}

@@ -272,6 +272,36 @@ BOOST_AUTO_TEST_CASE(a_private_key_readable_by_others_is_refused) {
                                         " is accessible by others (mode 0644); chmod 600 it"));
 }
 
+// The key is checked as OpenSSH checks it, on the descriptor it is then read from: owned by the
+// user flisd runs as or root (the guide promises this for an absolute identity), ...
+BOOST_AUTO_TEST_CASE(a_private_key_owned_by_another_user_is_refused) {
+  if (geteuid() != 0) {
+    BOOST_TEST_MESSAGE("skipped: needs root to give the key to another user");
+    return;
+  }
+  SshdFixture sshd;
+  flis::Target config = sshd.target();
+  config.identity = sshd.dir() / "their_key";
+  fs::copy_file(sshd.client_key(), config.identity);
+  BOOST_REQUIRE(chown(config.identity.c_str(), 65534, 65534) == 0);
+  auto up = target_for(config)->begin(sshd.root().string(), kName);
+  BOOST_REQUIRE(!up.ok());
+  BOOST_TEST(contains(up.message(), "private key " + config.identity.string() + " is owned by uid 65534"), up.message());
+  BOOST_TEST(contains(up.message(), "chown it"), up.message());
+  BOOST_TEST(sshd.log().find("Accepted publickey") == std::string::npos, "the server saw the key");
+}
+
+// ... and never a symbolic link, which could be pointed elsewhere between the check and the read.
+BOOST_AUTO_TEST_CASE(a_private_key_that_is_a_symbolic_link_is_refused) {
+  SshdFixture sshd;
+  flis::Target config = sshd.target();
+  config.identity = sshd.dir() / "linked_key";
+  fs::create_symlink(sshd.client_key(), config.identity);
+  auto up = target_for(config)->begin(sshd.root().string(), kName);
+  BOOST_REQUIRE(!up.ok());
+  BOOST_TEST(contains(up.message(), "private key " + config.identity.string() + " is a symbolic link"), up.message());
+}
+
 BOOST_AUTO_TEST_CASE(a_missing_or_invalid_private_key_is_refused) {
   SshdFixture sshd;
   flis::Target config = sshd.target();

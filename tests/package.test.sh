@@ -38,6 +38,7 @@ has /usr/share/man/man5/flisd.yaml.5.gz
 has /usr/share/man/man5/flisd-orders.5.gz
 has /usr/share/bash-completion/completions/flisctl
 has /usr/share/doc/flisd/pre-commit
+has /usr/share/doc/flisd/flisd.service.d/network.conf
 has /usr/share/doc/flisd/README.md
 has /usr/share/doc/flisd/guide.md
 has /usr/share/doc/flisd/examples/flisd.yaml

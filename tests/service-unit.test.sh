@@ -2,7 +2,8 @@
 # The shipped systemd files as a sysadmin's tools judge them, without booting anything:
 #  - `systemd-analyze verify` prints nothing for flisd.service (installed into a temporary root
 #    with the built flisd, so ExecStart= is checked for real);
-#  - `systemd-analyze security` rates its exposure at most 2.0;
+#  - `systemd-analyze security` rates its exposure at most 1.2, and lower with the network drop-in
+#    (contrib/systemd/flisd.service.d/network.conf), which must verify too;
 #  - the unit keeps the promises of the contract (Type=notify, reload, watchdog, own user, ...);
 #  - flisd.sysusers.conf makes the flisd user and group, flisd.tmpfiles.conf the spool for it.
 set -euo pipefail
@@ -40,10 +41,26 @@ sec=$(systemd-analyze security --offline=true "$UNIT" 2>&1) || true
 level=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for flisd.service: \([0-9.]*\).*/\1/p')
 [ -n "$level" ] || fail "no exposure level in: $sec"
 echo "exposure $level"
-awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }' || fail "exposure $level is above 2.0:
+awk -v l="$level" 'BEGIN { exit !(l <= 1.2) }' || fail "exposure $level is above 1.2:
 $(printf '%s\n' "$sec" | grep '✗')"
 systemd-analyze security --offline=true --threshold=20 "$UNIT" >/dev/null 2>&1 \
   || fail "systemd-analyze security --threshold=20 refuses the unit"
+
+echo "== the network drop-in"
+DROPIN=$FLISD_SOURCE_DIR/contrib/systemd/flisd.service.d/network.conf
+mkdir -p "$root/etc/systemd/system/flisd.service.d"
+install -m 0644 "$DROPIN" "$root/etc/systemd/system/flisd.service.d/network.conf"
+grep -qx "IPAddressDeny=any" "$DROPIN" || fail "the drop-in does not deny every address"
+out=$(MANPATH=$root/man systemd-analyze verify "${man_opt[@]}" --root="$root" /etc/systemd/system/flisd.service 2>&1) \
+  || fail "systemd-analyze verify failed with the drop-in: $out"
+[ -z "$out" ] || fail "systemd-analyze verify printed with the drop-in: $out"
+with=$(systemd-analyze security --offline=true --root="$root" flisd.service 2>&1) || true
+printf '%s\n' "$with" | grep 'IPAddressDeny=' | grep -qv 'does not define' || fail "with the drop-in, there is no allow list:
+$(printf '%s\n' "$with" | grep IPAddress)"
+dlevel=$(printf '%s\n' "$with" | sed -n 's/.*Overall exposure level for flisd.service: \([0-9.]*\).*/\1/p')
+echo "exposure with the drop-in $dlevel"
+awk -v l="$dlevel" -v u="$level" 'BEGIN { exit !(l < u) }' || fail "the drop-in does not lower the exposure ($dlevel, $level without)"
+rm -r "$root/etc/systemd/system/flisd.service.d"
 
 echo "== the unit's promises"
 want() { grep -qx "$1" "$UNIT" || fail "flisd.service lacks '$1'"; }
@@ -57,6 +74,9 @@ want "RuntimeDirectory=flisd"
 want "ConfigurationDirectory=flisd"
 want "LoadCredential=sftp-key:/etc/flisd/keys/id_ed25519"
 want "TimeoutStopSec=90"
+want "MemoryHigh=384M"
+want "MemoryMax=512M"
+want "PrivateIPC=yes"
 
 echo "== sysusers and tmpfiles"
 mkdir -p "$root/etc"
