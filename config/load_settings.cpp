@@ -142,6 +142,11 @@ std::optional<Target> read_target(YamlReader& r, const Entry& te, const std::str
       ok &= d.has_value();
       if (d) t.timeout = *d;
     }
+    if (auto it = fields->find("max_sessions"); it != fields->end()) {
+      auto n = r.integer(it->second, "max_sessions", 1, 64);
+      ok &= n.has_value();
+      if (n) t.max_sessions = static_cast<int>(*n);
+    }
   }
   for (auto [key, needed, field] : {std::tuple{"file_mode", 0600u, &t.file_mode}, {"dir_mode", 0700u, &t.dir_mode}}) {
     auto it = fields->find(key);

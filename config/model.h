@@ -104,6 +104,9 @@ struct Target {
   // The longest any step (connecting, a reply, the server's window) may wait without progress:
   // a stalled server fails the run instead of holding a worker.
   std::chrono::seconds timeout{30};
+  // SSH sessions flisd keeps open to this target at most, shared by every run that delivers there
+  // (jobs/session_pool.h): the bound on connections a municipality's server sees.
+  int max_sessions = 4;
   // sftp and directory: folder template with {municipality} and {order}
   std::string path;
   // sftp and directory: the permissions of the packages and .sha256 files flisd creates, and of

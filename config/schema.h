@@ -15,9 +15,10 @@ inline const std::vector<std::string_view> kSettings{"timezone", "warehouse",   
                                                      "metrics"};
 inline const std::vector<std::string_view> kRetry{"attempts", "initial", "max"};
 inline const std::vector<std::string_view> kCompression{"level", "threads"};
-inline const std::vector<std::string_view> kTarget{"type", "host", "port", "user", "identity", "known_hosts", "timeout", "path",
-                                                   "file_mode", "dir_mode"};
-inline const std::vector<std::string_view> kSftpOnly{"host", "port", "user", "identity", "known_hosts", "timeout"};
+inline const std::vector<std::string_view> kTarget{"type",        "host",    "port",         "user",
+                                                   "identity",    "known_hosts", "timeout", "max_sessions", "path",
+                                                   "file_mode",   "dir_mode"};
+inline const std::vector<std::string_view> kSftpOnly{"host", "port", "user", "identity", "known_hosts", "timeout", "max_sessions"};
 inline const std::vector<std::string_view> kDatamarts{"start", "delivery", "entitlements"};
 inline const std::vector<std::string_view> kMetrics{"listen"};
 // interfaces.yaml

@@ -1,6 +1,7 @@
 #include "jobs/sftp_client.h"
 
 #include <libssh/libssh.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cctype>
@@ -81,24 +82,21 @@ Status SftpClient::handshake(const SftpTuning& tuning) {
     return Status::Error("the server speaks SFTP version " + std::to_string(version_.version) +
                          "; flisd speaks version 3");
   }
-  posix_rename_ = version_.has("posix-rename@openssh.com");
-  fsync_ = version_.has("fsync@openssh.com");
+  posix_rename_ = tuning.use_extensions && version_.has("posix-rename@openssh.com");
+  fsync_ = tuning.use_extensions && version_.has("fsync@openssh.com");
   write_size_ = std::clamp<size_t>(tuning.request_size, 512, kMaxPacket - 1024 - 512);
   max_in_flight_ = static_cast<size_t>(std::max(1, tuning.max_in_flight));
   write_batch_ = std::clamp<size_t>(max_in_flight_ / 8, 1, 8);
 
-  if (version_.has("limits@openssh.com")) {
+  if (tuning.use_extensions && version_.has("limits@openssh.com")) {
     uint32_t id = next_id();
-    if (Status st = send(PacketBuilder(FXP_EXTENDED, id).str("limits@openssh.com").finish()); !st.ok()) {
-      return st;
-    }
-    Result<Reply> reply = wait_reply(id);
+    Result<Reply> reply = await(post(id, PacketBuilder(FXP_EXTENDED, id).str("limits@openssh.com").finish()));
     if (!reply.ok()) return reply.status();
     if (reply->type == FXP_EXTENDED_REPLY) {
       Result<Limits> limits = parse_limits(reply->data);
       if (!limits.ok()) return transport_error(limits.message());
-      // We hold one handle at a time, so max-open-handles can only matter if it were 0 ("no
-      // limit"); the write size must fit both limits.
+      max_open_handles_ = limits->max_open_handles;
+      // The write size must fit both limits.
       if (limits->max_write_length > 0) {
         write_size_ = std::min<uint64_t>(write_size_, limits->max_write_length);
       }
@@ -142,9 +140,11 @@ Status SftpClient::flush() {
   if (!st.ok() && !broken_) {
     // Cancelled before a byte went out: those writes were never sent and get no reply.
     for (uint32_t id : queued_ids_) writes_in_flight_.erase(id);
+    for (uint32_t id : queued_posts_) pending_.erase(id);
   }
   tx_.clear();
   queued_ids_.clear();
+  queued_posts_.clear();
   return st;
 }
 
@@ -226,27 +226,42 @@ void SftpClient::settle_write(const Reply& reply) {
   }
 }
 
-Result<Reply> SftpClient::receive(bool* was_write) {
+Status SftpClient::receive() {
   Result<std::string> packet = receive_packet();
   if (!packet.ok()) return packet.status();
   Result<Reply> reply = parse_reply(*packet);
   if (!reply.ok()) return transport_error(reply.message());
-  bool write = writes_in_flight_.count(reply->id) > 0;
-  if (write) settle_write(*reply);
-  if (was_write) *was_write = write;
-  return reply;
+  if (writes_in_flight_.count(reply->id) > 0) {
+    settle_write(*reply);
+  } else if (pending_.erase(reply->id) > 0) {
+    uint32_t id = reply->id;
+    answered_.emplace(id, std::move(*reply));
+  } else {
+    return transport_error("the server answered request " + std::to_string(reply->id) +
+                           ", which was never sent");
+  }
+  return Status::OK();
 }
 
-Result<Reply> SftpClient::wait_reply(uint32_t id) {
+uint32_t SftpClient::post(uint32_t id, std::string packet) {
+  tx_ += packet;
+  pending_.insert(id);
+  queued_posts_.push_back(id);
+  return id;
+}
+
+Result<Reply> SftpClient::await(uint32_t id) {
   for (;;) {
-    bool was_write = false;
-    Result<Reply> reply = receive(&was_write);
-    if (!reply.ok()) return reply;
-    if (reply->id == id) return reply;
-    if (!was_write) {
-      return transport_error("the server answered request " + std::to_string(reply->id) +
-                             ", which was never sent");
+    if (auto it = answered_.find(id); it != answered_.end()) {
+      Reply reply = std::move(it->second);
+      answered_.erase(it);
+      return reply;
     }
+    if (pending_.count(id) == 0) {
+      if (broken_) return transport_error("the connection failed earlier");
+      return Status::Error("request " + std::to_string(id) + " was never sent");
+    }
+    if (Status st = receive(); !st.ok()) return st;
   }
 }
 
@@ -259,77 +274,120 @@ Status SftpClient::expect_status(const Result<Reply>& reply) {
   return Status::OK();
 }
 
-Result<Attrs> SftpClient::stat(const std::string& path) {
-  uint32_t id = next_id();
-  if (Status st = send(PacketBuilder(FXP_STAT, id).str(path).finish()); !st.ok()) return st;
-  Result<Reply> reply = wait_reply(id);
+Status SftpClient::status_of(const Result<Reply>& reply) { return expect_status(reply); }
+
+Result<Attrs> SftpClient::attrs_of(const Result<Reply>& reply) {
   if (!reply.ok()) return reply.status();
-  if (reply->type == FXP_ATTRS) return reply->attrs;
+  if (reply->type == FXP_ATTRS) {
+    last_code_ = FX_OK;
+    return reply->attrs;
+  }
   if (reply->type == FXP_STATUS) return server_error(reply->code == FX_OK ? FX_FAILURE : reply->code, reply->message);
   return transport_error("unexpected reply type " + std::to_string(reply->type) + " to STAT");
 }
 
+Result<std::string> SftpClient::handle_of(const Result<Reply>& reply) {
+  if (!reply.ok()) return reply.status();
+  if (reply->type == FXP_HANDLE) {
+    last_code_ = FX_OK;
+    return reply->data;
+  }
+  if (reply->type == FXP_STATUS) return server_error(reply->code == FX_OK ? FX_FAILURE : reply->code, reply->message);
+  return transport_error("unexpected reply type " + std::to_string(reply->type) + " to OPEN");
+}
+
+uint32_t SftpClient::post_stat(const std::string& path) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_STAT, id).str(path).finish());
+}
+uint32_t SftpClient::post_fstat(const std::string& handle) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_FSTAT, id).str(handle).finish());
+}
+uint32_t SftpClient::post_remove(const std::string& path) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_REMOVE, id).str(path).finish());
+}
+uint32_t SftpClient::post_rename(const std::string& from, const std::string& to) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_RENAME, id).str(from).str(to).finish());
+}
+uint32_t SftpClient::post_posix_rename(const std::string& from, const std::string& to) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_EXTENDED, id).str("posix-rename@openssh.com").str(from).str(to).finish());
+}
+uint32_t SftpClient::post_open(const std::string& path, uint32_t flags, uint32_t mode) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_OPEN, id).str(path).u32(flags).attrs_permissions(mode).finish());
+}
+uint32_t SftpClient::post_close(const std::string& handle) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_CLOSE, id).str(handle).finish());
+}
+uint32_t SftpClient::post_fsync(const std::string& handle) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_EXTENDED, id).str("fsync@openssh.com").str(handle).finish());
+}
+uint32_t SftpClient::post_read(const std::string& handle, uint64_t offset, uint32_t length) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_READ, id).str(handle).u64(offset).u32(length).finish());
+}
+
+Result<Attrs> SftpClient::stat(const std::string& path) { return attrs_of(await(post_stat(path))); }
+
 Status SftpClient::mkdir(const std::string& path, uint32_t mode) {
   uint32_t id = next_id();
-  if (Status st = send(PacketBuilder(FXP_MKDIR, id).str(path).attrs_permissions(mode).finish()); !st.ok()) {
-    return st;
-  }
-  return expect_status(wait_reply(id));
+  return expect_status(await(post(id, PacketBuilder(FXP_MKDIR, id).str(path).attrs_permissions(mode).finish())));
+}
+
+uint32_t SftpClient::post_setstat(const std::string& path, uint32_t mode) {
+  uint32_t id = next_id();
+  return post(id, PacketBuilder(FXP_SETSTAT, id).str(path).attrs_permissions(mode).finish());
 }
 
 Status SftpClient::set_permissions(const std::string& path, uint32_t mode) {
-  uint32_t id = next_id();
-  if (Status st = send(PacketBuilder(FXP_SETSTAT, id).str(path).attrs_permissions(mode).finish()); !st.ok()) {
-    return st;
-  }
-  return expect_status(wait_reply(id));
+  return expect_status(await(post_setstat(path, mode)));
 }
 
-Status SftpClient::remove(const std::string& path) {
-  uint32_t id = next_id();
-  if (Status st = send(PacketBuilder(FXP_REMOVE, id).str(path).finish()); !st.ok()) return st;
-  return expect_status(wait_reply(id));
-}
+Status SftpClient::remove(const std::string& path) { return expect_status(await(post_remove(path))); }
 
 Status SftpClient::rename(const std::string& from, const std::string& to) {
-  uint32_t id = next_id();
-  if (Status st = send(PacketBuilder(FXP_RENAME, id).str(from).str(to).finish()); !st.ok()) return st;
-  return expect_status(wait_reply(id));
+  return expect_status(await(post_rename(from, to)));
 }
 
 Status SftpClient::posix_rename(const std::string& from, const std::string& to) {
-  uint32_t id = next_id();
-  Status st = send(PacketBuilder(FXP_EXTENDED, id).str("posix-rename@openssh.com").str(from).str(to).finish());
-  if (!st.ok()) return st;
-  return expect_status(wait_reply(id));
+  return expect_status(await(post_posix_rename(from, to)));
 }
 
 Result<std::string> SftpClient::open(const std::string& path, uint32_t flags, uint32_t mode) {
-  uint32_t id = next_id();
-  Status st = send(PacketBuilder(FXP_OPEN, id).str(path).u32(flags).attrs_permissions(mode).finish());
-  if (!st.ok()) return st;
-  Result<Reply> reply = wait_reply(id);
-  if (!reply.ok()) return reply.status();
-  if (reply->type == FXP_HANDLE) return reply->data;
-  if (reply->type == FXP_STATUS) return server_error(reply->code == FX_OK ? FX_FAILURE : reply->code, reply->message);
-  return transport_error("unexpected reply type " + std::to_string(reply->type) + " to OPEN");
+  return handle_of(await(post_open(path, flags, mode)));
 }
 
 Status SftpClient::close(const std::string& handle) {
   Status writes = wait_writes();
   if (broken_) return writes;
-  uint32_t id = next_id();
-  if (Status st = send(PacketBuilder(FXP_CLOSE, id).str(handle).finish()); !st.ok()) return st;
-  Status closed = expect_status(wait_reply(id));
+  Status closed = expect_status(await(post_close(handle)));
   return writes.ok() ? closed : writes;
 }
 
-Status SftpClient::fsync(const std::string& handle) {
-  uint32_t id = next_id();
-  if (Status st = send(PacketBuilder(FXP_EXTENDED, id).str("fsync@openssh.com").str(handle).finish()); !st.ok()) {
-    return st;
+Status SftpClient::fsync(const std::string& handle) { return expect_status(await(post_fsync(handle))); }
+
+bool SftpClient::idle_and_alive() {
+  // A failed write's error is sticky (reported by every later write); a session that saw one is
+  // not handed to the next run.
+  if (broken_ || !write_error_.ok() || !pending_.empty() || !answered_.empty() || !writes_in_flight_.empty() ||
+      !tx_.empty()) {
+    return false;
   }
-  return expect_status(wait_reply(id));
+  ssh_session s = session_.raw();
+  if (!ssh_is_connected(s) || !ssh_channel_is_open(channel_) || ssh_channel_is_eof(channel_)) return false;
+  pollfd p{ssh_get_fd(s), POLLIN, 0};
+  if (::poll(&p, 1, 0) < 0) return false;
+  if (p.revents == 0) return true;  // nothing happened while it sat idle: the usual case
+  // Something arrived: let libssh take it (a keepalive is answered, a disconnect noted).
+  int rc = ssh_channel_poll_timeout(channel_, 0, 0);
+  if (rc != 0) return false;  // SFTP bytes nobody asked for, EOF or an error
+  return ssh_is_connected(s) && ssh_channel_is_open(channel_) && !ssh_channel_is_eof(channel_);
 }
 
 Status SftpClient::write(const std::string& handle, uint64_t offset, const void* data, size_t size) {
@@ -342,8 +400,7 @@ Status SftpClient::write(const std::string& handle, uint64_t offset, const void*
   // batches again (see write_batch_).
   if (writes_in_flight_.size() >= max_in_flight_) {
     while (writes_in_flight_.size() + write_batch_ > max_in_flight_) {
-      Result<Reply> reply = receive();
-      if (!reply.ok()) return reply.status();
+      if (Status st = receive(); !st.ok()) return st;
       if (!write_error_.ok()) break;
     }
   }
@@ -365,8 +422,7 @@ Status SftpClient::write(const std::string& handle, uint64_t offset, const void*
 
 Status SftpClient::wait_writes() {
   while (!writes_in_flight_.empty()) {
-    Result<Reply> reply = receive();
-    if (!reply.ok()) return reply.status();
+    if (Status st = receive(); !st.ok()) return st;
   }
   if (!write_error_.ok()) last_code_ = write_error_code_;
   return write_error_;
@@ -378,11 +434,8 @@ Result<std::string> SftpClient::read_file(const std::string& path, size_t max_si
   std::string content;
   Status failed;
   for (;;) {
-    uint32_t id = next_id();
     uint32_t want = 32 * 1024;
-    failed = send(PacketBuilder(FXP_READ, id).str(*handle).u64(content.size()).u32(want).finish());
-    if (!failed.ok()) break;
-    Result<Reply> reply = wait_reply(id);
+    Result<Reply> reply = await(post_read(*handle, content.size(), want));
     if (!reply.ok()) {
       failed = reply.status();
       break;

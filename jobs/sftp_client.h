@@ -7,7 +7,21 @@
 // OpenSSH's. Every other request is sent and answered one at a time.
 //
 // It uses only what the server announced in its VERSION packet: posix-rename@openssh.com,
-// fsync@openssh.com and limits@openssh.com (whose max-write-length caps our request size).
+// fsync@openssh.com and limits@openssh.com (whose max-write-length caps our request size), and
+// none of them when SftpTuning::use_extensions is off (a plain version 3 server, for tests).
+//
+// Pipelining: post_*() queues a request without waiting and returns its id; await(id) sends what is
+// queued and returns that request's reply, keeping the replies to other requests that arrive first
+// for their own await(). So a caller sends several independent requests in one round trip:
+//
+//   uint32_t a = c.post_stat(folder), b = c.post_stat(final), h = c.post_open(temp, flags, 0640);
+//   Result<sftp::Attrs> dir = c.attrs_of(c.await(a)); ...
+//
+// The protocol has the server process requests on one file in the order they were sent (OpenSSH's
+// sftp-server does everything in order; Green End's may run READs and WRITEs concurrently but
+// nothing else ahead of an older request), so a caller may queue WRITEs, FSTAT, FSYNC and CLOSE of
+// one handle together. Requests whose order matters across paths (mkdir of a parent, then of its
+// child; a rename that must follow a check) wait for the reply they depend on.
 //
 // Failures: each call returns an error whose message is the server's status ("permission denied
 // (SSH_FX_PERMISSION_DENIED)") or what failed on the connection; last_code() then gives the
@@ -20,7 +34,8 @@
 // Writes go out in batches of up to 8 requests (fewer, half-empty SSH packets); anything that waits
 // for a reply sends the batch first.
 //
-// Thread-safety: one SftpClient belongs to one thread.
+// Thread-safety: one SftpClient is used by one thread at a time (libssh sessions are not
+// thread-safe); the session pool (jobs/session_pool.h) hands a client to one run at a time.
 #pragma once
 
 #include <atomic>
@@ -28,6 +43,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -42,6 +58,11 @@ namespace flis {
 struct SftpTuning {
   size_t request_size = 32 * 1024;  // data bytes per WRITE (capped by the server's limits)
   int max_in_flight = 64;           // WRITE requests outstanding at once
+  // Off: behave as against a plain version 3 server (no fsync, posix-rename or limits), whatever
+  // the server announces. For tests of the plain path.
+  bool use_extensions = true;
+
+  bool operator==(const SftpTuning&) const = default;
 };
 
 class SftpClient {
@@ -59,6 +80,8 @@ class SftpClient {
   bool has_posix_rename() const { return posix_rename_; }
   bool has_fsync() const { return fsync_; }
   size_t write_size() const { return write_size_; }  // data bytes per WRITE request
+  // The server's max-open-handles from limits@openssh.com; 0 when it stated none.
+  uint64_t max_open_handles() const { return max_open_handles_; }
   uint32_t last_code() const { return last_code_; }
   bool broken() const { return broken_; }
   // Shortens (or restores) the time allowed without progress; abort() uses it to stay bounded.
@@ -93,6 +116,28 @@ class SftpClient {
   // Reads a whole small file (at most max_size bytes, else an error).
   Result<std::string> read_file(const std::string& path, size_t max_size);
 
+  // --- Pipelined requests: queued now, sent by the next call that waits (see above). ---
+  uint32_t post_stat(const std::string& path);
+  uint32_t post_fstat(const std::string& handle);
+  uint32_t post_remove(const std::string& path);
+  uint32_t post_setstat(const std::string& path, uint32_t mode);  // permissions only
+  uint32_t post_rename(const std::string& from, const std::string& to);
+  uint32_t post_posix_rename(const std::string& from, const std::string& to);
+  uint32_t post_open(const std::string& path, uint32_t flags, uint32_t mode);
+  uint32_t post_close(const std::string& handle);
+  uint32_t post_fsync(const std::string& handle);
+  uint32_t post_read(const std::string& handle, uint64_t offset, uint32_t length);
+  // The reply to a posted request (sends what is queued first).
+  Result<sftp::Reply> await(uint32_t id);
+  // A reply read as what the request asked for; errors as described above, last_code() set.
+  Status status_of(const Result<sftp::Reply>& reply);
+  Result<sftp::Attrs> attrs_of(const Result<sftp::Reply>& reply);
+  Result<std::string> handle_of(const Result<sftp::Reply>& reply);
+
+  // For a pooled session about to be reused after sitting idle: false when the connection or the
+  // channel was closed meanwhile, or anything else arrived on it. Never waits.
+  bool idle_and_alive();
+
  private:
   SftpClient(SshSession& session, ssh_channel_struct* channel, std::chrono::milliseconds timeout,
              const std::atomic<bool>* cancel);
@@ -100,13 +145,13 @@ class SftpClient {
   uint32_t next_id() { return next_id_++; }
   // Sends `packet` after any queued writes.
   Status send(const std::string& packet);
+  // Queues request `id` to go out with the next flush.
+  uint32_t post(uint32_t id, std::string packet);
   // Sends the queued requests.
   Status flush();
   Status send_bytes(const char* data, size_t size);
-  // Reads packets until the reply to `id` arrives, settling write replies on the way.
-  Result<sftp::Reply> wait_reply(uint32_t id);
-  // Reads one reply; settles it when it answers a write (and then says so in *was_write).
-  Result<sftp::Reply> receive(bool* was_write = nullptr);
+  // Reads one reply: settles it when it answers a write, else keeps it for await().
+  Status receive();
   Result<std::string> receive_packet();
   void settle_write(const sftp::Reply& reply);
   Status expect_status(const Result<sftp::Reply>& reply);
@@ -123,10 +168,13 @@ class SftpClient {
   bool fsync_ = false;
   size_t write_size_ = 32 * 1024;
   size_t max_in_flight_ = 64;
+  uint64_t max_open_handles_ = 0;
   uint32_t next_id_ = 1;
   uint32_t last_code_ = sftp::FX_OK;
   bool broken_ = false;
   std::unordered_set<uint32_t> writes_in_flight_;
+  std::unordered_set<uint32_t> pending_;            // other requests sent or queued, unanswered
+  std::unordered_map<uint32_t, sftp::Reply> answered_;  // their replies, until awaited
   Status write_error_;          // the first failed WRITE, reported once
   uint32_t write_error_code_ = sftp::FX_OK;
   std::string rx_;              // bytes received and not yet parsed
@@ -135,7 +183,8 @@ class SftpClient {
   // packets of its own, so a lone 32 KiB request would be one full packet plus a tiny one; a batch
   // fills its packets, as OpenSSH's byte stream does, and halves the packets both ends handle.
   std::string tx_;
-  std::vector<uint32_t> queued_ids_;
+  std::vector<uint32_t> queued_ids_;    // writes in tx_
+  std::vector<uint32_t> queued_posts_;  // other requests in tx_
   size_t write_batch_ = 8;
 };
 

@@ -25,18 +25,14 @@ Status check_name(const std::string& name) {
   return Status::OK();
 }
 
-// One SSH connection with its SFTP session: what one package upload (or one inspect) uses.
-struct Connection {
-  std::unique_ptr<SshSession> ssh;
-  std::unique_ptr<SftpClient> sftp;
-};
-
 class SftpTarget final : public DeliveryTarget {
  public:
   SftpTarget(const Target& config, const std::atomic<bool>* cancel, const SftpTargetOptions& options)
       : endpoint_{config.host, config.port, config.user, config.identity, config.known_hosts},
+        max_sessions_(config.max_sessions),
         cancel_(cancel),
         options_(options),
+        pool_(options.pool ? options.pool : &SessionPool::process()),
         file_mode_(config.file_mode),
         dir_mode_(config.dir_mode) {}
 
@@ -53,27 +49,38 @@ class SftpTarget final : public DeliveryTarget {
   uint32_t file_mode() const { return file_mode_; }
 
  private:
-  Result<Connection> connect() const;
+  // Runs `step` on a leased session; once more on a new session when it failed on a reused one
+  // whose connection turned out dead (it died while idle).
+  template <typename T, typename Step>
+  Result<T> with_session(Step step) const;
+  Result<SessionPool::Lease> lease() const;
+  Result<std::unique_ptr<Upload>> start_upload(SessionPool::Lease& lease, const std::string& folder,
+                                               const std::string& name) const;
+  Result<std::optional<RemoteFile>> look(SftpClient& sftp, const std::string& folder, const std::string& name) const;
   Status make_folders(SftpClient& sftp, const std::string& folder) const;
   Status remove_if_present(SftpClient& sftp, const std::string& path) const;
 
   SshEndpoint endpoint_;
+  int max_sessions_;
   const std::atomic<bool>* cancel_;
   SftpTargetOptions options_;
+  SessionPool* pool_;
   uint32_t file_mode_, dir_mode_;  // Target::file_mode, dir_mode
 };
 
 class SftpUpload final : public Upload {
  public:
-  SftpUpload(const SftpTarget& target, Connection connection, std::string handle, const std::string& folder,
+  SftpUpload(const SftpTarget& target, SessionPool::Lease lease, std::string handle, const std::string& folder,
              const std::string& name)
       : target_(target),
-        conn_(std::move(connection)),
+        lease_(std::move(lease)),
+        sftp_(lease_.sftp()),
         handle_(std::move(handle)),
         name_(name),
+        folder_(folder),
         temp_(join(folder, temporary_name(name))),
         final_(join(folder, name)) {
-    buffer_.reserve(conn_.sftp->write_size());
+    buffer_.reserve(sftp_.write_size());
   }
   ~SftpUpload() override {
     if (!done_) abort();
@@ -88,18 +95,22 @@ class SftpUpload final : public Upload {
   Status flush_buffer();
   // "<url>: permission denied (SSH_FX_PERMISSION_DENIED) writing", or for a failed connection
   // "<url>: connection lost: ... (while writing)". The upload is unusable afterwards.
-  Status fail(const std::string& path, const Status& st, const std::string& doing) {
-    bool connection = conn_.sftp->last_code() == FX_CONNECTION_LOST;
+  Status fail(const std::string& path, const Status& st, const std::string& doing, uint32_t code) {
+    bool connection = code == FX_CONNECTION_LOST || sftp_.broken();
     failed_ = Status::Error(target_.url(path) + ": " + st.message() +
                             (connection ? " (while " + doing + ")" : " " + doing));
     return failed_;
   }
-  Status write_checksum(const std::string& sha256_hex);
+  Status fail(const std::string& path, const Status& st, const std::string& doing) {
+    return fail(path, st, doing, sftp_.last_code());
+  }
+  Status commit_package(const std::string& sha256_hex);
 
   const SftpTarget& target_;
-  Connection conn_;
+  SessionPool::Lease lease_;
+  SftpClient& sftp_;
   std::string handle_;
-  std::string name_, temp_, final_;
+  std::string name_, folder_, temp_, final_;
   std::string buffer_;  // bytes not yet sent, less than one request
   uint64_t offset_ = 0;
   bool handle_open_ = true;
@@ -107,24 +118,101 @@ class SftpUpload final : public Upload {
   Status failed_;
 };
 
-Status put_checksum(const SftpTarget& target, SftpClient& sftp, const std::string& folder, const std::string& name,
-                    const std::string& sha256_hex);
+// The parts of writing `<name>.sha256` (sha256sum's format), like the package: a temporary name,
+// then a rename. Errors name the path and what was being done.
+struct ChecksumFile {
+  const SftpTarget& target;
+  SftpClient& sftp;
+  std::string content, temp, final_path;
+
+  ChecksumFile(const SftpTarget& t, SftpClient& c, const std::string& folder, const std::string& name,
+               const std::string& sha256_hex)
+      : target(t),
+        sftp(c),
+        content(checksum_line(sha256_hex, name)),
+        temp(join(folder, temporary_name(name + ".sha256"))),
+        final_path(join(folder, name + ".sha256")) {}
+
+  uint32_t post_open() { return sftp.post_open(temp, FXF_WRITE | FXF_CREAT | FXF_TRUNC, target.file_mode()); }
+  Status opened(const Result<std::string>& handle) {
+    if (handle.ok()) return Status::OK();
+    return Status::Error(target.url(temp) + ": " + handle.message() + " creating the checksum file");
+  }
+  // Queues the mode (exactly file_mode, whatever the server's umask), content, fsync and close of
+  // the open temporary file. Returns the ids to settle().
+  struct Ids {
+    uint32_t mode, sync, close;
+  };
+  Ids post_content(const std::string& handle, Status& queued) {
+    uint32_t mode = sftp.post_setstat(temp, target.file_mode());
+    queued = sftp.write(handle, 0, content.data(), content.size());
+    uint32_t sync = sftp.has_fsync() ? sftp.post_fsync(handle) : 0;
+    return {mode, sync, sftp.post_close(handle)};
+  }
+  Status settle(Ids ids, Status queued) {
+    Status moded = sftp.status_of(sftp.await(ids.mode));
+    if (queued.ok()) queued = moded;
+    Status st = queued.ok() ? sftp.wait_writes() : queued;
+    Status synced = ids.sync ? sftp.status_of(sftp.await(ids.sync)) : Status::OK();
+    Status closed = sftp.status_of(sftp.await(ids.close));
+    if (st.ok()) st = synced;
+    if (st.ok()) st = closed;
+    if (st.ok()) return st;
+    if (!sftp.broken()) (void)sftp.remove(temp);
+    return Status::Error(target.url(temp) + ": " + st.message() + " writing the checksum file");
+  }
+  // posix-rename replaces a stale checksum of an earlier attempt atomically; without it the stale
+  // file is removed first (and only then, as order across paths is not guaranteed, renamed).
+  Status publish() {
+    Status st;
+    if (sftp.has_posix_rename()) {
+      st = sftp.posix_rename(temp, final_path);
+    } else {
+      (void)sftp.remove(final_path);
+      st = sftp.rename(temp, final_path);
+    }
+    if (st.ok()) return st;
+    return Status::Error(target.url(final_path) + ": " + st.message() +
+                         " renaming the checksum file to its final name");
+  }
+  // All of it, three round trips.
+  Status put() {
+    Result<std::string> handle = sftp.handle_of(sftp.await(post_open()));
+    if (Status st = opened(handle); !st.ok()) return st;
+    Status queued;
+    auto ids = post_content(*handle, queued);
+    if (Status st = settle(ids, queued); !st.ok()) return st;
+    return publish();
+  }
+};
 
 // --- SftpTarget ---
 
-Result<Connection> SftpTarget::connect() const {
-  Connection c;
-  Result<std::unique_ptr<SshSession>> ssh = SshSession::connect(endpoint_, options_.connect_timeout);
-  if (!ssh.ok()) return ssh.status().context(describe());
-  c.ssh = std::move(*ssh);
-  Result<std::unique_ptr<SftpClient>> sftp = SftpClient::start(*c.ssh, options_.tuning, options_.timeout, cancel_);
-  if (!sftp.ok()) return sftp.status().context(describe());
-  c.sftp = std::move(*sftp);
-  return c;
+Result<SessionPool::Lease> SftpTarget::lease() const {
+  SessionPool::Request request;
+  request.endpoint = endpoint_;
+  request.max_sessions = max_sessions_;
+  request.tuning = options_.tuning;
+  request.connect_timeout = options_.connect_timeout;
+  request.timeout = options_.timeout;
+  request.cancel = cancel_;
+  Result<SessionPool::Lease> lease = pool_->acquire(request);
+  if (!lease.ok()) return lease.status().context(describe());
+  return lease;
 }
 
-// mkdir -p: one STAT when the folder is there (the usual case), else each missing component in
-// turn. "Already exists" is accepted only for something that is a folder.
+template <typename T, typename Step>
+Result<T> SftpTarget::with_session(Step step) const {
+  for (int attempt = 0;; ++attempt) {
+    Result<SessionPool::Lease> leased = lease();
+    if (!leased.ok()) return leased.status();
+    Result<T> done = step(*leased);
+    if (done.ok() || attempt > 0 || !leased->reused() || !leased->sftp().broken()) return done;
+  }
+}
+
+// mkdir -p: each missing component in turn (a child only after its parent exists). "Already
+// exists" is accepted only for something that is a folder.
 Status SftpTarget::make_folders(SftpClient& sftp, const std::string& folder) const {
   Result<Attrs> whole = sftp.stat(folder);
   if (whole.ok() && whole->is_directory()) return Status::OK();
@@ -161,51 +249,132 @@ Status SftpTarget::remove_if_present(SftpClient& sftp, const std::string& path) 
 Result<std::unique_ptr<Upload>> SftpTarget::begin(const std::string& folder, const std::string& name) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
   if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
-  Result<Connection> conn = connect();
-  if (!conn.ok()) return conn.status();
-  SftpClient& sftp = *conn->sftp;
-  if (Status st = make_folders(sftp, folder); !st.ok()) return st;
-  std::string final_path = join(folder, name);
-  if (Result<Attrs> existing = sftp.stat(final_path); existing.ok()) {
+  return with_session<std::unique_ptr<Upload>>(
+      [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name); });
+}
+
+// One round trip in the usual case: the folder's STAT, the final name's STAT and the OPEN of the
+// temporary file go out together. A missing folder is made, then the last two are sent again.
+Result<std::unique_ptr<Upload>> SftpTarget::start_upload(SessionPool::Lease& lease, const std::string& folder,
+                                                         const std::string& name) const {
+  SftpClient& sftp = lease.sftp();
+  const std::string final_path = join(folder, name);
+  const std::string temp = join(folder, temporary_name(name));
+  const uint32_t flags = FXF_WRITE | FXF_CREAT | FXF_TRUNC;
+  uint32_t dir_id = sftp.post_stat(folder);
+  uint32_t final_id = sftp.post_stat(final_path);
+  uint32_t open_id = sftp.post_open(temp, flags, file_mode_);
+  Result<Attrs> dir = sftp.attrs_of(sftp.await(dir_id));
+  Result<Attrs> existing = sftp.attrs_of(sftp.await(final_id));
+  Result<std::string> handle = sftp.handle_of(sftp.await(open_id));
+  if (sftp.broken()) {
+    Status lost = !dir.ok() ? dir.status() : !existing.ok() ? existing.status() : handle.status();
+    return Status::Error(url(folder) + ": " + lost.message() + " (while preparing the upload)");
+  }
+  if (!dir.ok() || !dir->is_directory()) {
+    if (handle.ok()) (void)sftp.close(*handle);
+    if (Status st = make_folders(sftp, folder); !st.ok()) return st;
+    final_id = sftp.post_stat(final_path);
+    open_id = sftp.post_open(temp, flags, file_mode_);
+    existing = sftp.attrs_of(sftp.await(final_id));
+    handle = sftp.handle_of(sftp.await(open_id));
+  }
+  if (existing.ok()) {
+    if (handle.ok() && !sftp.broken()) {
+      uint32_t closed = sftp.post_close(*handle);
+      uint32_t removed = sftp.post_remove(temp);
+      (void)sftp.await(closed);
+      (void)sftp.await(removed);
+    }
     return Status::Error(url(final_path) + ": already exists; flisd never overwrites a delivered package");
   }
-  std::string temp = join(folder, temporary_name(name));
-  if (Status st = remove_if_present(sftp, temp); !st.ok()) return st;
-  Result<std::string> handle = sftp.open(temp, FXF_WRITE | FXF_CREAT | FXF_TRUNC, file_mode_);
+  if (!handle.ok() && !sftp.broken()) {
+    // A stale temporary file we may not open but may remove (another owner, no write permission).
+    if (Status st = remove_if_present(sftp, temp); !st.ok()) return st;
+    handle = sftp.open(temp, flags, file_mode_);
+  }
   if (!handle.ok()) return Status::Error(url(temp) + ": " + handle.message() + " creating the temporary file");
+  // Exactly file_mode, whatever the server's umask did to the OPEN's mode.
   if (Status st = sftp.set_permissions(temp, file_mode_); !st.ok()) {
-    (void)sftp.close(*handle);
-    (void)sftp.remove(temp);
+    if (!sftp.broken()) {
+      uint32_t closed = sftp.post_close(*handle);
+      uint32_t removed = sftp.post_remove(temp);
+      (void)sftp.await(closed);
+      (void)sftp.await(removed);
+    }
     return Status::Error(url(temp) + ": " + st.message() + " setting the mode of the temporary file");
   }
-  return std::unique_ptr<Upload>(new SftpUpload(*this, std::move(*conn), std::move(*handle), folder, name));
+  return std::unique_ptr<Upload>(new SftpUpload(*this, std::move(lease), std::move(*handle), folder, name));
 }
 
 Result<std::optional<RemoteFile>> SftpTarget::inspect(const std::string& folder, const std::string& name) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
   if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
-  Result<Connection> conn = connect();
-  if (!conn.ok()) return conn.status();
-  SftpClient& sftp = *conn->sftp;
-  std::string final_path = join(folder, name);
-  Result<Attrs> attrs = sftp.stat(final_path);
-  if (!attrs.ok()) {
-    if (sftp.last_code() != FX_NO_SUCH_FILE) return Status::Error(url(final_path) + ": " + attrs.message() + " examining it");
-    // Nothing delivered; a temporary file left by an interrupted attempt is of no use.
-    if (Status st = remove_if_present(sftp, join(folder, temporary_name(name))); !st.ok()) return st;
-    return std::optional<RemoteFile>();
+  return with_session<std::optional<RemoteFile>>(
+      [&](SessionPool::Lease& lease) { return look(lease.sftp(), folder, name); });
+}
+
+// One round trip when nothing was delivered (the usual case): the final name's STAT, the removal
+// of a stale temporary file and the OPEN of the checksum file go out together; a second reads and
+// closes the checksum file when there is one.
+Result<std::optional<RemoteFile>> SftpTarget::look(SftpClient& sftp, const std::string& folder,
+                                                    const std::string& name) const {
+  const std::string final_path = join(folder, name);
+  const std::string temp = join(folder, temporary_name(name));
+  const std::string sum_path = final_path + ".sha256";
+  uint32_t stat_id = sftp.post_stat(final_path);
+  uint32_t remove_id = sftp.post_remove(temp);
+  uint32_t open_id = sftp.post_open(sum_path, FXF_READ, 0);
+  Result<Attrs> attrs = sftp.attrs_of(sftp.await(stat_id));
+  uint32_t stat_code = sftp.last_code();
+  Status removed = sftp.status_of(sftp.await(remove_id));
+  uint32_t remove_code = sftp.last_code();
+  Result<std::string> sum_handle = sftp.handle_of(sftp.await(open_id));
+  uint32_t open_code = sftp.last_code();
+
+  std::optional<std::string> sum_text;
+  Status read_failed;
+  if (sum_handle.ok()) {
+    // A checksum line is about 120 bytes: one READ, with the CLOSE right behind it.
+    uint32_t read_id = sftp.post_read(*sum_handle, 0, 32 * 1024);
+    uint32_t close_id = sftp.post_close(*sum_handle);
+    Result<Reply> data = sftp.await(read_id);
+    Status closed = sftp.status_of(sftp.await(close_id));
+    if (!data.ok()) {
+      read_failed = data.status();
+    } else if (data->type == FXP_DATA && data->data.find('\n') != std::string::npos) {
+      sum_text = data->data;
+    } else if (data->type == FXP_STATUS && data->code == FX_EOF) {
+      sum_text = "";
+    } else {
+      // Short, odd or without a line end: read it the careful way.
+      Result<std::string> whole = sftp.read_file(sum_path, 4096);
+      if (whole.ok()) {
+        sum_text = *whole;
+      } else {
+        read_failed = whole.status();
+        open_code = sftp.last_code();
+      }
+    }
+    if (read_failed.ok() && !closed.ok() && sftp.broken()) read_failed = closed;
+  } else if (open_code != FX_NO_SUCH_FILE) {
+    read_failed = sum_handle.status();
   }
-  if (Status st = remove_if_present(sftp, join(folder, temporary_name(name))); !st.ok()) return st;
+
+  if (!attrs.ok()) {
+    if (stat_code != FX_NO_SUCH_FILE) return Status::Error(url(final_path) + ": " + attrs.message() + " examining it");
+    // Nothing delivered; the temporary file an interrupted attempt left is gone with the REMOVE.
+  }
+  if (!removed.ok() && remove_code != FX_NO_SUCH_FILE) {
+    return Status::Error(url(temp) + ": " + removed.message() + " removing a stale temporary file");
+  }
+  if (!attrs.ok()) return std::optional<RemoteFile>();
   RemoteFile remote;
   remote.size = attrs->size.value_or(0);
-  std::string sum_path = final_path + ".sha256";
-  Result<std::string> sum = sftp.read_file(sum_path, 4096);
-  if (sum.ok()) {
-    std::string line = *sum;
-    size_t end = line.find_first_of(" \t\n");
-    if (!line.empty()) remote.sha256 = line.substr(0, end);
-  } else if (sftp.last_code() != FX_NO_SUCH_FILE) {
-    return Status::Error(url(sum_path) + ": " + sum.message() + " reading it");
+  if (!read_failed.ok()) return Status::Error(url(sum_path) + ": " + read_failed.message() + " reading it");
+  if (sum_text && !sum_text->empty()) {
+    size_t end = sum_text->find_first_of(" \t\n");
+    remote.sha256 = sum_text->substr(0, end);
   }
   return std::optional<RemoteFile>(remote);
 }
@@ -214,9 +383,11 @@ Status SftpTarget::finish_checksum(const std::string& folder, const std::string&
                                    const std::string& sha256_hex) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
   if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
-  Result<Connection> conn = connect();
-  if (!conn.ok()) return conn.status();
-  return put_checksum(*this, *conn->sftp, folder, name, sha256_hex);
+  Result<bool> done = with_session<bool>([&](SessionPool::Lease& lease) -> Result<bool> {
+    if (Status st = ChecksumFile(*this, lease.sftp(), folder, name, sha256_hex).put(); !st.ok()) return st;
+    return true;
+  });
+  return done.status();
 }
 
 // --- SftpUpload ---
@@ -228,8 +399,8 @@ std::string writing(uint32_t code) {
 
 Status SftpUpload::flush_buffer() {
   if (buffer_.empty()) return Status::OK();
-  Status st = conn_.sftp->write(handle_, offset_, buffer_.data(), buffer_.size());
-  if (!st.ok()) return fail(temp_, st, writing(conn_.sftp->last_code()));
+  Status st = sftp_.write(handle_, offset_, buffer_.data(), buffer_.size());
+  if (!st.ok()) return fail(temp_, st, writing(sftp_.last_code()));
   offset_ += buffer_.size();
   buffer_.clear();
   return Status::OK();
@@ -239,7 +410,7 @@ Status SftpUpload::write(const void* data, size_t size) {
   if (!failed_.ok()) return failed_;
   if (done_) return Status::Error(target_.url(temp_) + ": write after commit or abort");
   const char* p = static_cast<const char*>(data);
-  const size_t chunk = conn_.sftp->write_size();
+  const size_t chunk = sftp_.write_size();
   while (size > 0) {
     size_t n = std::min(size, chunk - buffer_.size());
     buffer_.append(p, n);
@@ -255,66 +426,85 @@ Status SftpUpload::write(const void* data, size_t size) {
 Status SftpUpload::commit(const std::string& sha256_hex) {
   if (!failed_.ok()) return failed_;
   if (done_) return Status::Error(target_.url(temp_) + ": commit after commit or abort");
-  SftpClient& sftp = *conn_.sftp;
+  Status st = commit_package(sha256_hex);
+  if (done_) lease_.release();  // delivered (or at least renamed): the session is free for others
+  return st;
+}
+
+Status SftpUpload::commit_package(const std::string& sha256_hex) {
+  SftpClient& sftp = sftp_;
   if (Status st = flush_buffer(); !st.ok()) return st;
-  if (Status st = sftp.wait_writes(); !st.ok()) return fail(temp_, st, writing(sftp.last_code()));
-  if (sftp.has_fsync()) {
-    if (Status st = sftp.fsync(handle_); !st.ok()) return fail(temp_, st, "syncing to disk");
-  }
+  ChecksumFile sum(target_, sftp, folder_, name_, sha256_hex);
+  // Round trip 1, behind the last writes: the package's FSTAT (its size as the server has it; the
+  // handle's requests are answered in order, so after every write), FSYNC and CLOSE; the final
+  // name's STAT; and the OPEN of the checksum's temporary file (unless the server allows only one
+  // open handle).
+  const bool two_handles = sftp.max_open_handles() == 0 || sftp.max_open_handles() >= 2;
+  uint32_t fstat_id = sftp.post_fstat(handle_);
+  uint32_t sync_id = sftp.has_fsync() ? sftp.post_fsync(handle_) : 0;
+  uint32_t close_id = sftp.post_close(handle_);
+  uint32_t final_id = sftp.post_stat(final_);
+  uint32_t sum_open_id = two_handles ? sum.post_open() : 0;
+  Status written = sftp.wait_writes();
+  uint32_t write_code = sftp.last_code();
+  Result<Attrs> attrs = sftp.attrs_of(sftp.await(fstat_id));
+  uint32_t fstat_code = sftp.last_code();
+  Status synced = sync_id ? sftp.status_of(sftp.await(sync_id)) : Status::OK();
+  uint32_t sync_code = sftp.last_code();
+  Status closed = sftp.status_of(sftp.await(close_id));
+  uint32_t close_code = sftp.last_code();
   handle_open_ = false;
-  if (Status st = sftp.close(handle_); !st.ok()) return fail(temp_, st, "closing");
-  // A server that dropped bytes without saying so would show here.
-  Result<Attrs> attrs = sftp.stat(temp_);
-  if (!attrs.ok()) return fail(temp_, attrs.status(), "checking the uploaded size");
-  if (attrs->size && *attrs->size != offset_) {
-    failed_ = Status::Error(target_.url(temp_) + ": has " + std::to_string(*attrs->size) + " bytes after " +
-                            std::to_string(offset_) + " were sent and acknowledged");
-    return failed_;
+  Result<Attrs> existing = sftp.attrs_of(sftp.await(final_id));
+  Result<std::string> sum_handle = sum_open_id ? sftp.handle_of(sftp.await(sum_open_id))
+                                               : Result<std::string>(Status::Error("not opened yet"));
+
+  Status problem;
+  if (!written.ok()) {
+    problem = fail(temp_, written, writing(write_code), write_code);
+  } else if (!synced.ok()) {
+    problem = fail(temp_, synced, "syncing to disk", sync_code);
+  } else if (!closed.ok()) {
+    problem = fail(temp_, closed, "closing", close_code);
+  } else if (!attrs.ok()) {
+    problem = fail(temp_, attrs.status(), "checking the uploaded size", fstat_code);
+  } else if (attrs->size && *attrs->size != offset_) {
+    // A server that dropped bytes without saying so would show here.
+    problem = failed_ = Status::Error(target_.url(temp_) + ": has " + std::to_string(*attrs->size) +
+                                      " bytes after " + std::to_string(offset_) + " were sent and acknowledged");
+  } else if (existing.ok()) {
+    problem = failed_ =
+        Status::Error(target_.url(final_) + ": already exists; flisd never overwrites a delivered package");
   }
-  if (Result<Attrs> existing = sftp.stat(final_); existing.ok()) {
-    failed_ = Status::Error(target_.url(final_) + ": already exists; flisd never overwrites a delivered package");
-    return failed_;
+  if (!problem.ok()) {
+    if (sum_handle.ok() && !sftp.broken()) {
+      uint32_t c = sftp.post_close(*sum_handle);
+      uint32_t r = sftp.post_remove(sum.temp);
+      (void)sftp.await(c);
+      (void)sftp.await(r);
+    }
+    return problem;
   }
-  if (Status st = sftp.rename(temp_, final_); !st.ok()) return fail(final_, st, "renaming the upload to its final name");
+
+  // Round trip 2: the package's RENAME, and the checksum's content, FSYNC and CLOSE beside it.
+  uint32_t rename_id = sftp.post_rename(temp_, final_);
+  Status queued;
+  ChecksumFile::Ids sum_ids{0, 0, 0};
+  if (sum_handle.ok()) sum_ids = sum.post_content(*sum_handle, queued);
+  Status renamed = sftp.status_of(sftp.await(rename_id));
+  uint32_t rename_code = sftp.last_code();
+  Status sum_written = sum_handle.ok() ? sum.settle(sum_ids, queued) : Status::OK();
+  if (!renamed.ok()) {
+    if (sum_handle.ok() && sum_written.ok() && !sftp.broken()) (void)sftp.remove(sum.temp);
+    return fail(final_, renamed, "renaming the upload to its final name", rename_code);
+  }
   done_ = true;  // delivered: from here on a failure must not remove anything
-  return write_checksum(sha256_hex);
-}
-
-// `<name>.sha256` in sha256sum's format, written like the package: temporary name, then rename.
-// posix-rename replaces a stale checksum of an earlier attempt atomically; without it the stale
-// file is removed first. Errors name the path and what was being done.
-Status put_checksum(const SftpTarget& target, SftpClient& sftp, const std::string& folder, const std::string& name,
-                    const std::string& sha256_hex) {
-  auto failed = [&](const std::string& path, const Status& st, const std::string& doing) {
-    return Status::Error(target.url(path) + ": " + st.message() + " " + doing);
-  };
-  std::string content = checksum_line(sha256_hex, name);
-  std::string sum_final = join(folder, name + ".sha256");
-  std::string sum_temp = join(folder, temporary_name(name + ".sha256"));
-  Result<std::string> handle = sftp.open(sum_temp, FXF_WRITE | FXF_CREAT | FXF_TRUNC, target.file_mode());
-  if (!handle.ok()) return failed(sum_temp, handle.status(), "creating the checksum file");
-  Status st = sftp.set_permissions(sum_temp, target.file_mode());
-  if (st.ok()) st = sftp.write(*handle, 0, content.data(), content.size());
-  if (st.ok() && sftp.has_fsync()) st = sftp.fsync(*handle);
-  Status closed = sftp.close(*handle);
-  if (st.ok()) st = closed;
-  if (!st.ok()) {
-    (void)sftp.remove(sum_temp);
-    return failed(sum_temp, st, "writing the checksum file");
+  if (two_handles && !sum_handle.ok()) {
+    failed_ = sum.opened(sum_handle);
+    return failed_;
   }
-  if (sftp.has_posix_rename()) {
-    st = sftp.posix_rename(sum_temp, sum_final);
-  } else {
-    (void)sftp.remove(sum_final);
-    st = sftp.rename(sum_temp, sum_final);
-  }
-  if (!st.ok()) return failed(sum_final, st, "renaming the checksum file to its final name");
-  return Status::OK();
-}
-
-Status SftpUpload::write_checksum(const std::string& sha256_hex) {
-  std::string folder = final_.substr(0, final_.size() - name_.size());
-  Status st = put_checksum(target_, *conn_.sftp, folder, name_, sha256_hex);
+  // Round trip 3: the checksum under its final name, only now that the package has its own.
+  Status st = sum_handle.ok() ? sum_written : sum.put();
+  if (st.ok() && sum_handle.ok()) st = sum.publish();
   if (!st.ok()) failed_ = st;
   return st;
 }
@@ -322,21 +512,32 @@ Status SftpUpload::write_checksum(const std::string& sha256_hex) {
 void SftpUpload::abort() {
   if (done_) return;
   done_ = true;
-  SftpClient& sftp = *conn_.sftp;
-  if (sftp.broken()) return;  // the next attempt's begin() removes the temporary file
-  // Cleaning up is wanted even when shutdown cancelled the upload; the short timeout bounds it.
-  sftp.set_timeout(kAbortTimeout);
-  sftp.set_cancel(nullptr);
-  if (handle_open_) (void)sftp.close(handle_);
+  if (!sftp_.broken()) {
+    // Cleaning up is wanted even when shutdown cancelled the upload; the short timeout bounds it.
+    sftp_.set_timeout(kAbortTimeout);
+    sftp_.set_cancel(nullptr);
+    if (handle_open_) {
+      uint32_t closed = sftp_.post_close(handle_);
+      uint32_t removed = sftp_.post_remove(temp_);
+      (void)sftp_.wait_writes();
+      (void)sftp_.await(closed);
+      (void)sftp_.await(removed);
+    } else {
+      (void)sftp_.remove(temp_);
+    }
+  }
+  // Otherwise the next attempt's begin() or inspect() removes the temporary file.
   handle_open_ = false;
-  (void)sftp.remove(temp_);
+  lease_.release();  // a broken session is closed, a healthy one goes back to the pool
 }
 
 }  // namespace
 
-Result<std::unique_ptr<DeliveryTarget>> make_sftp_target(const Target& config, const std::atomic<bool>* cancel) {
+Result<std::unique_ptr<DeliveryTarget>> make_sftp_target(const Target& config, const std::atomic<bool>* cancel,
+                                                         SessionPool* pool) {
   SftpTargetOptions options;
   options.timeout = options.connect_timeout = config.timeout;
+  options.pool = pool;
   return make_sftp_target(config, cancel, options);
 }
 

@@ -1,23 +1,39 @@
-// The SFTP target: delivers a package to an SFTP server over one SSH connection per
-// package (libssh for SSH, jobs/sftp_client.h for the pipelined SFTP writes).
+// The SFTP target: delivers a package to an SFTP server over an SSH session leased from the
+// session pool (jobs/session_pool.h: sessions opened once per server and reused by every run),
+// with libssh for SSH and jobs/sftp_client.h for the pipelined SFTP requests.
 //
-// begin() connects (host key checked against the configured known_hosts, public-key auth, see
-// jobs/ssh_session.h), makes the folder and each missing parent, refuses a package whose final
-// name already exists, removes a stale temporary file of an earlier attempt and opens the
-// temporary file with the target's file_mode (0640 unless configured; folders it makes get
-// dir_mode, 0750), set with SETSTAT so the server's umask does not change it. write() pipelines the
-// bytes. commit() waits for every write to be acknowledged, fsyncs the file when the server offers fsync@openssh.com, closes it, checks its
-// size, renames it to the final name with a plain SFTP RENAME (which never replaces an existing
-// file; OpenSSH does it as link() + unlink(), so the final name appears complete or not at all),
-// then writes `<name>.sha256` the same way (temporary name, then rename). abort() removes the
-// temporary file, best effort, within a few seconds.
+// begin() leases a session (a new one is connected with the host key checked against the
+// configured known_hosts and public-key auth, see jobs/ssh_session.h), makes the folder and each
+// missing parent, refuses a package whose final name already exists, and opens the temporary file
+// with the target's file_mode (0640 unless configured; folders it makes get dir_mode, 0750), set
+// with SETSTAT so the server's umask does not change it (O_TRUNC empties a stale one of an earlier
+// attempt). write() pipelines the bytes.
+// commit() waits for every write to be acknowledged, fsyncs the file when the server offers
+// fsync@openssh.com, closes it, checks its size, renames it to the final name with a plain SFTP
+// RENAME (which never replaces an existing file; OpenSSH does it as link() + unlink(), so the final
+// name appears complete or not at all), then writes `<name>.sha256` the same way (temporary name,
+// then rename). abort() removes the temporary file, best effort, within a few seconds. The lease
+// ends with commit() or abort().
+//
+// Round trips. Independent requests go out together and their replies are awaited together:
+// begin() is one round trip when the folder exists (STAT folder, STAT final name, OPEN temporary
+// file); commit() is three (FSTAT + FSYNC + CLOSE of the package with the last WRITEs, STAT of the
+// final name and OPEN of the checksum's temporary file; then RENAME of the package with the
+// checksum's WRITE + FSYNC + CLOSE; then the checksum's rename); inspect() is one when nothing was
+// delivered. What depends on an answer waits for it: the package is renamed only after its size and
+// the absence of the final name are known, the checksum appears only after the package did, and
+// the folders of mkdir -p are made one after the other.
+//
+// A request that fails on a session reused from the pool because the connection died while idle
+// is tried once more on a new session (begin, inspect and the checksum completion are safe to
+// repeat); an upload that loses its session fails.
 //
 // Errors read "sftp://flisd@sftp.example:22/kommuner/101: permission denied
 // (SSH_FX_PERMISSION_DENIED) creating folder": the server, the path, what the server said, what
 // flisd was doing.
 //
-// Thread-safety: a DeliveryTarget may be used from several threads (each begin()/inspect() makes
-// its own connection); an Upload belongs to one thread.
+// Thread-safety: a DeliveryTarget may be used from several threads (each begin()/inspect() leases
+// its own session); an Upload belongs to one thread.
 #pragma once
 
 #include <atomic>
@@ -26,6 +42,7 @@
 
 #include "config/model.h"
 #include "config/status.h"
+#include "jobs/session_pool.h"
 #include "jobs/sftp_client.h"
 #include "jobs/target.h"
 
@@ -39,9 +56,12 @@ struct SftpTargetOptions {
   // subsystem).
   std::chrono::milliseconds connect_timeout{30'000};
   SftpTuning tuning;
+  // Where sessions come from; null: SessionPool::process().
+  SessionPool* pool = nullptr;
 };
 
-Result<std::unique_ptr<DeliveryTarget>> make_sftp_target(const Target& config, const std::atomic<bool>* cancel);
+Result<std::unique_ptr<DeliveryTarget>> make_sftp_target(const Target& config, const std::atomic<bool>* cancel,
+                                                         SessionPool* pool = nullptr);
 Result<std::unique_ptr<DeliveryTarget>> make_sftp_target(const Target& config, const std::atomic<bool>* cancel,
                                                          const SftpTargetOptions& options);
 

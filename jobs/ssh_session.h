@@ -10,6 +10,8 @@
 //    when $CREDENTIALS_DIRECTORY is set, a relative identity is looked for there first, and an
 //    absolute one that does not exist (the loader resolves `identity: sftp-key` against the config
 //    folder) is replaced by $CREDENTIALS_DIRECTORY/<its file name> when that exists.
+//  - Algorithms are pinned to a modern list (no SHA-1, no CBC); AES-GCM comes first where the CPU
+//    has AES instructions, chacha20-poly1305 first where it has not, then AES-CTR.
 //  - TCP_NODELAY is set (without it each request stalls on Nagle's algorithm) and every blocking
 //    step is bounded by the timeout, so a stalled server is an error, not a hung worker.
 //
@@ -53,6 +55,8 @@ class SshSession {
   const std::string& where() const { return where_; }
   // What libssh last said went wrong on this session.
   std::string last_error() const;
+  // The negotiated cipher, client to server ("aes256-gcm@openssh.com").
+  std::string cipher() const;
   // Bounds libssh's own blocking waits (socket flush, channel window) from now on.
   void set_timeout(std::chrono::milliseconds timeout);
 
@@ -61,6 +65,11 @@ class SshSession {
   ssh_session_struct* session_;
   std::string where_;
 };
+
+// Whether this CPU has AES instructions (AES-NI and carry-less multiply), and the cipher list in
+// the order flisd offers it here.
+bool cpu_has_aes();
+const char* preferred_ciphers();
 
 // The private key file to use for `identity`: the systemd credential as described above, else
 // the path itself.

@@ -65,8 +65,13 @@ std::string expand_path(const std::string& path_template, int municipality, cons
 // a package outside the tree it names. Every target checks it in begin() and inspect().
 Status check_folder(const std::string& folder);
 
+class SessionPool;
+
 // The target for a delivery as configured. `cancel`, when set, aborts blocking network operations
-// promptly (shutdown); may be null.
-Result<std::unique_ptr<DeliveryTarget>> make_target(const Target& config, const std::atomic<bool>* cancel = nullptr);
+// promptly (shutdown); may be null. SFTP targets take their SSH sessions from `pool`, or from the
+// process's own pool (SessionPool::process()) when it is null, so every run to one server shares
+// the same few sessions.
+Result<std::unique_ptr<DeliveryTarget>> make_target(const Target& config, const std::atomic<bool>* cancel = nullptr,
+                                                    SessionPool* pool = nullptr);
 
 }  // namespace flis

@@ -6,12 +6,13 @@
 
 namespace flis {
 
-Result<std::unique_ptr<DeliveryTarget>> make_target(const Target& config, const std::atomic<bool>* cancel) {
+Result<std::unique_ptr<DeliveryTarget>> make_target(const Target& config, const std::atomic<bool>* cancel,
+                                                    SessionPool* pool) {
   switch (config.type) {
     case TargetType::directory:
       return std::unique_ptr<DeliveryTarget>(new DirectoryTarget(config.path, config.file_mode, config.dir_mode));
     case TargetType::sftp:
-      return make_sftp_target(config, cancel);
+      return make_sftp_target(config, cancel, pool);
   }
   return Status::Error("target '" + config.name + "': unknown target type");
 }

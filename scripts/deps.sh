@@ -6,7 +6,7 @@ PACKAGES=(
   libyaml-cpp-dev libssh-dev libhowardhinnant-date-dev libzstd-dev zstd
   libboost-test-dev libsystemd-dev libsqlite3-dev sqlite3 libssl-dev
   libcli11-dev nlohmann-json3-dev libarchive-dev tzdata
-  openssh-server openssh-client systemd systemd-container scdoc clang
+  openssh-server openssh-client gesftpserver systemd systemd-container scdoc clang
   prometheus-cpp-dev prometheus curl
 )
 missing=()

@@ -561,6 +561,21 @@ BOOST_AUTO_TEST_CASE(settings_sftp_target_timeout) {
   expect_error(r, "flisd.yaml", 2, "'timeout' is only for sftp targets");
 }
 
+BOOST_AUTO_TEST_CASE(settings_sftp_target_max_sessions) {
+  const std::string sftp = "targets:\n  flis:\n    type: sftp\n    host: h\n    user: u\n    identity: k\n"
+                           "    known_hosts: kh\n    path: /k/{municipality}\n";
+  auto r = with_settings(sftp + "    max_sessions: 0\n");
+  expect_error(r, "flisd.yaml", 9, "max_sessions is 0; allowed: 1 to 64");
+  r = with_settings(sftp + "    max_sessions: 8\n");
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").max_sessions == 8);
+  r = with_settings(sftp);
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").max_sessions == 4, "4 unless said");
+  r = with_settings("targets:\n  flis: {type: directory, path: x, max_sessions: 2}\n");
+  expect_error(r, "flisd.yaml", 2, "'max_sessions' is only for sftp targets");
+}
+
 BOOST_AUTO_TEST_CASE(settings_directory_target_fields) {
   auto r = with_settings("targets:\n  flis:\n    type: directory\n    host: x\n");
   expect_error(r, "flisd.yaml", 4, "'host' is only for sftp targets");

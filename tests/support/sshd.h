@@ -13,6 +13,10 @@
 // permission failures are tested (root's writes are never refused). Throws std::runtime_error when
 // sshd cannot be started, with its log.
 //
+// SshdFixture(options) starts a variant: another SFTP server as the sftp subsystem (e.g.
+// /usr/libexec/gesftpserver, Debian's gesftpserver), or sshd's MaxSessions (channels per
+// connection).
+//
 // Header-only; not thread-safe (one fixture per test).
 #pragma once
 
@@ -119,9 +123,16 @@ inline std::vector<pid_t> descendants(pid_t root) {
 
 }  // namespace sshd_detail
 
+struct SshdOptions {
+  std::string subsystem = "internal-sftp";  // the command for `Subsystem sftp`
+  int max_sessions = 0;                     // sshd's MaxSessions; 0: sshd's default (10)
+  std::string extra;                        // more sshd_config lines ("Ciphers aes128-cbc\n")
+};
+
 class SshdFixture {
  public:
-  SshdFixture() {
+  SshdFixture() : SshdFixture(SshdOptions{}) {}
+  explicit SshdFixture(SshdOptions options) : options_(std::move(options)) {
     char tmpl[] = "/tmp/flisd-sshd-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("sshd fixture: mkdtemp failed");
     dir_ = tmpl;
@@ -161,6 +172,19 @@ class SshdFixture {
   // "SHA256:..." of the host key, as ssh-keygen -l prints it.
   std::string host_fingerprint() const { return fingerprint(host_key_pub()); }
   std::string log() const { return sshd_detail::read_text(dir_ / "sshd.log"); }
+  // SSH connections that logged in so far ("Accepted publickey" lines of the log).
+  int logins() const {
+    std::string text = log();
+    int n = 0;
+    for (size_t at = text.find("Accepted publickey"); at != std::string::npos;
+         at = text.find("Accepted publickey", at + 1))
+      ++n;
+    return n;
+  }
+  // The processes serving connections now (sshd's children and theirs).
+  std::vector<pid_t> session_pids() const {
+    return pid_ > 0 ? sshd_detail::descendants(pid_) : std::vector<pid_t>{};
+  }
   // The listening sshd's process id (-1 after kill()).
   pid_t pid() const { return pid_; }
   // CPU seconds (user + system) of every session that has ended so far: sshd reaps them, so they
@@ -261,8 +285,10 @@ class SshdFixture {
       << "UseDNS no\n"
       << "PrintMotd no\n"
       << "MaxStartups 100\n"
-      << "Subsystem sftp internal-sftp\n"
+      << "Subsystem sftp " << options_.subsystem << "\n"
       << "LogLevel INFO\n";
+    if (options_.max_sessions > 0) c << "MaxSessions " << options_.max_sessions << "\n";
+    c << options_.extra;
   }
 
   void start() {
@@ -296,6 +322,7 @@ class SshdFixture {
     throw std::runtime_error("sshd fixture: sshd did not start; its log:\n" + log());
   }
 
+  SshdOptions options_;
   std::filesystem::path dir_;
   int port_ = 0;
   pid_t pid_ = -1;

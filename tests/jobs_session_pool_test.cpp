@@ -1,0 +1,243 @@
+// SSH sessions kept and shared (jobs/session_pool.h) against a real OpenSSH sshd: one connection
+// serves many packages, a broken one fails only its own run, idle ones are closed, the bound holds,
+// and every new connection checks the host key again.
+#define BOOST_TEST_MODULE jobs_session_pool
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "jobs/session_pool.h"
+#include "jobs/sftp_target.h"
+#include "jobs/ssh_session.h"
+#include "tests/support/sshd.h"
+
+namespace fs = std::filesystem;
+using flis::SessionPool;
+using flis::test::SshdFixture;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string random_bytes(size_t n, unsigned seed = 1) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(gen());
+  return s;
+}
+
+const std::string kSum(64, 'a');  // the target writes what it is given
+
+std::unique_ptr<flis::DeliveryTarget> target_for(flis::Target config, SessionPool& pool, int max_sessions = 4) {
+  config.max_sessions = max_sessions;
+  flis::SftpTargetOptions o;
+  o.timeout = 10s;
+  o.connect_timeout = 20s;
+  o.pool = &pool;
+  auto t = flis::make_sftp_target(config, nullptr, o);
+  BOOST_REQUIRE_MESSAGE(t.ok(), t.message());
+  return std::move(*t);
+}
+
+// One package as Runner delivers it: look for an earlier delivery, upload, commit.
+flis::Status deliver(flis::DeliveryTarget& t, const fs::path& folder, const std::string& name,
+                     const std::string& data) {
+  auto found = t.inspect(folder.string(), name);
+  if (!found.ok()) return found.status();
+  auto up = t.begin(folder.string(), name);
+  if (!up.ok()) return up.status();
+  if (auto st = (*up)->write(data.data(), data.size()); !st.ok()) return st;
+  return (*up)->commit(kSum);
+}
+
+// Waits (up to a generous bound, never racing the machine) until `done` holds.
+template <typename F>
+bool eventually(F done) {
+  for (auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(one_session_serves_many_packages) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  for (int i = 0; i < 12; ++i) {
+    std::string name = "K101-D_2026-11-" + std::to_string(10 + i) + ".tar.zst";
+    std::string data = random_bytes(16 * 1024 + i, i);
+    BOOST_REQUIRE_MESSAGE(deliver(*target, folder, name, data).ok(), name);
+    BOOST_TEST(slurp(folder / name) == data);
+    BOOST_TEST(slurp(folder / (name + ".sha256")) == kSum + "  " + name + "\n");
+  }
+  BOOST_TEST(pool.sessions_opened() == 1u);
+  BOOST_TEST(sshd.logins() == 1);
+  BOOST_TEST(pool.open_sessions() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_session_fails_only_the_run_using_it) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  std::string a_data = random_bytes(200 * 1024, 1), b_data = random_bytes(200 * 1024, 2);
+
+  auto a = target->begin(folder.string(), "A.tar.zst");
+  BOOST_REQUIRE_MESSAGE(a.ok(), a.message());
+  BOOST_REQUIRE((*a)->write(a_data.data(), a_data.size()).ok());
+  auto before = sshd.session_pids();
+  auto b = target->begin(folder.string(), "B.tar.zst");  // A holds its session: B gets its own
+  BOOST_REQUIRE_MESSAGE(b.ok(), b.message());
+  BOOST_REQUIRE(pool.sessions_opened() == 2u);
+  for (pid_t p : sshd.session_pids())
+    if (std::find(before.begin(), before.end(), p) == before.end()) kill(p, SIGKILL);
+
+  flis::Status b_written = (*b)->write(b_data.data(), b_data.size());
+  flis::Status b_committed = b_written.ok() ? (*b)->commit(kSum) : b_written;
+  BOOST_TEST_MESSAGE(b_committed.message());
+  BOOST_TEST(!b_committed.ok());
+  BOOST_TEST(b_committed.message().find("connection lost") != std::string::npos);
+  (*b)->abort();
+  BOOST_TEST(!fs::exists(folder / "B.tar.zst"));
+
+  flis::Status a_committed = (*a)->commit(kSum);
+  BOOST_REQUIRE_MESSAGE(a_committed.ok(), a_committed.message());
+  BOOST_TEST(slurp(folder / "A.tar.zst") == a_data);
+
+  // The broken session was closed, not kept; the next run delivers (B again).
+  BOOST_TEST(pool.open_sessions() == 1u);
+  BOOST_REQUIRE(deliver(*target, folder, "B.tar.zst", b_data).ok());
+  BOOST_TEST(slurp(folder / "B.tar.zst") == b_data);
+}
+
+BOOST_AUTO_TEST_CASE(a_session_that_died_while_idle_is_replaced_without_failing_the_run) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  BOOST_REQUIRE(deliver(*target, folder, "one.tar.zst", "1").ok());
+  BOOST_REQUIRE(pool.idle_sessions() == 1u);
+  for (pid_t p : sshd.session_pids()) kill(p, SIGKILL);  // the server drops the idle connection
+
+  flis::Status st = deliver(*target, folder, "two.tar.zst", "2");
+  BOOST_REQUIRE_MESSAGE(st.ok(), st.message());
+  BOOST_TEST(slurp(folder / "two.tar.zst") == "2");
+  BOOST_TEST(pool.sessions_opened() == 2u);
+  BOOST_TEST(pool.open_sessions() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_session_is_closed_after_the_idle_time) {
+  SshdFixture sshd;
+  SessionPool pool(SessionPool::Settings{200ms});
+  auto target = target_for(sshd.target(), pool);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  BOOST_REQUIRE(deliver(*target, folder, "one.tar.zst", "1").ok());
+  BOOST_TEST(eventually([&] { return pool.open_sessions() == 0; }));
+  // The server sees the connection end too.
+  BOOST_TEST(eventually([&] { return sshd.session_pids().empty(); }));
+  BOOST_REQUIRE(deliver(*target, folder, "two.tar.zst", "2").ok());
+  BOOST_TEST(pool.sessions_opened() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_new_session_checks_the_host_key_again) {
+  SshdFixture sshd;
+  SessionPool pool(SessionPool::Settings{100ms});
+  auto target = target_for(sshd.target(), pool);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  BOOST_REQUIRE(deliver(*target, folder, "one.tar.zst", "1").ok());
+  BOOST_REQUIRE(eventually([&] { return pool.open_sessions() == 0; }));
+  fs::path other = sshd.dir() / "other_host_key";
+  SshdFixture::keygen(other);
+  std::ofstream(sshd.known_hosts()) << "[127.0.0.1]:" << sshd.port() << " " << slurp(other.string() + ".pub");
+  auto found = target->inspect(folder.string(), "two.tar.zst");
+  BOOST_REQUIRE(!found.ok());
+  BOOST_TEST_MESSAGE(found.message());
+  BOOST_TEST(found.message().find("has changed") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_waits_for_a_session_when_max_sessions_are_leased) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool, 2);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  auto a = target->begin(folder.string(), "A.tar.zst");
+  auto b = target->begin(folder.string(), "B.tar.zst");
+  BOOST_REQUIRE(a.ok() && b.ok());
+  std::atomic<bool> started{false};
+  flis::Result<std::unique_ptr<flis::Upload>> c = flis::Status::Error("not yet");
+  std::thread third([&] { c = target->begin(folder.string(), "C.tar.zst"); started = true; });
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(!started.load());  // both sessions are leased: C waits, no third connection
+  BOOST_REQUIRE((*a)->commit(kSum).ok());  // hands A's session back
+  third.join();
+  BOOST_REQUIRE_MESSAGE(c.ok(), c.message());
+  BOOST_REQUIRE((*c)->commit(kSum).ok());
+  BOOST_REQUIRE((*b)->commit(kSum).ok());
+  BOOST_TEST(pool.sessions_opened() == 2u);
+  BOOST_TEST(sshd.logins() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(more_concurrent_runs_than_sessions_all_deliver_within_the_bound) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool, 2);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  std::vector<std::thread> runs;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < 6; ++w) {
+    runs.emplace_back([&, w] {
+      for (int i = 0; i < 4; ++i) {
+        std::string name = "K101-D_" + std::to_string(w) + "_" + std::to_string(i) + ".tar.zst";
+        if (!deliver(*target, folder, name, random_bytes(40 * 1024, w * 10 + i)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : runs) t.join();
+  BOOST_TEST(failures.load() == 0);
+  for (int w = 0; w < 6; ++w)
+    for (int i = 0; i < 4; ++i) {
+      std::string name = "K101-D_" + std::to_string(w) + "_" + std::to_string(i) + ".tar.zst";
+      BOOST_TEST(slurp(folder / name) == random_bytes(40 * 1024, w * 10 + i));
+    }
+  BOOST_TEST(pool.sessions_opened() <= 2u);
+  BOOST_TEST(sshd.logins() <= 2);
+}
+
+BOOST_AUTO_TEST_CASE(aes_gcm_is_negotiated_where_the_cpu_has_aes_instructions) {
+  SshdFixture sshd;
+  flis::Target t = sshd.target();
+  auto session = flis::SshSession::connect({t.host, t.port, t.user, t.identity, t.known_hosts}, 20s);
+  BOOST_REQUIRE_MESSAGE(session.ok(), session.message());
+  std::string expected = flis::cpu_has_aes() ? "aes256-gcm@openssh.com" : "chacha20-poly1305@openssh.com";
+  BOOST_TEST((*session)->cipher() == expected);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_offering_only_cbc_ciphers_is_refused) {
+  flis::test::SshdOptions options;
+  options.extra = "Ciphers aes128-cbc,aes256-cbc\n";
+  SshdFixture sshd(options);
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool);
+  auto found = target->inspect((sshd.root() / "x").string(), "K.tar.zst");
+  BOOST_REQUIRE(!found.ok());
+  BOOST_TEST_MESSAGE(found.message());
+  BOOST_TEST(found.message().find("no SHA-1, no CBC") != std::string::npos);
+}
