@@ -218,8 +218,13 @@ Status Runner::reconcile(const Config& cfg, PlanPass& pass, const Order& listed,
 
 // The runs of an order that stopped: waiting, queued and to-be-retried runs are cancelled (a
 // running run finishes; it is never cut off).
-Status Runner::cancel_pending(const std::string& order, const std::string& why, Instant now) {
+Status Runner::cancel_pending(const std::string& order, const std::string& why, Instant now,
+                              const std::function<bool(const RunBook::Entry&)>& only) {
   for (int64_t id : book_.pending_of(order)) {
+    if (only) {
+      const RunBook::Entry* e = book_.find(id);
+      if (e == nullptr || !only(*e)) continue;
+    }
     if (Status s = store_.set_cancelled(id, now, why); !s) {
       // A worker may have started it since: then it is not ours to cancel.
       auto current = store_.get(id);
@@ -305,6 +310,15 @@ Result<std::vector<Run>> Runner::refresh() {
       }
       if (Status s = reconcile(*cfg, pass, order, first_day(order), pass.today(), summary); !s) return s;
       horizon_[order.id] = pass.today();
+      // Runs of periods the order no longer has (its end moved earlier, its start later, its
+      // one-off dates or chunks changed) are cancelled like those of a stopped order.
+      const Order& eff = pass.effective(order);
+      auto gone = [&](const RunBook::Entry& e) {
+        auto periods = order_periods(eff, e.period.first, e.period.last);
+        return std::find(periods.begin(), periods.end(), e.period) == periods.end();
+      };
+      if (Status s = cancel_pending(order.id, "no longer a period of order " + order.id + " (its dates changed)", now, gone); !s)
+        return s;
     }
     for (const std::string& order : book_.orders_with_runs())
       if (!configured.count(order))

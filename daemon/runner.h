@@ -132,7 +132,8 @@ class Runner {
   Status load_book();
   Status reconcile(const Config& cfg, PlanPass& pass, const Order& order, date::local_days from, date::local_days to,
                    Summary& summary);
-  Status cancel_pending(const std::string& order, const std::string& why, Instant now);
+  Status cancel_pending(const std::string& order, const std::string& why, Instant now,
+                        const std::function<bool(const RunBook::Entry&)>& only = {});
   Status queue_retries(Instant now);
   Status mark_late(const Config& cfg, Instant now, Summary& summary);
   void plan_horizon(const Config& cfg, PlanPass& pass);

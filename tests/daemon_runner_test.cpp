@@ -323,6 +323,28 @@ BOOST_AUTO_TEST_CASE(runs_of_deactivated_and_removed_orders_are_cancelled) {
   BOOST_TEST(files_under(w.outbox).empty());
 }
 
+BOOST_AUTO_TEST_CASE(runs_past_an_end_moved_earlier_are_cancelled_and_earlier_ones_kept) {
+  World w;
+  w.now = at("2026-11-08 12:00");
+  w.builder.subscription("K101-A", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31");
+  w.apply();
+  BOOST_TEST(w.refresh().empty());
+  BOOST_TEST_REQUIRE(w.runs(RunStatus::waiting).size() == 5u);  // 2026-11-03 .. 2026-11-07
+
+  // The end moves to 2026-11-05: the waiting runs of the 6th and 7th go, the others stay.
+  ConfigBuilder next{w.warehouse.root()};
+  next.standard_catalogue();
+  next.subscription("K101-A", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-11-05");
+  w.builder = next;
+  w.apply();
+  BOOST_TEST(w.refresh().empty());
+  BOOST_TEST(periods_of(w.runs(RunStatus::cancelled)) == (std::vector<std::string>{"K101-A 2026-11-06", "K101-A 2026-11-07"}),
+             boost::test_tools::per_element());
+  for (const Run& r : w.runs(RunStatus::cancelled))
+    BOOST_TEST(r.error.find("no longer a period") != std::string::npos, r.error);
+  BOOST_TEST(w.runs(RunStatus::waiting).size() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(subscriptions_come_before_backfill_chunks) {
   World w;
   w.builder.one_off("K101-HIST", 101, {"CPR_PERSON"}, "2026-09-01", "2026-10-31", Chunk::month);
