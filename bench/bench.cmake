@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Benchmarks: bench/<name>_bench.cpp, each an executable linked against flis_daemon; built by
 # `cmake --build build --target bench` (not part of the default build), run by the bench/*.sh scripts.
 file(GLOB BENCH_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/bench/*_bench.cpp)

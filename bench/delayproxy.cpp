@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // delayproxy: a TCP proxy that adds a fixed one-way delay in each direction, to measure uploads over
 // a long round trip on loopback (this kernel has no sch_netem). 5 ms each way = 10 ms RTT.
 //

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The long fault-injection runs: the same test programs ctest runs, with many more trials.
 #
 #   bench/faults.sh                     # 40 kill -9 trials per target, every other fault once

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Idle cost of flisd (issue 5): with 10,000 orders all waiting for data, a running flisd must use
 # under 1% of a core. Measures CPU time (utime + stime from /proc/<pid>/stat) over an idle window
 # after startup, plus the startup itself and the resident memory.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Package benchmark (issue 4, compression side): flisd's build_package end to end into a directory
 # against `zstd -3 -T0` alone over the same bytes (the compression limit) and against the script a
 # sysadmin would write (`tar | zstd -3 -T0 > file`). The SFTP side is bench/sftp.sh.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // package_bench: flisd's package build (collect, hash, tar, zstd, deliver into a directory)
 // against the compression limit and against the script a sysadmin would write, on a few hundred
 // MiB of realistic CSV for one municipality. Run by bench/package.sh.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Scheduling benchmark (issue 3): how load_config, plan(), due_runs() and next_wakeup() grow with
 # the number of orders (1k, 5k, 10k; orders starting 12 months back) and with the length of
 # history (10k orders starting 1, 12 and 36 months back); then `flisctl validate` and

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // plan_bench: how the scheduling engine scales (issue 3). Writes a configuration tree of N orders
 // across the 98 municipalities as YAML (plus the datamart orders of all 98), a warehouse with
 // _PROCESSED markers and a run history in which everything up to last month is delivered, then

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Regenerates docs/reliability.md from runs: the long fault-injection runs (bench/faults.sh), the
 # fuzzers (each for FUZZ_SECONDS under ASan+UBSan) and, if it was run, scripts/sanitize.sh.
 #

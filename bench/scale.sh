@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The daemon at FLIS's size: 10,000 orders over the 98 municipalities (2,500 each of monthly,
 # daily and weekly subscriptions and one-off backfills from 2020), a warehouse where the monthly
 # interface is processed for four months and the daily one for three days, so 17,500 packages are

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # SFTP upload benchmark: flisd's SftpTarget against OpenSSH `sftp put` of the same file, directly on
 # loopback and through bench/delayproxy with a 10 ms round trip (5 ms each way). Starts its own sshd
 # and proxy on 127.0.0.1 and removes everything it made.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // sftp_bench: flisd's SFTP upload against OpenSSH's `sftp put` of the same file, on loopback and
 // through bench/delayproxy (a 10 ms round trip by default). Run by bench/sftp.sh.
 //

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # End-to-end delivery benchmark: flisd --once over SFTP against OpenSSH's sftp on the same built
 # files, on loopback and through bench/delayproxy (10 ms round trip). Starts its own sshd and proxy
 # on 127.0.0.1 and removes everything it made. See bench/world_bench.cpp for what each part does.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // world_bench: flisd end to end (flisd --once: plan, pack, deliver over SFTP) against OpenSSH's
 // sftp uploading the same, already built files, in the same run, on loopback and through
 // bench/delayproxy (a 10 ms round trip by default). Run by bench/world.sh.

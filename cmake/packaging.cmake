@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Packaging: man pages (scdoc), the operator files beside the binaries (examples, bash completion,
 # git hook sample), and the Debian package (`cpack -G DEB` in the build folder).
 #

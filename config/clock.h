@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The clock, injected everywhere time matters so scheduling tests are exact and fast.
 #pragma once
 

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Diagnostics: the errors and warnings of a configuration, printed as compilers print them:
 //   orders/k101.yaml:4:7: error: unknown source 'DSX'; allowed: DSA, legacy (did you mean 'DSA'?)
 #pragma once

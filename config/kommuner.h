@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The 98 Danish municipalities (kommuner) and their codes (kommunekoder), as used by FLIS and
 // Danmarks Statistik since the 2007 municipal reform. An order's `municipality` and the datamart
 // entitlements in flisd.yaml must name one of these; 411 Christiansø, for instance, is not a

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // calendar/*.yaml: the FLIS data calendar (datakalender), one file a year, merged.
 #include <algorithm>
 #include <set>

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // orders/*.yaml: one order (bestilling) per file, checked against rules 1-6 of the FLIS ordering guide (docs/configuration.md).
 #include <algorithm>
 #include <map>

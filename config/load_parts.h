@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The loader's parts, one per kind of file (internal to config/; the public entry is loader.h).
 // Each part reads one parsed YAML file into the model and reports what is wrong through a
 // YamlReader; none of them stops at the first problem.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisd.yaml (the daemon's settings) and interfaces.yaml (the interface catalogue).
 #include <arpa/inet.h>
 #include <date/tz.h>

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // load_config: reads the tree, hands each file to its part (load_settings.cpp, load_calendar.cpp,
 // load_orders.cpp), then checks what spans files: unique ids, the generated datamart orders
 // (rule 4), calendar coverage; and decides whether the result is usable.

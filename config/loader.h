@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Loading /etc/flisd: flisd.yaml, interfaces.yaml, calendar/*.yaml and orders/*.yaml into a Config,
 // validating every rule of the FLIS ordering guide and of the file formats and collecting all errors of all files in one pass.
 #pragma once

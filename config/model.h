@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The configuration model: plain, immutable structs for what the sysadmin wrote in /etc/flisd
 // Built once by the loader (config/loader.h), then shared read-only as a
 // std::shared_ptr<const Config>; a reload builds a new one. No behaviour lives here beyond

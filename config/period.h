@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Periods: the local calendar spans a package covers.
 //
 // A period is a range of civil dates in the configured time zone. Dates are held as

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Text from outside flisd made safe to store and to show on a terminal.
 //
 // Error messages carry what others wrote: an SFTP server's status message, warehouse and

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The keys each configuration file accepts. The loader refuses any other key (with a
 // "did you mean"), and a test checks that docs/configuration.md documents every one of them, so
 // the reference cannot drift from what the loader does.

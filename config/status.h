@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Status and Result: flisd's one error style, after LevelDB's Status.
 //
 // Errors are values, not exceptions: every operation that can fail for a reason a sysadmin must

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // YamlReader: reading one YAML file of the configuration into plain values, reporting every
 // problem as a Diagnostic at the exact line and column (yaml-cpp marks are 0-based; users read
 // 1-based). It never stops at the first problem: each accessor reports and returns nullopt, so the

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // What changing the configuration from OLD to NEW does to deliveries (`flisctl diff`): per order
 // added, removed or changed, the periods NEW will deliver that OLD would not, the periods OLD would
 // deliver that NEW will not (cancelled), and a subscription's end that moves.

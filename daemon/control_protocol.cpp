@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // JSON lines of the control protocol (nlohmann-json); see control_protocol.h.
 #include "daemon/control_protocol.h"
 

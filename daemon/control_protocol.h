@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The control protocol between flisctl and flisd: over the control socket, the
 // client sends one JSON object on one line and the daemon answers with one JSON object on one line,
 // then closes the connection.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The control socket; see control_socket.h.
 #include "daemon/control_socket.h"
 

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The control socket: a Unix stream socket through which flisctl asks the running flisd to
 // trigger, retry, redeliver or reload (control_protocol.h for what goes over it).
 //

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl check [DIR]: on the host flisd runs on, everything validate checks plus what only that
 // host can show: the warehouse is there and readable, the state database can be written, each
 // SFTP target's key and known_hosts are there and safe, and the server answers with the expected

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl trigger / retry / redeliver / reload: requests to the running flisd over its control
 // socket (control_socket.h). Prints the daemon's answer; exit 0 when it did what was asked, 1 when
 // it refused or could not, or when flisd is not running.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl copy ID NEW-ID [--start D] [--end D] [--from D] [--to D] (the FLIS guide's "Kopier"):
 // writes orders/NEW-ID.yaml with municipality, type, source, delivery, interfaces (and chunk) of
 // ID, the dates given (the original's where not given) and status active.

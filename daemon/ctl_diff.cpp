@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl diff OLD-DIR NEW-DIR [--now T] [--json] and flisctl diff --git REV [DIR]: what changing
 // the configuration from OLD to NEW does to deliveries, for reviewing a change before it is
 // deployed (a merge request, a pre-commit hook). NEW's validation errors come first and make the

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl plan [--now T] [--from DATE] [--to DATE] [--json]: the deliveries the configuration and
 // the warehouse call for as of T, each (order, period) with its expected time and state. Read-only: the state database is read when it exists and never created.
 #include <algorithm>

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl runs [--order ID] [--status S] [--json]: the Datapakkekørsler table, read from the state
 // database named in flisd.yaml. Read-only: the database is never created, migrated
 // or written, so it is safe beside a running flisd.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl validate [DIR]: check a configuration tree, for git hooks and CI.
 // Diagnostics go to stderr, sorted as a user reads them, with paths as the user named the folder
 // (so an editor or CI can jump to them); a one-line summary goes to stdout.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Delivering one run. See daemon/delivery.h.
 //
 // Exactly once rests on asking the target before anything is built: a crash may have come between

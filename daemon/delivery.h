@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Delivering one run: ask the target whether the package is already there, else build it from the
 // warehouse and stream it to the target, and say what happened as a value. No store transitions
 // happen here except set_packed (the package's size and checksum, recorded just before the final

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The event loop; see event_loop.h.
 #include "daemon/event_loop.h"
 

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The event loop of flisd as a service.
 //
 // One thread waits with epoll on everything that can make work:

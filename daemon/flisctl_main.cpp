@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl: validate and inspect a flisd configuration, and talk to the running daemon.
 // Exit codes: 0 success, 1 a failed check or action, 2 wrong usage.
 #include <CLI/CLI.hpp>

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisd: the FLIS data package daemon. Wires options to the service loop or to --once.
 #include <CLI/CLI.hpp>
 

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The configuration folder as it was at a git revision, for `flisctl diff --git REV [DIR]`.
 //
 // DIR may be a subfolder of its repository (/etc/flisd/ or config/ of a larger repo): only that

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Logging to journald (structured) or stderr (one readable line per event).
 //
 // MESSAGE_IDs, one per kind of event, made once with `systemd-id128 new` and never changed, so a

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Logging: to journald with structured fields and a MESSAGE_ID per kind of event when running
 // under systemd, to stderr otherwise. `journalctl -u flisd FLIS_ORDER=ID` tells an
 // order's story. Secrets never reach a log line: callers log names and paths, never key material.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Metrics on prometheus-cpp; see daemon/metrics.h.
 #include "daemon/metrics.h"
 

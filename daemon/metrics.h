@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Metrics: what flisd serves on /metrics (Prometheus text format, `metrics.listen` in flisd.yaml),
 // on prometheus-cpp's pull exposer (civetweb).
 //

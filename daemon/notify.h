@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // systemd notification glue (sd_notify): READY, STATUS, RELOADING, STOPPING and the watchdog of a
 // Type=notify service. Every call is a no-op when NOTIFY_SOCKET is unset (not under systemd), so
 // flisd behaves the same from a shell, in tests and under systemd.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisd --once: deliver everything due now, then exit (for tests, demos and cron).
 //
 // The same Runner as the daemon, driven by a plain loop instead of the event loop: recover what a

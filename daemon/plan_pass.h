@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // One planning pass: evaluates (order, period) pairs as of one instant, caching what many orders
 // share: the 98 municipalities' orders read the same partitions and convert the same local times,
 // so each partition is stat'ed once and each local time converted through the time zone once per

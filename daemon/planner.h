@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The planner: from configuration, warehouse, run history and a clock, every (order, period) with
 // its state (`flisctl plan`). Pure apart from reading the warehouse markers: the
 // daemon asks it what is due and when to wake up next.

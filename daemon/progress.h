@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisd --once on a terminal: one line that updates in place ("packages done/due, bytes, rate")
 // instead of a log line per run transition, then a closing summary line.
 //

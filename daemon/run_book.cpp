@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The run book and the rules of the run state machine. See daemon/run_book.h.
 #include "daemon/run_book.h"
 

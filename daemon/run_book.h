@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The run book: every run of the state database, in memory and compact, with the indexes a loop
 // turn needs, so that no turn reads the whole runs table or re-plans the whole history:
 //   - the queue, in priority order (subscriptions and datamarts oldest period first, then backfill

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Small formatting helpers for runs, shared by the Runner's log lines and `flisctl runs`.
 #pragma once
 

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The run state machine's rules. See daemon/run_state.h.
 #include "daemon/run_state.h"
 

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The run state machine and its rules, in one place that everyone asks: the states, the kinds of
 // run, which transitions are legal (the store enforces the same table in its SQL), when a waiting
 // run is late, how long a failed run waits before its next attempt.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The Runner: plan -> store, with the run book in memory. See daemon/runner.h for the contract.
 //
 // Exactly once rests on three things: the store's UNIQUE (order, period, redelivery); set_running

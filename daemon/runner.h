@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The Runner: keeps the state store (what happened to each run) in line with the plan (what the
 // configuration, the calendar and the warehouse call for), and records each attempt's outcome. The
 // daemon's event loop and `flisd --once` drive it; it owns no threads.

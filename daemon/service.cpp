@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisd as a service: signals, then the event loop (daemon/event_loop.h) until SIGTERM.
 #include <signal.h>
 

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The run state store on SQLite. See daemon/state_store.h for the contract.
 //
 // Durability: WAL with synchronous=FULL, so a transaction is on disk (the WAL fsynced) before

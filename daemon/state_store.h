@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The run state store (Datapakkekørsler): one SQLite database in WAL mode, schema versioned with
 // migrations. Every transition of a run is committed here before it is acted on, so a crash at any
 // moment leaves a record of what may have happened. (order, period, redelivery) is unique: a period

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The FLIS warehouse as flisd sees it: which partitions a period of an order needs,
 // and whether each has been processed (its `_PROCESSED` marker exists).
 //   <warehouse>/<SOURCE>/<INTERFACE>/<partition>/<municipality>/<files>

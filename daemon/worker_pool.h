@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The worker pool: the threads runs execute on (flisd.yaml `workers`). It only runs what it is
 // given; which run goes when (subscriptions before backfills, one run per order at a time) is the
 // event loop's decision, so the pool needs no knowledge of runs.

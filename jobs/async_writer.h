@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Writes to an Upload from a thread of its own, so compression never waits for a disk or network
 // write (a full page cache being flushed, an SFTP window waiting for acknowledgements), and the
 // upload never waits for compression. Up to `depth` chunks are queued: memory is depth x chunk size.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Collecting the warehouse files of one municipality for a package. Only
 // <partition>/<municipality>/ is ever read; symlinks and anything that would leave that folder are
 // refused, so a package can never contain another municipality's data.

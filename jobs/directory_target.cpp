@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 #include "jobs/directory_target.h"
 
 #include <fcntl.h>

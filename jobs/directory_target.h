@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The directory target: packages delivered into a local folder with the same layout
 // and the same guarantees as over SFTP. The package is written as `.<name>.part`, fsync'ed, renamed
 // to `<name>` (never over an existing file: a delivered package is never overwritten), then

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // manifest.json, the first member of every package: what the package is and, for
 // each file, its path in the archive, size and SHA-256, so a municipality can check what it got.
 //

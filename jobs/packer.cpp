@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The packer (jobs/packer.h). Two reads of each warehouse file: the first hashes it for the
 // manifest, which must lead the archive; the second streams it through tar and zstd to the target.
 // Between the two the file must not change: its size, modification and change times are compared,

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The packer: one pass from warehouse files through a POSIX/pax tar into zstd streaming compression
 // and on to an Upload. manifest.json is the first member; it carries each file's
 // size and SHA-256, so files are hashed in a first read. Memory stays flat whatever the size.

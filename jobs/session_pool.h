@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // SSH sessions kept open and shared between runs. A package is a handful of SFTP round trips; an SSH
 // connection is several more (TCP, key exchange, host key, authentication, the sftp channel) and
 // about 65 ms of CPU on loopback, so connecting per package costs more than the package itself.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // A small SFTP version 3 client on an SSH channel, written for one job: uploading large files fast
 // over long round trips.
 //

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The SFTP version 3 wire format (draft-ietf-secsh-filexfer-02, as OpenSSH speaks it): the packets
 // flisd sends, and a strict parser for the packets a server sends back.
 //

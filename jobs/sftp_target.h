@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The SFTP target: delivers a package to an SFTP server over an SSH session leased from the
 // session pool (jobs/session_pool.h: sessions opened once per server and reused by every run),
 // with libssh for SSH and jobs/sftp_client.h for the pipelined SFTP requests.

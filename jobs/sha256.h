@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // SHA-256 over a stream of bytes (OpenSSL EVP), for the manifest's file checksums and the package's
 // own `<name>.sha256`. Hex output is lower case, as `sha256sum` prints it.
 //

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // An authenticated SSH connection to an SFTP server (libssh), made the way OpenSSH would make it
 // for a careful sysadmin:
 //

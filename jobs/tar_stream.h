@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // A tar writer on libarchive in POSIX pax form ("restricted": a pax extended header only where
 // ustar cannot say it — names over 100 bytes, non-ASCII names, sizes of 8 GiB and more), handing
 // its bytes to a sink as they are made. No compression here (jobs/zstd_stream.h does that) and no

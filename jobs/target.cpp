@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The naming rules every target shares (jobs/target.h). make_target lives in target_factory.cpp so
 // that code using only these helpers does not pull in the SFTP target.
 #include "jobs/target.h"

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Targets: where a package is delivered. A delivery streams into an Upload under a
 // temporary name; only commit() makes it visible under its final name, followed by the
 // `<name>.sha256` file beside it. A consumer never sees a partial package under the final name.

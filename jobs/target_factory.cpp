@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // make_target (jobs/target.h), apart from the naming helpers in target.cpp so that programs which
 // never build a target from configuration do not link the SFTP code.
 #include "jobs/directory_target.h"

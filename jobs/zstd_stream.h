@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // zstd streaming compression into an Upload: the last stage of the packer. Input of
 // any size goes in through write(); compressed bytes leave in chunks of about 1 MiB, and their
 // SHA-256 and count are kept on the way out, so the package checksum needs no second read. The

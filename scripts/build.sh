@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Configures and builds flisd into ${BUILD_DIR:-build}. Extra arguments go to cmake's configure step.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The demo: install what is missing, build, then run flisd on the example configuration against a
 # freshly made sample warehouse and show what it delivered, in a screen or two, ending with a summary.
 #

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Installs the Debian 12 packages flisd needs to build, test and demo; only those that are missing.
 set -euo pipefail
 PACKAGES=(

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Runs the libFuzzer targets (tests/fuzz/fuzz_*.cpp) under ASan and UBSan, each for SECONDS
 # (default 600) from a working copy of its seed corpus, two at a time (the machine is shared).
 #

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Makes a small, realistic FLIS warehouse for a configuration (the demo and the --once tests):
 #
 #   scripts/make-sample-warehouse.sh DIR CONFIG_DIR [--now DATE] [--from DATE] [--unprocessed N]

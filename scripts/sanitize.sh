@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Builds the whole suite with AddressSanitizer and UndefinedBehaviorSanitizer (-DFLISD_SANITIZE=ON)
 # in ${BUILD_DIR:-build-asan} and runs ctest there. Any sanitizer report fails the test it happens
 # in: ASan aborts on the first error, UBSan is built with -fno-sanitize-recover.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Starts the services the tests read back from: a standalone systemd-journald when this machine
 # runs without systemd (containers, CI). sshd is started per test by the test fixture itself.
 #

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The whole test suite on a fresh Debian 12 machine: install what is missing, build, run ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The journal catalog (systemd/flisd.catalog) explains every event flisd logs:
 #  - every MESSAGE_ID of daemon/log.cpp has an entry with a Subject and a body that says what to
 #    do, and the catalog has no entry for an ID flisd does not log;

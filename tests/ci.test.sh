@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The configuration repository's review in CI (contrib/ci/flisd-review, run by gitlab-ci.yml) as a
 # merge request pipeline sees it: a clone whose origin has the target branch, the configuration in
 # a subfolder; the job log shows validate's summary and the diff against the target, the

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisctl's command line as a sysadmin types it: the global options --config and --log work before
 # or after the subcommand, and `flisctl plan` reads the state database read-only, so it answers
 # while flisd (here: another writer) holds the database's write lock.

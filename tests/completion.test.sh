@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # Bash completion for flisctl (contrib/bash-completion/flisctl): subcommands, options, order ids
 # from the configuration given with --config, run ids from `flisctl runs --json`.
 set -euo pipefail

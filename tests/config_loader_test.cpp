@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Loading: the examples, the model the loader builds (paths, generated datamart orders, version),
 // reloading with a last good configuration, and the documentation of every accepted key.
 #define BOOST_TEST_MODULE config_loader

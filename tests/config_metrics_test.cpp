@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // metrics.listen in flisd.yaml: absent means no listener; present, it is an IP address and a port,
 // and anything else is refused at its line with an example of what works.
 #define BOOST_TEST_MODULE config_metrics

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Periods, their names and local time through the time zone (§4).
 #define BOOST_TEST_MODULE config_period
 #include <boost/test/unit_test.hpp>

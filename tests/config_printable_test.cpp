@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // printable(): text from outside flisd (server messages, file names) made safe for a terminal.
 #define BOOST_TEST_MODULE config_printable
 #include <boost/test/unit_test.hpp>

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Validation: for each ordering rule and file-format rule a small configuration that breaks it, and the
 // file, line (column where it matters) and message the sysadmin gets.
 #define BOOST_TEST_MODULE config_validate

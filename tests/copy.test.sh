@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisctl copy (rule 8): the copy validates and loads with the original's source, type and
 # interfaces and the dates given; existing ids and files, generated datamart orders and copies
 # that would not validate are refused with nothing written.

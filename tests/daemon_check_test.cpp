@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl check against a real sshd (tests/support/sshd.h) and a real configuration folder, as a
 // sysadmin runs it after installing: a good host passes; a wrong host key, a missing key file and
 // an unreadable warehouse each fail with a message saying what to do.

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // flisctl diff's logic: what a configuration change does to deliveries. Configs are built in code,
 // the warehouse is real, the clock is fixed at 2026-12-02 10:00 in Copenhagen.
 #define BOOST_TEST_MODULE daemon_config_diff

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The control socket as flisctl meets it: a real Unix socket served by a running event loop, real
 // peer credentials (a child process that becomes `nobody`), and the real flisctl binary.
 #define BOOST_TEST_MODULE daemon_control

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The service's event loop in one process, against real things: a configuration folder read by the
 // real loader, a warehouse and a directory target on disk, a real SQLite state store, inotify and
 // timerfd. Time is an injected clock; the loop thread is the only one that acts.

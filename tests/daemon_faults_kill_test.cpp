@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // kill -9 of `flisd --once` at random moments of a delivery, then a restart: every package is
 // delivered exactly once, and no consumer ever sees a partial package under its final name.
 //

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Local faults under `flisd --once`: warehouse files that are not what they should be, the state
 // database's disk filling up, and the clock jumping about and crossing both DST changes.
 #define BOOST_TEST_MODULE daemon_faults_local

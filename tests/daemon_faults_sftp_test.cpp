@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The SFTP server misbehaving under `flisd --once`: stopping mid-transfer and refusing connections
 // for a while, its disk filling up, and accepting connections without ever answering. Each case
 // checks the error a sysadmin reads, that the run is retried on the policy's backoff (the clock is

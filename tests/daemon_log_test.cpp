@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Logging as a sysadmin reads it: readable stderr lines with the run's fields, the journal chosen
 // only when JOURNAL_STREAM names our stderr, a fixed MESSAGE_ID per kind of event, and lines that
 // stay whole when many threads log at once. (Journal read-back: tests/service-journal.test.sh.)

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Metrics (daemon/metrics.h): the exposition a scrape gets, from the values the daemon pushes in.
 #define BOOST_TEST_MODULE daemon_metrics
 #include <boost/test/unit_test.hpp>

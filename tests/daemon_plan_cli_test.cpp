@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // `flisctl plan` end to end: a configuration tree in YAML, a warehouse and a state
 // database on disk, the real flisctl binary, its table and its --json.
 #define BOOST_TEST_MODULE daemon_plan_cli

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The planner: every (order, period) with its state, expected time and missing
 // partitions, what is due now, and when to wake up. The clock is injected; the warehouse is real.
 #define BOOST_TEST_MODULE daemon_planner

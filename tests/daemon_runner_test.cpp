@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The Runner end to end inside one process: a real warehouse and a real directory target in a
 // temporary folder, a real SQLite state store, and an injected clock.
 #define BOOST_TEST_MODULE daemon_runner

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Security of a whole delivery run (`flisd --once --log stderr` against a real sshd): a changed
 // host key and a private key others can read stop the run before anything is sent, with errors that
 // say what to check; the private key never reaches the log or the state database; hostile names in

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The run state store against a real SQLite database in a temporary folder.
 #define BOOST_TEST_MODULE daemon_state_store
 #include <boost/test/unit_test.hpp>

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Which warehouse partitions a period needs, and when a partition counts as processed.
 #define BOOST_TEST_MODULE daemon_warehouse
 #include <boost/test/unit_test.hpp>

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisctl diff as a reviewer reads it: two trees made from config/examples (a new one-off order
 # from 2015, an end date moved earlier, an order removed, a datamart entitlement added), before and
 # after flisd --once has delivered what was due (delivered periods are never "new" or "cancelled");

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The man pages keep up with the programs: every flisctl subcommand and every option that
 # `flisctl --help` and `flisctl SUBCOMMAND --help` list is documented in flisctl(1), every flisd
 # option in flisd(8), and every page builds with scdoc without errors.

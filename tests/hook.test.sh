@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The pre-commit hook sample (contrib/git-hooks/pre-commit) in a git repository of a configuration:
 # a commit with a broken order is refused and the error, naming file and line, reaches the
 # committer's terminal; a good commit passes; warnings pass; it validates what is staged, not the

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // collect_files: which warehouse files go into a municipality's package ("Only that
 // municipality's folder is ever read for its package").
 #define BOOST_TEST_MODULE jobs_collect

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The directory target: a consumer never sees a partial package under the final
 // name, a delivered package is never overwritten, and errors name the path.
 #define BOOST_TEST_MODULE jobs_directory_target

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The packer, checked the way a municipality opens a package: with the `zstd`, `tar`
 // and `sha256sum` command-line tools.
 #define BOOST_TEST_MODULE jobs_packer

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Hostile names and hostile warehouses against jobs/: no name that reaches a path can lead a
 // package out of its folder, and no package ever holds another municipality's data, whatever the
 // warehouse holds (symbolic links, special files, folders named like other municipalities).

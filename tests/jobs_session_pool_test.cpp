@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // SSH sessions kept and shared (jobs/session_pool.h) against a real OpenSSH sshd: one connection
 // serves many packages, a broken one fails only its own run, idle ones are closed, the bound holds,
 // and every new connection checks the host key again.

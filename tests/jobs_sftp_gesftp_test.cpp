@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The SFTP target against a second SFTP server implementation: Green End's sftp-server (Debian's
 // gesftpserver) as the sftp subsystem of a real sshd. It answers requests concurrently and offers
 // its own set of extensions, so this is what keeps flisd from depending on OpenSSH's behaviour.

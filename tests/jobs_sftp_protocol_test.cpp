@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The SFTP v3 packet parser and builder (jobs/sftp_protocol.h): what a broken or hostile server
 // sends must be refused, never read beyond the packet or allocated blindly.
 #define BOOST_TEST_MODULE jobs_sftp_protocol

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // The SFTP target against a real OpenSSH sshd on 127.0.0.1 (tests/support/sshd.h): what a
 // municipality finds in its folder, and what a sysadmin reads when something is wrong.
 #define BOOST_TEST_MODULE jobs_sftp

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # /metrics as Prometheus scrapes it: flisd with `metrics: {listen: 127.0.0.1:0}` (a free port, named
 # in the log) delivers a package of a small world; the scrape shows what a user would expect (one
 # delivery, its bytes, the waiting and late runs as `flisctl runs` shows them, the order's last

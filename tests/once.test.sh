@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisd --once end to end on a copy of config/examples and a sample warehouse: real packages in the
 # outbox, `flisctl runs` showing them, exactly once across invocations and across a crash that
 # left runs `running`, exit 1 when a run fails, and the configuration errors path.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The Debian package: `cpack -G DEB` from the build folder gives a flisd .deb with the binaries,
 # the systemd unit with its sysusers.d and tmpfiles.d files, the man pages, the example
 # configuration, the bash completion and the git hook sample; it depends on the runtime libraries;

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisd --once on a terminal (a pseudo-terminal made by script(1)) shows one updating progress line
 # instead of a log line per run, keeps warnings, and ends with the summary; with stderr not a
 # terminal, or with --log journal, every run is logged as before and no progress line appears.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # contrib/prometheus/flisd-alerts.yml: promtool accepts the rules, its unit tests
 # (flisd-alerts.test.yml) show each alert firing and staying quiet, and every flisd_* metric the
 # rules use is one flisd exports (daemon/metrics.cpp), so a renamed metric cannot leave an alert

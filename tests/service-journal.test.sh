@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisd --log journal writes structured entries that journalctl reads back: a run's
 # story under FLIS_ORDER=<id>, each entry with FLIS_RUN, FLIS_PERIOD, FLIS_MUNICIPALITY, FLIS_STATUS
 # and the MESSAGE_ID of its kind of event. Starts a standalone systemd-journald when this machine

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # The shipped systemd files as a sysadmin's tools judge them, without booting anything:
 #  - `systemd-analyze verify` prints nothing for flisd.service (installed into a temporary root
 #    with the built flisd, so ExecStart= is checked for real);

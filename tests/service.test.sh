@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisd as a process, the way systemd drives it: signals, the control socket, crash and restart.
 #  - kill -9 in the middle of an upload, then a restart: the period is delivered exactly once and
 #    nothing partial is left under a final name;

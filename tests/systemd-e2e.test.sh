@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisd under a real systemd as PID 1: a systemd-nspawn container booted over an overlay of this
 # machine's own root (tests/support/run-under-systemd.sh, ROOTFS=host), with the shipped unit,
 # sysusers.d and tmpfiles.d files installed as a package would. A sysadmin's day:

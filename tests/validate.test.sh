@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisctl validate: exit codes (0 clean or warnings only, 1 errors, 2 wrong usage), diagnostics on
 # stderr as file:line:col with the folder as given, the summary on stdout.
 set -uo pipefail

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # libFuzzer targets, one per tests/fuzz/fuzz_<name>.cpp with seeds in tests/fuzz/corpus_<name>:
 # the configuration loader, the calendar, the period and instant parsers, and the SFTP reply parser
 # (what a hostile server sends). Only with clang and -DFLISD_FUZZ=ON; scripts/fuzz.sh configures a

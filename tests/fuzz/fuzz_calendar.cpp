@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // libFuzzer target: the data calendar (calendar/*.yaml) through the public loader entry point,
 // load_config_files, with a fixed valid flisd.yaml, catalogue and order around it, so the input
 // reaches CalendarMerger and the checks after it. A calendar that loads is then used the way the

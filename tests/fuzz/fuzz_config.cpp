@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // libFuzzer target for the configuration loader. The input replaces one file of a configuration
 // tree held in memory (the first byte chooses which: flisd.yaml, interfaces.yaml, a calendar file
 // or an order file), and the tree is loaded, on its own or as a reload against the good example

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // libFuzzer target: the period and instant parsers of config/period.h, which read what a sysadmin
 // types (`flisctl trigger --period`, `--now`, `--from`) and what the state database holds.
 //

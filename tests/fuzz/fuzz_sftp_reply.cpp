@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // libFuzzer target for the SFTP reply parser (jobs/sftp_protocol.h): the bytes a hostile or broken
 // SFTP server could send. The input is read as the client reads its channel: length-prefixed
 // frames, each parsed as a reply, as a VERSION packet and as limits@openssh.com data. The parser

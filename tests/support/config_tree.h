@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // ConfigTree: a small, valid configuration folder in a fresh temporary directory, for tests that
 // need one. Each test breaks or extends one file with write() and loads the tree with load().
 // The base tree: targets `flis` (directory), datamarts for 101 (DM_BORGER), a catalogue with CPR

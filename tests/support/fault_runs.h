@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // What the fault and security tests read back after `flisd --once`: the runs in a FlisdTree's
 // state database, and the flisd.yaml line of an SFTP target served by the test's sshd.
 #pragma once

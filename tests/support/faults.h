@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Fault-injection helpers: the hostile world flisd must survive, made real rather than mocked.
 //
 //  - Tmpfs: a small RAM file system mounted on a folder (a disk that fills up); needs root.

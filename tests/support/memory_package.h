@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Packages held in memory, for tests that build many: an Upload that keeps the bytes, and a
 // reader that returns a .tar.zst's members (read back with libarchive, not with our own code).
 #pragma once

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Test helpers for packages on disk: temporary folders, small files, and the command-line tools a
 // municipality would use to open a package (`zstd`, `tar`, `sha256sum`), so tests check packages
 // the way their consumers do rather than with flisd's own code.

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-FileCopyrightText: 2026 The flisd authors
+# SPDX-License-Identifier: MPL-2.0
 # flisd's own copy of run-under-systemd.sh (used by tests/systemd-e2e.test.sh), after the team's
 # shared tool; kept here so the project carries what its tests need.
 #

@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // Test fixtures for the scheduling engine: a Config built in code (no YAML, no loader) and a real
 // warehouse folder in a temporary directory, so planner tests state exactly the world they need.
 #pragma once

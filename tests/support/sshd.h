@@ -1,3 +1,5 @@
+// SPDX-FileCopyrightText: 2026 The flisd authors
+// SPDX-License-Identifier: MPL-2.0
 // A real OpenSSH sshd for tests: started on 127.0.0.1 on a free port, in a temporary folder of its
 // own, with a freshly generated ed25519 host key and client key, an authorized_keys holding the
 // client key, and the in-process `internal-sftp` subsystem (no chroot: remote paths are ordinary
