@@ -289,18 +289,36 @@ void Runner::plan_horizon(const Config& cfg, PlanPass& pass) {
   }
 }
 
+// One pass: `body` runs with the book's lock held, inside one store transaction, and its summary
+// is logged after. A pass that fails changes nothing in the store; the book may hold what the
+// rolled-back transaction wrote, so it is read again before the next pass.
+Status Runner::run_pass(const Config& cfg, Instant now, const std::function<Status(PlanPass&, Summary&)>& body) {
+  Summary summary;
+  Status written = store_.batch([&] {
+    std::lock_guard lock(book_mu_);
+    PlanPass pass = pass_of(cfg, book_, now);
+    return body(pass, summary);
+  });
+  summary.log(cfg);
+  if (!written) {
+    std::lock_guard lock(book_mu_);
+    loaded_ = false;
+  }
+  return written;
+}
+
 Result<std::vector<Run>> Runner::refresh() {
   auto cfg = config();
   if (!cfg) return Status::Error("refresh: no configuration loaded");
   if (Status s = load_book(); !s) return s;
   const Instant now = clock_();
-  Summary summary;
-  Status written = store_.batch([&] {
-    std::lock_guard lock(book_mu_);
+  {
     // The warehouse's partitions are listed first: whatever is processed after this is still seen,
     // by inotify or the next rescan.
+    std::lock_guard lock(book_mu_);
     rebuild_watches(*cfg);
-    PlanPass pass = pass_of(*cfg, book_, now);
+  }
+  Status written = run_pass(*cfg, now, [&](PlanPass& pass, Summary& summary) {
     std::set<std::string> configured;
     size_t n = 0;
     for (const Order& order : cfg->orders) {
@@ -330,13 +348,7 @@ Result<std::vector<Run>> Runner::refresh() {
     plan_horizon(*cfg, pass);
     return Status::OK();
   });
-  summary.log(*cfg);
-  if (!written) {
-    // The book may hold what the rolled-back transaction wrote: read it again next time.
-    std::lock_guard lock(book_mu_);
-    loaded_ = false;
-    return written;
-  }
+  if (!written) return written;
   return queued_runs();
 }
 
@@ -344,11 +356,8 @@ Status Runner::advance() {
   auto cfg = config();
   if (!cfg) return Status::Error("advance: no configuration loaded");
   if (!loaded_) return refresh().status();
-  const Instant now = clock_();
-  Summary summary;
-  Status written = store_.batch([&] {
-    std::lock_guard lock(book_mu_);
-    PlanPass pass = pass_of(*cfg, book_, now);
+  return run_pass(*cfg, clock_(), [&](PlanPass& pass, Summary& summary) {
+    const Instant now = pass.now();
     for (const Order& order : cfg->orders) {
       if (!order.active()) continue;
       auto h = horizon_.find(order.id);
@@ -361,12 +370,6 @@ Status Runner::advance() {
     plan_horizon(*cfg, pass);
     return Status::OK();
   });
-  summary.log(*cfg);
-  if (!written) {
-    std::lock_guard lock(book_mu_);
-    loaded_ = false;
-  }
-  return written;
 }
 
 void Runner::set_heartbeat(std::function<void()> heartbeat) { heartbeat_ = std::move(heartbeat); }
@@ -407,11 +410,7 @@ Status Runner::files_changed(const std::vector<FileEvent>& events) {
     else whole = true;
   }
   if (whole) return refresh().status();
-  const Instant now = clock_();
-  Summary summary;
-  Status written = store_.batch([&] {
-    std::lock_guard lock(book_mu_);
-    PlanPass pass = pass_of(*cfg, book_, now);
+  return run_pass(*cfg, clock_(), [&](PlanPass& pass, Summary& summary) {
     for (const auto& [source, interface, name] : partitions) {
       auto day = anchor_day(name);
       if (!day) continue;
@@ -431,12 +430,6 @@ Status Runner::files_changed(const std::vector<FileEvent>& events) {
     }
     return Status::OK();
   });
-  summary.log(*cfg);
-  if (!written) {
-    std::lock_guard lock(book_mu_);
-    loaded_ = false;
-  }
-  return written;
 }
 
 // --- one attempt -------------------------------------------------------------------------------------
@@ -711,13 +704,9 @@ Result<std::vector<Run>> Runner::trigger(const std::string& order_id, const std:
     return Status::Error(order == nullptr ? "no order " + order_id + " in the configuration" : why);
   if (!period_name) {
     if (Status s = load_book(); !s) return s;
-    Summary summary;
-    Status s = store_.batch([&] {
-      std::lock_guard lock(book_mu_);
-      PlanPass pass = pass_of(*cfg, book_, clock_());
+    Status s = run_pass(*cfg, clock_(), [&](PlanPass& pass, Summary& summary) {
       return reconcile(*cfg, pass, *order, first_day(*order), pass.today(), summary);
     });
-    summary.log(*cfg);
     if (!s) return s;
     auto queued = queued_runs();
     if (!queued) return queued;

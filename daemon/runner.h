@@ -132,6 +132,7 @@ class Runner {
  private:
   struct Summary;
   Status load_book();
+  Status run_pass(const Config& cfg, Instant now, const std::function<Status(PlanPass&, Summary&)>& body);
   Status reconcile(const Config& cfg, PlanPass& pass, const Order& order, date::local_days from, date::local_days to,
                    Summary& summary);
   Status cancel_pending(const std::string& order, const std::string& why, Instant now,
