@@ -19,12 +19,15 @@
 #include "jobs/session_pool.h"
 #include "jobs/sftp_target.h"
 #include "jobs/ssh_session.h"
+#include "tests/support/package_files.h"
 #include "tests/support/sshd.h"
 
 namespace fs = std::filesystem;
 using flis::SessionPool;
 using flis::test::SshdFixture;
 using namespace std::chrono_literals;
+
+using flis::test::random_bytes;
 
 namespace {
 
@@ -33,13 +36,6 @@ std::string slurp(const fs::path& p) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string random_bytes(size_t n, unsigned seed = 1) {
-  std::mt19937 gen(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(gen());
-  return s;
 }
 
 const std::string kSum(64, 'a');  // the target writes what it is given

@@ -65,6 +65,14 @@ inline std::string read_file(const std::filesystem::path& path) {
   return s.str();
 }
 
+// n bytes that do not compress, the same for the same seed.
+inline std::string random_bytes(size_t n, unsigned seed = 1) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(gen());
+  return s;
+}
+
 // Single-quoted for sh.
 inline std::string quote(const std::string& s) {
   std::string out = "'";
