@@ -14,8 +14,8 @@
 #include <map>
 #include <set>
 
+#include "base/printable.h"
 #include "config/load_parts.h"
-#include "config/printable.h"
 #include "config/yaml_reader.h"
 
 namespace flis {

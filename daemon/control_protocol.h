@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 
 namespace flis {
 

@@ -31,7 +31,7 @@
 #include <optional>
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "daemon/control_protocol.h"
 
 namespace flis {

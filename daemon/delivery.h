@@ -15,9 +15,9 @@
 #include <optional>
 #include <string>
 
-#include "config/clock.h"
+#include "base/clock.h"
+#include "base/status.h"
 #include "config/model.h"
-#include "config/status.h"
 #include "daemon/state_store.h"
 
 namespace flis {

@@ -35,9 +35,9 @@
 #include <string>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
+#include "base/status.h"
 #include "config/model.h"
-#include "config/status.h"
 #include "daemon/control_protocol.h"
 #include "daemon/runner.h"
 #include "daemon/state_store.h"

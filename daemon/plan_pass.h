@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
 #include "config/model.h"
 #include "config/period.h"
 #include "daemon/planner.h"

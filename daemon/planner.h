@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
 #include "config/model.h"
 #include "config/period.h"
 

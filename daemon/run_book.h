@@ -27,7 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
 #include "config/model.h"
 #include "config/period.h"
 #include "daemon/run_state.h"

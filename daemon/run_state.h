@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
 #include "config/model.h"
 
 namespace flis {

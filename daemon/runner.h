@@ -27,10 +27,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
+#include "base/status.h"
 #include "config/model.h"
 #include "config/period.h"
-#include "config/status.h"
 #include "daemon/run_book.h"
 #include "daemon/state_store.h"
 

@@ -19,7 +19,7 @@
 #include <system_error>
 #include <utility>
 
-#include "config/printable.h"
+#include "base/printable.h"
 
 namespace flis {
 namespace {

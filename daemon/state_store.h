@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "config/clock.h"
-#include "config/status.h"
+#include "base/clock.h"
+#include "base/status.h"
 #include "daemon/run_state.h"
 
 struct sqlite3;

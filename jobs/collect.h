@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "config/model.h"
-#include "config/status.h"
 
 namespace flis {
 

@@ -15,8 +15,8 @@
 #include <optional>
 #include <string>
 
+#include "base/status.h"
 #include "config/model.h"
-#include "config/status.h"
 #include "jobs/target.h"
 
 namespace flis {

@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
+#include "base/status.h"
 #include "config/model.h"
 #include "config/period.h"
-#include "config/status.h"
 #include "jobs/collect.h"
 
 namespace flis {

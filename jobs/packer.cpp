@@ -18,8 +18,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/sha256.h"
 #include "jobs/manifest.h"
-#include "jobs/sha256.h"
 #include "jobs/tar_stream.h"
 #include "jobs/zstd_stream.h"
 

@@ -37,7 +37,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "jobs/sftp_client.h"
 #include "jobs/ssh_session.h"
 

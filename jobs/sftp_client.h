@@ -49,7 +49,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "jobs/sftp_protocol.h"
 #include "jobs/ssh_session.h"
 

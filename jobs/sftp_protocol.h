@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 
 namespace flis::sftp {
 

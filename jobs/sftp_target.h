@@ -42,8 +42,8 @@
 #include <chrono>
 #include <memory>
 
+#include "base/status.h"
 #include "config/model.h"
-#include "config/status.h"
 #include "jobs/session_pool.h"
 #include "jobs/sftp_client.h"
 #include "jobs/target.h"

@@ -29,7 +29,7 @@
 #include <memory>
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 
 struct ssh_session_struct;
 

@@ -17,7 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 
 struct archive;
 

@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 
+#include "base/status.h"
 #include "config/model.h"
-#include "config/status.h"
 
 namespace flis {
 

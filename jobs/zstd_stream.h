@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "base/sha256.h"
+#include "base/status.h"
 #include "config/model.h"
-#include "config/status.h"
 #include "jobs/async_writer.h"
-#include "jobs/sha256.h"
 #include "jobs/target.h"
 
 struct ZSTD_CCtx_s;

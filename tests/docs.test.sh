@@ -108,7 +108,7 @@ while IFS= read -r hit; do
   n=$(grep -o -i -E 'rules? [0-9]+' <<<"$hit" | grep -o -E '[0-9]+' | sort -n | tail -1)
   [ "$n" -le "$rules" ] || fail "rule $n does not exist (configuration.md lists $rules): $hit"
 done < <(grep -rn -i -E 'rules? [0-9]+' "$FLISD_SOURCE_DIR"/docs "$FLISD_SOURCE_DIR"/config/*.cpp \
-           "$FLISD_SOURCE_DIR"/daemon/*.cpp "$FLISD_SOURCE_DIR"/config/examples || true)
+           "$FLISD_SOURCE_DIR"/daemon/*.cpp "$FLISD_SOURCE_DIR"/ctl/*.cpp "$FLISD_SOURCE_DIR"/config/examples || true)
 
 # --- messages point at installed files, not at the source tree -------------------------------------
 for bin in "$FLISD" "$FLISCTL"; do

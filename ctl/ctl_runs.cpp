@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "base/printable.h"
 #include "config/loader.h"
 #include "config/period.h"
-#include "config/printable.h"
-#include "daemon/ctl_commands.h"
+#include "ctl/ctl_commands.h"
 #include "daemon/planner.h"
 #include "daemon/run_format.h"
 #include "daemon/state_store.h"

@@ -1,6 +1,6 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
-#include "daemon/config_diff.h"
+#include "ctl/config_diff.h"
 
 #include <algorithm>
 #include <functional>

@@ -1,6 +1,6 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
-#include "config/printable.h"
+#include "base/printable.h"
 
 #include <cstdint>
 

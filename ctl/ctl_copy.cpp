@@ -19,7 +19,7 @@
 
 #include "config/loader.h"
 #include "config/yaml_reader.h"
-#include "daemon/ctl_commands.h"
+#include "ctl/ctl_commands.h"
 
 namespace flis {
 namespace {

@@ -14,7 +14,7 @@
 #include "config/kommuner.h"
 #include "config/loader.h"
 #include "config/period.h"
-#include "daemon/ctl_commands.h"
+#include "ctl/ctl_commands.h"
 #include "daemon/planner.h"
 #include "daemon/run_format.h"
 #include "daemon/state_store.h"

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "config/loader.h"
-#include "daemon/ctl_commands.h"
+#include "ctl/ctl_commands.h"
 
 namespace flis {
 namespace {

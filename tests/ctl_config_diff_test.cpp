@@ -5,7 +5,7 @@
 #define BOOST_TEST_MODULE daemon_config_diff
 #include <boost/test/unit_test.hpp>
 
-#include "daemon/config_diff.h"
+#include "ctl/config_diff.h"
 #include "tests/support/sched_fixtures.h"
 
 using namespace flis;

@@ -1,6 +1,6 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
-#include "daemon/git_export.h"
+#include "ctl/git_export.h"
 
 #include <fcntl.h>
 #include <spawn.h>

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
 #include "config/model.h"
 #include "daemon/planner.h"
 

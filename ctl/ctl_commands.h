@@ -1,6 +1,6 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
-// flisctl's subcommands, one file each (daemon/ctl_*.cpp). Each registers itself on the app; when
+// flisctl's subcommands, one file each (ctl/ctl_*.cpp). Each registers itself on the app; when
 // chosen, its callback stores the exit code in `result` (0 success, 1 failed check or action).
 #pragma once
 

@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 
 namespace flis {
 

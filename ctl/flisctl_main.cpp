@@ -4,7 +4,7 @@
 // Exit codes: 0 success, 1 a failed check or action, 2 wrong usage.
 #include <CLI/CLI.hpp>
 
-#include "daemon/ctl_commands.h"
+#include "ctl/ctl_commands.h"
 #include "daemon/log.h"
 
 int main(int argc, char** argv) {

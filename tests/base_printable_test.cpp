@@ -4,7 +4,7 @@
 #define BOOST_TEST_MODULE config_printable
 #include <boost/test/unit_test.hpp>
 
-#include "config/printable.h"
+#include "base/printable.h"
 
 using flis::printable;
 

@@ -4,7 +4,7 @@
 // the configuration from OLD to NEW does to deliveries, for reviewing a change before it is
 // deployed (a merge request, a pre-commit hook). NEW's validation errors come first and make the
 // exit code 1; otherwise the orders added, removed and changed with the packages each will now
-// deliver and the periods it cancels (daemon/config_diff.h). The state database NEW names is read
+// deliver and the periods it cancels (ctl/config_diff.h). The state database NEW names is read
 // when it exists (never created), so what is delivered already does not count as new.
 #include <cstdio>
 #include <filesystem>
@@ -16,9 +16,9 @@
 
 #include "config/loader.h"
 #include "config/period.h"
-#include "daemon/config_diff.h"
-#include "daemon/ctl_commands.h"
-#include "daemon/git_export.h"
+#include "ctl/config_diff.h"
+#include "ctl/ctl_commands.h"
+#include "ctl/git_export.h"
 #include "daemon/run_format.h"
 #include "daemon/state_store.h"
 

@@ -15,8 +15,8 @@
 #include <optional>
 #include <system_error>
 
+#include "ctl/ctl_commands.h"
 #include "daemon/control_socket.h"
-#include "daemon/ctl_commands.h"
 #include "daemon/log.h"
 
 namespace flis {

@@ -20,7 +20,7 @@
 #include <system_error>
 
 #include "config/loader.h"
-#include "daemon/ctl_commands.h"
+#include "ctl/ctl_commands.h"
 #include "jobs/ssh_session.h"
 
 namespace flis {

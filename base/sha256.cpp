@@ -1,6 +1,6 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
-#include "jobs/sha256.h"
+#include "base/sha256.h"
 
 #include <openssl/evp.h>
 
