@@ -158,6 +158,15 @@ class PgDb final : public StateDb {
     return out;
   }
 
+  Result<std::optional<Inserted>> insert(const std::string& sql, const std::vector<SqlValue>& params,
+                                         const std::string& doing) override {
+    std::optional<Inserted> made;
+    auto r = exec(sql + " RETURNING id, version", params,
+                  [&](const SqlRow& row) { made = Inserted{row.integer(0), row.integer(1)}; }, doing);
+    if (!r) return r.status();
+    return made;
+  }
+
   Status begin(const std::string& doing) override {
     if (Status s = connected(doing); !s) return s;
     if (Status s = plain("BEGIN", doing); !s) return s;
