@@ -10,6 +10,7 @@
 // A connection found broken between calls (the server restarted) is reset once, transparently;
 // one broken during a write is reported, never retried, since the write may have committed.
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <cstdlib>
 #include <unordered_map>
@@ -136,6 +137,13 @@ class PgRow final : public SqlRow {
   int row_;
 };
 
+// Data or the end of the stream waits on the socket, without blocking.
+bool readable(int fd) {
+  if (fd < 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
@@ -207,7 +215,10 @@ class PgDb final : public StateDb {
   // here, before anything is sent: nothing can have been done twice.
   Status connected(const std::string& doing) {
     if (in_tx_) return Status::OK();  // a broken transaction fails as a whole, never half-resent
-    if (PQstatus(conn_) == CONNECTION_OK) PQconsumeInput(conn_);  // notices a closed socket
+    // Whatever the server sent while we were idle (its last FATAL message, then the end of the
+    // stream) is read now, so a closed session shows as CONNECTION_BAD before we send anything.
+    for (int i = 0; i < 4 && PQstatus(conn_) == CONNECTION_OK && readable(PQsocket(conn_)); ++i)
+      if (!PQconsumeInput(conn_)) break;
     if (PQstatus(conn_) == CONNECTION_OK) return Status::OK();
     statements_.clear();  // prepared statements belong to the old session
     PQreset(conn_);

@@ -734,3 +734,37 @@ BOOST_AUTO_TEST_CASE(a_sqlite_history_copies_into_an_empty_postgresql_with_its_i
   BOOST_TEST(again.message().find("already holds 4 runs") != std::string::npos, again.message());
   BOOST_TEST(*dst->count_runs() == 4);
 }
+
+// --- PostgreSQL's connection ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_connection_the_server_closed_between_calls_is_reopened) {
+  Where w("postgresql");
+  auto store = open_store(w.location);
+  int64_t id = store->ensure(proto("K101-CPR-D", "2026-11-25"))->id;
+  // What a server restart or an administrator's pg_terminate_backend does to an idle session.
+  auto cut = [&] {
+    const std::string others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    BOOST_TEST_REQUIRE(w.sql("SELECT pg_terminate_backend(pid) " + others));
+    // Until the session is really gone (the signal is asynchronous).
+    for (int i = 0; i < 500 && test::PgServer::exec(w.location, "SELECT count(*) " + others) != "0"; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  cut();
+  auto read = store->get(id);
+  BOOST_TEST_REQUIRE(read.ok(), read.message());
+  BOOST_TEST(read->has_value());
+  cut();
+  Status write = store->set_running(id, at(100));
+  BOOST_TEST_REQUIRE(write.ok(), write.message());
+  BOOST_TEST((get_run(*store, id).status == RunStatus::running));
+  BOOST_TEST(get_run(*store, id).attempts == 1, "the write was sent once");
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_postgresql_says_what_to_check) {
+  TempDir dir;
+  std::string uri = "postgresql://flisd@/flisd?host=" + dir.path.string() + "&connect_timeout=2";
+  auto store = StateStore::open(uri);
+  BOOST_TEST_REQUIRE(!store.ok());
+  BOOST_TEST(store.message().find("state database postgresql://flisd@/flisd") != std::string::npos, store.message());
+  BOOST_TEST(store.message().find("check that PostgreSQL runs") != std::string::npos, store.message());
+}
