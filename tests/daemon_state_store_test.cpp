@@ -768,3 +768,53 @@ BOOST_AUTO_TEST_CASE(an_unreachable_postgresql_says_what_to_check) {
   BOOST_TEST(store.message().find("state database postgresql://flisd@/flisd") != std::string::npos, store.message());
   BOOST_TEST(store.message().find("check that PostgreSQL runs") != std::string::npos, store.message());
 }
+
+BOOST_AUTO_TEST_CASE(nodes_starting_together_on_a_fresh_database_migrate_it_once) {
+  Where w("postgresql");
+  std::string errors[4];
+  std::vector<std::thread> starting;
+  for (int i = 0; i < 4; ++i)
+    starting.emplace_back([&, i] {
+      auto store = StateStore::open(w.location);
+      if (!store) errors[i] = store.message();
+    });
+  for (auto& t : starting) t.join();
+  for (const auto& e : errors) BOOST_TEST(e == "");
+  BOOST_TEST(test::PgServer::exec(w.location, "SELECT version FROM flisd_schema") == std::to_string(StateStore::schema_version()));
+  BOOST_TEST(test::PgServer::exec(w.location, "SELECT count(*) FROM flisd_schema") == "1");
+}
+
+BOOST_DATA_TEST_CASE(two_nodes_rescuing_at_once_never_take_the_same_orphan, bdata::make(kEngines), engine) {
+  Where w(engine);
+  auto dead = node_store(w, "dead");
+  constexpr int kRuns = 60;
+  BOOST_TEST_REQUIRE(dead->batch([&] {
+                           for (int i = 0; i < kRuns; ++i) {
+                             int64_t id = queued_run(*dead, "2026-" + std::to_string(1000 + i));
+                             if (Status s = dead->set_running(id, at(100)); !s) return s;
+                           }
+                           return Status::OK();
+                         }).ok());
+  expire(w, "dead");
+  auto a = node_store(w, "a");
+  auto b = node_store(w, "b");
+  std::vector<Run> got[2];
+  std::string errors[2];
+  auto rescuer = [&](StateStore& store, int k) {
+    auto r = store.take_orphans();
+    if (r) got[k] = *r;
+    else errors[k] = r.message();
+  };
+  std::thread ta(rescuer, std::ref(*a), 0), tb(rescuer, std::ref(*b), 1);
+  ta.join();
+  tb.join();
+  BOOST_TEST(errors[0] == "");
+  BOOST_TEST(errors[1] == "");
+  std::set<int64_t> all;
+  for (const auto& side : got)
+    for (const Run& r : side) all.insert(r.id);
+  BOOST_TEST(got[0].size() + got[1].size() == size_t(kRuns), "no orphan was taken twice");
+  BOOST_TEST(all.size() == size_t(kRuns));
+  auto runs = a->list({.status = RunStatus::running});
+  for (const Run& r : *runs) BOOST_TEST((r.node == "a" || r.node == "b"), r.node);
+}
