@@ -50,6 +50,11 @@ class StateDb {
   };
   virtual Result<std::optional<Inserted>> insert(const std::string& sql, const std::vector<SqlValue>& params,
                                                  const std::string& doing) = 0;
+  // The highest version below which every change has committed or rolled back, so a reader that
+  // went up to it never misses one; kNoHorizon where versions are handed out in commit order
+  // (SQLite: under its one write lock); kBusy when a transaction is writing right now.
+  static constexpr int64_t kNoHorizon = INT64_MAX, kBusy = -1;
+  virtual Result<int64_t> settled_version(const std::string& doing) = 0;
   // A write transaction; commit or rollback ends it. Statements outside one commit each on their own.
   virtual Status begin(const std::string& doing) = 0;
   virtual Status commit(const std::string& doing) = 0;

@@ -395,14 +395,22 @@ Status SqlStore::scan(const std::function<void(const Run&)>& fn) {
 
 Status SqlStore::changes_since(int64_t after, const std::function<void(const Run&)>& fn, int64_t* last) {
   std::lock_guard lock(mu_);
+  const std::string doing = "reading the runs changed since version " + std::to_string(after);
+  auto horizon = db_->settled_version(doing);
+  if (!horizon) return horizon.status();
+  if (*horizon == StateDb::kBusy) {  // another node is writing: nothing is certain yet
+    if (last) *last = after;
+    return Status::OK();
+  }
   int64_t seen = after;
-  Status s = db_->exec(std::string("SELECT ") + kColumns + " FROM runs WHERE version > ?1 ORDER BY version", {after},
+  Status s = db_->exec(std::string("SELECT ") + kColumns + " FROM runs WHERE version > ?1 AND version <= ?2 ORDER BY version",
+                       {after, *horizon},
                        [&](const SqlRow& row) {
                          Run r = read_run(row);
                          seen = std::max(seen, r.version);
                          fn(r);
                        },
-                       "reading the runs changed since version " + std::to_string(after))
+                       doing)
                  .status();
   if (s && last) *last = seen;
   return s;

@@ -70,6 +70,9 @@ constexpr int kPgSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 // Any key that serialises migrations of flisd's schema among the nodes starting at once.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7236979746381522)";
 
+// Held shared by every transaction that takes a version (see translate).
+constexpr const char* kVersionLock = "7236979746381523";
+
 // The store's SQL in PostgreSQL's words: $1 for ?1, and the tokens of daemon/state_db.h.
 std::string translate(const std::string& sql) {
   std::string out;
@@ -82,7 +85,9 @@ std::string translate(const std::string& sql) {
       out += "CAST(floor(extract(epoch FROM clock_timestamp())) AS BIGINT)";
       i += 4;
     } else if (sql.compare(i, 9, "{nextver}") == 0) {
-      out += "nextval('runs_version')";
+      // Under a shared lock held to the end of the transaction: settled_version() takes it
+      // exclusively to know that no version below the sequence's value is still uncommitted.
+      out += std::string("(SELECT nextval('runs_version') FROM pg_advisory_xact_lock_shared(") + kVersionLock + "))";
       i += 8;
     } else if (sql.compare(i, 6, "{lock}") == 0) {
       out += " FOR UPDATE SKIP LOCKED";
@@ -175,6 +180,19 @@ class PgDb final : public StateDb {
                   [&](const SqlRow& row) { made = Inserted{row.integer(0), row.integer(1)}; }, doing);
     if (!r) return r.status();
     return made;
+  }
+
+  // Versions come from a sequence, in the order changes are made, not committed: a change open in
+  // another transaction may hold a lower version than one already committed. When no such
+  // transaction is open (the exclusive lock is free), every version up to the sequence's value is
+  // settled. Never waits: a busy moment is reported and the caller looks again later.
+  Result<int64_t> settled_version(const std::string& doing) override {
+    int64_t horizon = kBusy;
+    auto r = exec(std::string("SELECT CASE WHEN pg_try_advisory_xact_lock(") + kVersionLock +
+                      ") THEN (SELECT last_value FROM runs_version) END",
+                  {}, [&](const SqlRow& row) { horizon = row.null(0) ? kBusy : row.integer(0); }, doing);
+    if (!r) return r.status();
+    return horizon;
   }
 
   Status begin(const std::string& doing) override {

@@ -149,6 +149,8 @@ class SqliteDb final : public StateDb {
     return std::optional<Inserted>(made);
   }
 
+  Result<int64_t> settled_version(const std::string&) override { return kNoHorizon; }
+
   Status begin(const std::string& doing) override { return plain("BEGIN IMMEDIATE", doing); }
   Status commit(const std::string& doing) override { return plain("COMMIT", doing); }
   // After an I/O error or a full disk SQLite may already have rolled back; then this is a no-op.

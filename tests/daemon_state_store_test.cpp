@@ -818,3 +818,25 @@ BOOST_DATA_TEST_CASE(two_nodes_rescuing_at_once_never_take_the_same_orphan, bdat
   auto runs = a->list({.status = RunStatus::running});
   for (const Run& r : *runs) BOOST_TEST((r.node == "a" || r.node == "b"), r.node);
 }
+
+// A sequence hands out versions when a change is made, not when it commits: a reader must never
+// move past a version that an open transaction may still commit.
+BOOST_AUTO_TEST_CASE(changes_since_never_skips_a_lower_version_committed_later) {
+  Where w("postgresql");
+  auto a = open_store(w.location);
+  auto b = open_store(w.location);
+  int64_t x = 0, y = 0, last = 0;
+  std::vector<int64_t> seen;
+  auto collect = [&](const Run& r) { seen.push_back(r.id); };
+  Status s = a->batch([&] {
+    x = a->ensure(proto("K101-CPR-D", "2026-11-25"))->id;  // a lower version, not committed yet
+    y = b->ensure(proto("K101-CPR-D", "2026-11-26"))->id;  // a higher one, committed at once
+    if (Status c = b->changes_since(0, collect, &last); !c) return c;
+    BOOST_TEST(seen.empty(), "while a writes, nothing is certain");
+    BOOST_TEST(last == 0);
+    return Status::OK();
+  });
+  BOOST_TEST_REQUIRE(s.ok(), s.message());
+  BOOST_TEST_REQUIRE(b->changes_since(last, collect, &last).ok());
+  BOOST_TEST((seen == std::vector<int64_t>{x, y}), "both, in version order, once a committed");
+}
