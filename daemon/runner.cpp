@@ -206,7 +206,7 @@ Status Runner::reconcile(const Config& cfg, PlanPass& pass, const Order& listed,
     if (existing->missing != p.missing.size())
       if (Status s = store_.set_waiting(id, p.missing); !s) return s;
     if (p.state == PlanState::late && !existing->late) {
-      if (Status s = store_.set_late(id); !s) return s;
+      if (auto s = store_.set_late(id); !s) return s.status();
       book_.mark_late(id);
       Run shown = proto_of(cfg, order, period, RunStatus::waiting, now);
       shown.id = id;
@@ -264,7 +264,7 @@ Status Runner::mark_late(const Config& cfg, Instant now, Summary& summary) {
     const RunBook::Entry* e = book_.find(id);
     if (e == nullptr) continue;
     std::optional<Instant> expected = e->expected();
-    if (Status s = store_.set_late(id); !s) return s;
+    if (auto s = store_.set_late(id); !s) return s.status();
     auto run = store_.get(id);
     if (!run || !run->has_value()) return run ? Status::Error("run vanished") : run.status();
     book_.put(**run);
