@@ -17,14 +17,20 @@
 
 namespace flis {
 
+// What kind of error a Status is, for the few callers that act differently on one: a node that
+// lost its lease on a run (daemon/state_store.h) must abandon the run, not retry it.
+enum class StatusCode { ok, error, lease_lost };
+
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   static Status OK() { return Status(); }
   static Status Error(std::string message) { return Status(std::move(message)); }
+  static Status LeaseLost(std::string message) { return Status(std::move(message), StatusCode::lease_lost); }
 
   bool ok() const { return !message_.has_value(); }
   explicit operator bool() const { return ok(); }
+  StatusCode code() const { return ok() ? StatusCode::ok : code_; }
   // The error message; empty for OK.
   const std::string& message() const {
     static const std::string empty;
@@ -32,12 +38,13 @@ class [[nodiscard]] Status {
   }
   // Returns a Status with "context: " prepended to the message (OK stays OK).
   Status context(const std::string& what) const {
-    return ok() ? *this : Status(what + ": " + *message_);
+    return ok() ? *this : Status(what + ": " + *message_, code_);
   }
 
  private:
-  explicit Status(std::string m) : message_(std::move(m)) {}
+  explicit Status(std::string m, StatusCode code = StatusCode::error) : message_(std::move(m)), code_(code) {}
   std::optional<std::string> message_;
+  StatusCode code_ = StatusCode::error;
 };
 
 // A value or an error Status.

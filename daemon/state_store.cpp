@@ -397,9 +397,32 @@ Status StateStore::set_waiting(int64_t id, const std::vector<std::string>& missi
                 "marking run " + std::to_string(id) + " waiting", [&](Stmt& s) { s.bind(2, join_missing(missing)); });
 }
 
-Status StateStore::set_late(int64_t id) {
-  return update_run(db_, *stmts_, path_, mu_, id, std::nullopt, "UPDATE runs SET late = 1 WHERE id = ?1 AND status = 'waiting'",
+Result<bool> StateStore::set_late(int64_t id) {
+  Status s = update_run(db_, *stmts_, path_, mu_, id, std::nullopt, "UPDATE runs SET late = 1 WHERE id = ?1 AND status = 'waiting'",
                     "marking run " + std::to_string(id) + " late (it must be waiting)", [](Stmt&) {});
+  if (!s) return s;
+  return true;
+}
+
+// One host: this process is the only node; nothing to fence, nobody else's runs to take over.
+Result<NodeLease> StateStore::attach_node(const std::string& node, std::chrono::seconds, const std::string&, int) {
+  lease_ = NodeLease{node, lease_ ? lease_->incarnation + 1 : 1};
+  return *lease_;
+}
+
+Status StateStore::renew_lease() { return Status::OK(); }
+
+Status StateStore::release_lease() { return Status::OK(); }
+
+Result<std::vector<Run>> StateStore::take_orphans() {
+  // One host: at attach time every running run is a crashed process's; later ones are this one's.
+  if (std::exchange(orphans_taken_, true)) return std::vector<Run>{};
+  return list({.status = RunStatus::running});
+}
+
+Status StateStore::changes_since(int64_t after, const std::function<void(const Run&)>&, int64_t* last) {
+  if (last) *last = after;
+  return Status::OK();
 }
 
 Status StateStore::set_queued(int64_t id, Instant) {

@@ -8,6 +8,7 @@
 // Thread-safety: a StateStore may be used from several threads; calls are serialised internally.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -47,7 +48,20 @@ struct Run {
   std::string config_version;
   bool late = false;        // waiting past its expected time, and logged so
   std::vector<std::string> missing;  // waiting: the partitions not yet processed (SOURCE/INTERFACE/partition)
+  std::string node;         // the node that made (or makes) its last attempt; empty on one host
+  int64_t incarnation = 0;  // that node's incarnation when it claimed the run
+  int64_t version = 0;      // the store-wide change counter at its last insert or update
 };
+
+// This process in the shared state: its node name and the incarnation attach_node gave it.
+struct NodeLease {
+  std::string node;
+  int64_t incarnation = 0;
+};
+
+// Whether `s` is the error of a fenced write refused because this node's lease is lost: the
+// caller must abandon the run (another node may be finishing it), not retry or record anything.
+inline bool is_lease_lost(const Status& s) { return s.code() == StatusCode::lease_lost; }
 
 struct RunFilter {
   std::optional<std::string> order;
@@ -78,7 +92,7 @@ class StateStore {
   // run's current state; the check is in the UPDATE itself, so it holds across threads and hosts.
   Status set_waiting(int64_t id, const std::vector<std::string>& missing);
   // The run's lateness was logged (not a transition: it stays waiting).
-  Status set_late(int64_t id);
+  Result<bool> set_late(int64_t id);
   Status set_queued(int64_t id, Instant now);
   // queued again with a fresh retry budget (attempts = 0): `flisctl retry`.
   Status requeue_fresh(int64_t id, Instant now);
@@ -115,6 +129,16 @@ class StateStore {
 
   const std::filesystem::path& path() const { return path_; }
 
+  // --- several hosts (one host: the lease is this process's alone, nothing is fenced) ---------
+  Result<NodeLease> attach_node(const std::string& node, std::chrono::seconds lease, const std::string& host, int pid);
+  Status renew_lease();
+  Status release_lease();
+  const std::optional<NodeLease>& lease() const { return lease_; }
+  // Running runs whose node's lease expired, taken over by this node (none on one host).
+  Result<std::vector<Run>> take_orphans();
+  // Every run changed with version > after (none on one host: this process made every change).
+  Status changes_since(int64_t after, const std::function<void(const Run&)>& fn, int64_t* last);
+
  private:
   StateStore(sqlite3* db, std::filesystem::path path);
   std::recursive_mutex mu_;  // recursive: a batch's body makes the store's own calls
@@ -122,6 +146,8 @@ class StateStore {
   sqlite3* db_;
   std::filesystem::path path_;
   std::unique_ptr<StmtCache> stmts_;
+  std::optional<NodeLease> lease_;
+  bool orphans_taken_ = false;
 };
 
 }  // namespace flis
