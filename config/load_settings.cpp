@@ -22,6 +22,23 @@ std::filesystem::path resolve(const std::filesystem::path& dir, const std::strin
   return std::filesystem::absolute(path).lexically_normal();
 }
 
+bool is_postgres_uri(const std::string& s) {
+  return s.rfind("postgresql://", 0) == 0 || s.rfind("postgres://", 0) == 0;
+}
+
+// user:secret@ before the host, or a password= parameter.
+bool uri_has_password(const std::string& uri) {
+  size_t start = uri.find("://") + 3;
+  size_t end = uri.find_first_of("/?", start);
+  std::string authority = uri.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  size_t at = authority.rfind('@');
+  if (at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos) return true;
+  size_t query = uri.find('?');
+  if (query == std::string::npos) return false;
+  std::string params = "&" + uri.substr(query + 1);
+  return params.find("&password=") != std::string::npos;
+}
+
 // A folder template must use {municipality} and may use {order}; any other {...} is a typo that
 // would put packages in a wrong folder.
 void check_template(YamlReader& r, const Entry& e, const std::string& path) {
@@ -368,8 +385,21 @@ void read_settings(YamlReader& r, const YAML::Node& root, const std::filesystem:
   }
   if (auto e = get("warehouse"); e && r.scalar(*e, "warehouse")) out.warehouse = resolve(dir, e->value.Scalar());
   else out.warehouse = resolve(dir, out.warehouse.string());
-  if (auto e = get("state"); e && r.scalar(*e, "state")) out.state = resolve(dir, e->value.Scalar());
-  else out.state = resolve(dir, out.state.string());
+  if (auto e = get("state"); e && r.scalar(*e, "state")) {
+    std::string state = e->value.Scalar();
+    if (is_postgres_uri(state)) {
+      // A PostgreSQL database shared by several hosts: kept as written, but never with a secret
+      // in a file that is deployed from git to every node.
+      if (uri_has_password(state))
+        r.error(e->pos, "the state URI holds a password; leave it out and use peer authentication over the unix "
+                        "socket, a PGPASSFILE, or a systemd credential (LoadCredential=) that sets PGPASSFILE");
+      out.state = state;
+    } else {
+      out.state = resolve(dir, state);
+    }
+  } else {
+    out.state = resolve(dir, out.state.string());
+  }
   if (auto e = get("workers"))
     if (auto v = r.integer(*e, "workers", 1, 64)) out.workers = static_cast<int>(*v);
   if (auto e = get("backfill_workers")) {

@@ -24,6 +24,7 @@ void register_copy(CLI::App& app, const CommonOptions& common, int& result);    
 void register_plan(CLI::App& app, CommonOptions& common, int& result);            // ctl_plan.cpp
 void register_runs(CLI::App& app, CommonOptions& common, int& result);            // ctl_runs.cpp
 void register_diff(CLI::App& app, CommonOptions& common, int& result);            // ctl_diff.cpp
+void register_state_copy(CLI::App& app, const CommonOptions& common, int& result);  // ctl_state_copy.cpp
 // trigger, retry, redeliver, reload: through the daemon's control socket. ctl_control.cpp
 void register_control(CLI::App& app, const CommonOptions& common, int& result);
 

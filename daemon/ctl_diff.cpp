@@ -55,8 +55,7 @@ std::string shown(const std::string& dir, const std::string& file) {
 // What the state database says; an empty history when there is none yet (a CI runner).
 Result<DiffHistory> read_history(const fs::path& db, bool& found) {
   DiffHistory h;
-  std::error_code ec;
-  found = fs::exists(db, ec);
+  found = StateStore::exists(db);
   if (!found) return h;
   auto store = StateStore::open_readonly(db);
   if (!store) return store.status();

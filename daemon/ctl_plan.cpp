@@ -44,8 +44,7 @@ date::local_days add_months(date::local_days d, int n) {
 // The delivered (order, period) pairs of the state database; empty when it does not exist yet.
 Result<History> read_history(const std::filesystem::path& db) {
   History history;
-  std::error_code ec;
-  if (!std::filesystem::exists(db, ec)) return history;
+  if (!StateStore::exists(db)) return history;
   // Read-only, as flisctl runs: flisd may be running, and plan must never migrate or lock it.
   auto store = StateStore::open_readonly(db);
   if (!store.ok()) return store.status();

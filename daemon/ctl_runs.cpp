@@ -154,6 +154,8 @@ void print_json(const std::vector<Shown>& runs, const date::time_zone* tz) {
     o["expected"] = time_json(shown.expected, tz);
     o["late"] = shown.late;
     o["config_version"] = r.config_version;
+    // The node that made the last attempt (several hosts); null on one host.
+    o["node"] = r.node.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.node);
     out.push_back(std::move(o));
   }
   std::cout << out.dump(2) << '\n';
@@ -196,8 +198,7 @@ int run_runs(const CommonOptions& common, const RunsOptions& opts) {
     return 2;
   }
 
-  std::error_code ec;
-  if (!std::filesystem::exists(settings.state, ec)) {
+  if (!StateStore::exists(settings.state)) {
     std::fprintf(stderr, "flisctl runs: no state database at %s yet (flisd has not run); no runs\n",
                  settings.state.c_str());
     print_runs({}, opts, tz);

@@ -62,10 +62,6 @@ void log_diagnostics(const Diagnostics& diagnostics) {
 
 int worker_count(const Config& config) { return std::max(1, config.settings.workers); }
 
-bool is_shared_state(const std::string& location) {
-  return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
-}
-
 }  // namespace
 
 std::string host_name() {
@@ -83,7 +79,7 @@ Result<std::unique_ptr<EventLoop>> EventLoop::create(LoopOptions options) {
                          " error(s) (logged above); fix them (flisctl validate) and start flisd again");
   auto store = StateStore::open(loaded.config->settings.state);
   if (!store) return store.status();
-  const bool shared = is_shared_state(loaded.config->settings.state.string());
+  const bool shared = is_database_uri(loaded.config->settings.state.string());
   std::unique_ptr<EventLoop> loop(new EventLoop(std::move(options), loaded.config, std::move(*store)));
   loop->shared_ = shared;
   // Before anything else touches the runs: a second process with this node name refuses to start.

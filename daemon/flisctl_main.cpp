@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   flis::register_plan(app, common, result);
   flis::register_runs(app, common, result);
   flis::register_diff(app, common, result);
+  flis::register_state_copy(app, common, result);
   flis::register_control(app, common, result);
   try {
     app.parse(argc, argv);

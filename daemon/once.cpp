@@ -123,7 +123,7 @@ int flisd_once(const DaemonOptions& options) {
   }
 
   std::error_code ec;
-  std::filesystem::create_directories(config.settings.state.parent_path(), ec);
+  if (!is_database_uri(config.settings.state)) std::filesystem::create_directories(config.settings.state.parent_path(), ec);
   if (ec) {
     std::fprintf(stderr, "flisd: cannot create the state folder %s: %s\n",
                  config.settings.state.parent_path().c_str(), ec.message().c_str());

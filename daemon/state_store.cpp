@@ -1,132 +1,39 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
-// The run state store on SQLite. See daemon/state_store.h for the contract.
-//
-// Durability: WAL with synchronous=FULL, so a transaction is on disk (the WAL fsynced) before
-// sqlite3_step returns for its COMMIT; every public transition is a single statement or an explicit
-// BEGIN IMMEDIATE ... COMMIT, hence one committed transaction before the call returns.
-// Timestamps are unix seconds (UTC) in INTEGER columns: exact, sortable, no time-zone ambiguity.
+// The run store's logic, written once in SQL both engines run (daemon/state_db.h): the legal
+// transitions, the fencing of a node's writes by its lease, the claim and the rescue of orphans.
+// See daemon/state_store.h for the contract.
 #include "daemon/state_store.h"
 
-#include <sqlite3.h>
-
-#include <unordered_map>
+#include <signal.h>
 
 #include <cerrno>
-
-#include <array>
+#include <filesystem>
 #include <mutex>
 #include <system_error>
 #include <utility>
 
+#include <date/date.h>
+
 #include "config/printable.h"
+#include "daemon/state_db.h"
 
 namespace flis {
 namespace {
 
-// Schema migrations: kMigrations[i] brings the database from user_version i to i + 1. Append only;
-// never edit a migration that has shipped. A later version adds columns with ALTER TABLE here.
-const char* const kMigrations[] = {
-    // 0 -> 1: the runs table (Datapakkekørsler).
-    "CREATE TABLE runs ("
-    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  order_id TEXT NOT NULL,"
-    "  municipality INTEGER NOT NULL,"
-    "  period TEXT NOT NULL,"
-    "  redelivery INTEGER NOT NULL DEFAULT 1,"
-    "  kind TEXT NOT NULL,"
-    "  status TEXT NOT NULL,"
-    "  attempts INTEGER NOT NULL DEFAULT 0,"
-    "  created INTEGER,"
-    "  started INTEGER,"
-    "  finished INTEGER,"
-    "  next_attempt INTEGER,"
-    "  bytes INTEGER NOT NULL DEFAULT 0,"
-    "  remote TEXT NOT NULL DEFAULT '',"
-    "  checksum TEXT NOT NULL DEFAULT '',"
-    "  error TEXT NOT NULL DEFAULT '',"
-    "  config_version TEXT NOT NULL DEFAULT '',"
-    "  missing TEXT NOT NULL DEFAULT '',"
-    "  UNIQUE (order_id, period, redelivery)"
-    ");"
-    "CREATE INDEX runs_status ON runs (status);",
-    // 1 -> 2: a waiting run's lateness is logged once, across restarts and `flisd --once` runs.
-    "ALTER TABLE runs ADD COLUMN late INTEGER NOT NULL DEFAULT 0;",
-};
-constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
-
 constexpr const char* kColumns =
     "id, order_id, municipality, period, redelivery, kind, status, attempts, created, started, "
-    "finished, next_attempt, bytes, remote, checksum, error, config_version, missing, late";
+    "finished, next_attempt, bytes, remote, checksum, error, config_version, missing, late, node, "
+    "incarnation, version";
 
-}  // namespace
-
-// The store's prepared statements, kept for its life: preparing a statement costs more than
-// running it, and a first refresh of 10,000 orders runs hundreds of thousands. Used under the
-// store's mutex only.
-class StmtCache {
- public:
-  explicit StmtCache(sqlite3* db) : db_(db) {}
-  ~StmtCache() {
-    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
-  }
-  sqlite3_stmt* get(const std::string& sql) {
-    auto [it, inserted] = stmts_.try_emplace(sql, nullptr);
-    if (inserted && sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &it->second, nullptr) != SQLITE_OK) {
-      stmts_.erase(it);
-      return nullptr;
-    }
-    return it->second;
-  }
-
- private:
-  sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
-};
-
-namespace {
-
-// A prepared statement: one of the store's cached ones (reset on scope exit), or a one-off
-// (finalised on scope exit).
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : owned_(true) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  Stmt(StmtCache& cache, const std::string& sql) : s_(cache.get(sql)), rc_(s_ ? SQLITE_OK : SQLITE_ERROR) {}
-  ~Stmt() {
-    if (owned_) {
-      sqlite3_finalize(s_);
-    } else if (s_) {
-      sqlite3_reset(s_);
-      sqlite3_clear_bindings(s_);
-    }
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool prepared() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return s_; }
-
-  void bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
-  void bind(int i, const std::string& v) { sqlite3_bind_text(s_, i, v.data(), int(v.size()), SQLITE_TRANSIENT); }
-  void bind(int i, const std::optional<Instant>& t) {
-    if (t) sqlite3_bind_int64(s_, i, t->time_since_epoch().count());
-    else sqlite3_bind_null(s_, i);
-  }
-  int step() { return sqlite3_step(s_); }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  int rc_;
-  bool owned_ = false;
-};
-
-std::string text_column(sqlite3_stmt* s, int i) {
-  const unsigned char* t = sqlite3_column_text(s, i);
-  return t ? std::string(reinterpret_cast<const char*>(t), size_t(sqlite3_column_bytes(s, i))) : std::string();
+SqlValue time_value(const std::optional<Instant>& t) {
+  if (!t) return std::monostate{};
+  return int64_t(t->time_since_epoch().count());
 }
 
-std::optional<Instant> time_column(sqlite3_stmt* s, int i) {
-  if (sqlite3_column_type(s, i) == SQLITE_NULL) return std::nullopt;
-  return Instant(std::chrono::seconds(sqlite3_column_int64(s, i)));
+std::optional<Instant> time_column(const SqlRow& row, int col) {
+  if (row.null(col)) return std::nullopt;
+  return Instant(std::chrono::seconds(row.integer(col)));
 }
 
 // The missing partitions are one comma-separated column: text only at the store's boundary.
@@ -147,28 +54,31 @@ std::vector<std::string> split_missing(const std::string& text) {
   return out;
 }
 
-Run read_run(sqlite3_stmt* s) {
+Run read_run(const SqlRow& s) {
   Run r;
-  r.id = sqlite3_column_int64(s, 0);
-  r.order = text_column(s, 1);
-  r.municipality = sqlite3_column_int(s, 2);
-  r.period = text_column(s, 3);
-  r.redelivery = sqlite3_column_int(s, 4);
-  r.kind = parse_run_kind(text_column(s, 5)).value_or(RunKind::subscription);
+  r.id = s.integer(0);
+  r.order = s.text(1);
+  r.municipality = int(s.integer(2));
+  r.period = s.text(3);
+  r.redelivery = int(s.integer(4));
+  r.kind = parse_run_kind(s.text(5)).value_or(RunKind::subscription);
   // An unknown status can only come from a hand-edited database; show it as failed, not crash.
-  r.status = parse_run_status(text_column(s, 6)).value_or(RunStatus::failed);
-  r.attempts = sqlite3_column_int(s, 7);
+  r.status = parse_run_status(s.text(6)).value_or(RunStatus::failed);
+  r.attempts = int(s.integer(7));
   r.created = time_column(s, 8);
   r.started = time_column(s, 9);
   r.finished = time_column(s, 10);
   r.next_attempt = time_column(s, 11);
-  r.bytes = sqlite3_column_int64(s, 12);
-  r.remote = text_column(s, 13);
-  r.checksum = text_column(s, 14);
-  r.error = text_column(s, 15);
-  r.config_version = text_column(s, 16);
-  r.missing = split_missing(text_column(s, 17));
-  r.late = sqlite3_column_int(s, 18) != 0;
+  r.bytes = s.integer(12);
+  r.remote = s.text(13);
+  r.checksum = s.text(14);
+  r.error = s.text(15);
+  r.config_version = s.text(16);
+  r.missing = split_missing(s.text(17));
+  r.late = s.integer(18) != 0;
+  r.node = s.text(19);
+  r.incarnation = s.integer(20);
+  r.version = s.null(21) ? 0 : s.integer(21);
   return r;
 }
 
@@ -179,367 +89,530 @@ std::string from_states(RunStatus to) {
   return " AND status IN (" + in + ")";
 }
 
-// The error for a failed SQLite call on the database at `path`; a full disk says so plainly,
-// because that is the one a sysadmin can fix at once.
-Status sqlite_error(sqlite3* db, const std::filesystem::path& path, const std::string& doing) {
-  int code = db ? sqlite3_extended_errcode(db) & 0xff : SQLITE_CANTOPEN;
-  std::string what = db ? sqlite3_errmsg(db) : "out of memory";
-  std::string prefix = "state database " + path.string() + ": " + doing + ": ";
-  // SQLite reports a full disk as an I/O error when it cannot create the -wal or -shm file.
-  if (code == SQLITE_FULL || (db && sqlite3_system_errno(db) == ENOSPC))
-    return Status::Error(prefix + "the disk is full (" + what + "); free space on the disk holding " +
-                         path.parent_path().string() + " and try again");
-  if (code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_CANTOPEN)
-    return Status::Error(prefix + what + "; check that the file and its folder exist and are writable by flisd");
-  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
-    return Status::Error(prefix + what + "; the file is not a usable flisd state database (restore it from backup)");
-  return Status::Error(prefix + what);
+std::string param(int n) { return "?" + std::to_string(n); }
+
+// This node (parameters ?n, ?n+1) holds a live lease: the database's clock decides, so the nodes'
+// clocks may differ.
+std::string lease_live(int n) {
+  return " AND EXISTS (SELECT 1 FROM nodes WHERE name = " + param(n) + " AND incarnation = " + param(n + 1) +
+         " AND lease_until > {now})";
 }
 
-Status exec(sqlite3* db, const std::filesystem::path& path, const char* sql, const std::string& doing) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return sqlite_error(db, path, doing);
-  return Status::OK();
-}
+// How a write is fenced once this process is a node.
+enum class Fence {
+  none,     // not a change of a running run (waiting, late, cancelled)
+  claim,    // set_running: only with a live lease
+  held,     // may change a running run: only one this incarnation holds, with a live lease
+  running,  // only a running run this incarnation holds, with a live lease (set_packed)
+};
 
-Result<int> user_version(sqlite3* db, const std::filesystem::path& path) {
-  Stmt s(db, "PRAGMA user_version");
-  if (!s.prepared() || s.step() != SQLITE_ROW) return sqlite_error(db, path, "reading the schema version");
-  return sqlite3_column_int(s.get(), 0);
-}
-
-Status refuse_newer(int version, const std::filesystem::path& path) {
-  if (version <= kSchemaVersion) return Status::OK();
-  return Status::Error("state database " + path.string() + ": schema version " + std::to_string(version) +
-                       " was created by a newer flisd (this one knows up to " + std::to_string(kSchemaVersion) +
-                       "); run that flisd version or restore a backup");
-}
-
-// Brings the schema up to kSchemaVersion, each step in its own transaction with its version bump.
-Status migrate(sqlite3* db, const std::filesystem::path& path) {
-  if (auto s = exec(db, path, "BEGIN IMMEDIATE", "starting the schema migration"); !s) return s;
-  auto version = user_version(db, path);
-  Status status = version.status();
-  if (status) status = refuse_newer(*version, path);
-  for (int v = version ? *version : kSchemaVersion; status && v < kSchemaVersion; ++v) {
-    status = exec(db, path, kMigrations[v], "migrating the schema to version " + std::to_string(v + 1));
-    std::string bump = "PRAGMA user_version = " + std::to_string(v + 1);
-    if (status) status = exec(db, path, bump.c_str(), "setting the schema version");
+std::string fence_sql(Fence fence, int n) {
+  std::string me = "node = " + param(n) + " AND incarnation = " + param(n + 1);
+  switch (fence) {
+    case Fence::none: return "";
+    case Fence::claim: return lease_live(n);
+    case Fence::held: return " AND (status <> 'running' OR (" + me + lease_live(n) + "))";
+    case Fence::running: return " AND " + me + lease_live(n);
   }
-  if (status) return exec(db, path, "COMMIT", "committing the schema migration");
-  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-  return status;
+  return "";
 }
 
-Result<sqlite3*> open_db(const std::filesystem::path& path, int flags) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    Status s = sqlite_error(db, path, "opening");
-    sqlite3_close(db);
-    return s;
+bool process_alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+std::string clock_text(int64_t unix_seconds) {
+  return date::format("%FT%TZ", Instant(std::chrono::seconds(unix_seconds)));
+}
+
+class SqlStore final : public StateStore {
+ public:
+  SqlStore(std::string location, std::unique_ptr<StateDb> db) : StateStore(std::move(location)), db_(std::move(db)) {}
+
+  Result<Run> ensure(const Run& proto) override;
+  Result<Run> add_redelivery(const std::string& order, const std::string& period, int municipality, RunKind kind,
+                             const std::string& config_version, Instant now) override;
+  Status set_waiting(int64_t id, const std::vector<std::string>& missing) override;
+  Result<bool> set_late(int64_t id) override;
+  Status set_queued(int64_t id, Instant now) override;
+  Status requeue_fresh(int64_t id, Instant now) override;
+  Status set_running(int64_t id, Instant now) override;
+  Status set_packed(int64_t id, int64_t bytes, const std::string& remote, const std::string& checksum) override;
+  Status set_delivered(int64_t id, Instant now, int64_t bytes, const std::string& remote,
+                       const std::string& checksum) override;
+  Status set_failed(int64_t id, Instant now, const std::string& error, std::optional<Instant> next_attempt) override;
+  Status set_cancelled(int64_t id, Instant now, const std::string& why) override;
+  Status batch(const std::function<Status()>& body) override;
+  Result<std::optional<Run>> get(int64_t id) override;
+  Result<std::vector<Run>> list(const RunFilter& filter) override;
+  Status scan(const std::function<void(const Run&)>& fn) override;
+  Status changes_since(int64_t after, const std::function<void(const Run&)>& fn, int64_t* last) override;
+  Result<NodeLease> attach_node(const std::string& node, std::chrono::seconds lease, const std::string& host,
+                                int pid) override;
+  Status renew_lease() override;
+  Status release_lease() override;
+  Result<std::optional<Run>> claim_next(Instant now) override;
+  Result<std::vector<Run>> take_orphans() override;
+  Result<std::vector<LastDelivery>> last_deliveries() override;
+  Result<int64_t> count_runs() override;
+  Status import_run(const Run& run) override;
+
+ private:
+  // One UPDATE of run `id` (?1) setting `set`, with `params` from ?2 on; `to` is the transition
+  // (checked against run_state.h in the statement) or nullopt for an update whose `guard` is its
+  // own. No row changed is an error saying why: no such run, a state that may not change so, or
+  // this node's lease lost.
+  Status update_run(int64_t id, std::optional<RunStatus> to, const std::string& set, const std::string& guard,
+                    std::vector<SqlValue> params, Fence fence, const std::string& doing);
+  Status refused(int64_t id, std::optional<RunStatus> to, Fence fence, const std::string& doing);
+  Result<bool> lease_is_live();
+  Status lease_lost(const std::string& doing, const std::string& why);
+  Result<std::vector<Run>> runs_of(const std::string& sql, std::vector<SqlValue> params, const std::string& doing);
+  Status error(const std::string& doing, const std::string& what) {
+    return Status::Error(db_->shown() + ": " + doing + ": " + what);
   }
-  sqlite3_extended_result_codes(db, 1);
-  // Another process (flisctl runs, a second flisd by mistake) may hold a lock for a moment.
-  sqlite3_busy_timeout(db, 5000);
-  return db;
-}
 
-// Runs one UPDATE of run `id` (parameter ?1) with further bindings; no row changed is an error.
-template <typename Bind>
-// `to`: the transition made, checked against run_state.h in the statement; nullopt for an update
-// that is not a transition (its SQL carries its own guard).
-Status update_run(sqlite3* db, StmtCache& cache, const std::filesystem::path& path, std::recursive_mutex& mu,
-                  int64_t id, std::optional<RunStatus> to, std::string sql, const std::string& doing, Bind&& bind) {
-  std::lock_guard lock(mu);
-  if (to) sql += from_states(*to);
-  Stmt s(cache, sql);
-  if (!s.prepared()) return sqlite_error(db, path, doing);
-  s.bind(1, id);
-  bind(s);
-  if (s.step() != SQLITE_DONE) return sqlite_error(db, path, doing);
-  if (sqlite3_changes(db) == 0)
-    return Status::Error("state database " + path.string() + ": " + doing + ": no such run, or it is not in a state " +
-                         "that may become " + std::string(to ? to_string(*to) : "changed"));
-  return Status::OK();
-}
+  std::recursive_mutex mu_;  // recursive: a batch's body makes the store's own calls
+  bool in_batch_ = false;
+  std::unique_ptr<StateDb> db_;
+};
 
-}  // namespace
-
-int StateStore::schema_version() { return kSchemaVersion; }
-
-StateStore::StateStore(sqlite3* db, std::filesystem::path path)
-    : db_(db), path_(std::move(path)), stmts_(std::make_unique<StmtCache>(db)) {}
-
-StateStore::~StateStore() {
-  stmts_.reset();  // finalised before the database closes
-  sqlite3_close(db_);
-}
-
-Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path& path) {
-  auto db = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  if (!db) return db.status();
-  Status s = exec(*db, path, "PRAGMA journal_mode = WAL", "switching to WAL mode");
-  // FULL: in WAL mode the WAL is fsynced at every commit, so a committed transition survives
-  // power loss (NORMAL would only guarantee consistency, not durability).
-  if (s) s = exec(*db, path, "PRAGMA synchronous = FULL", "setting synchronous=FULL");
-  if (s) s = exec(*db, path, "PRAGMA foreign_keys = ON", "enabling foreign keys");
-  if (s) s = migrate(*db, path);
-  if (!s) {
-    sqlite3_close(*db);
-    return s;
-  }
-  return std::unique_ptr<StateStore>(new StateStore(*db, path));
-}
-
-Result<std::unique_ptr<StateStore>> StateStore::open_readonly(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    return Status::Error("state database " + path.string() + ": does not exist (flisd has not run yet)");
-  auto db = open_db(path, SQLITE_OPEN_READONLY);
-  if (!db) return db.status();
-  auto version = user_version(*db, path);
-  Status s = version.status();
-  if (s) s = refuse_newer(*version, path);
-  if (s && *version < kSchemaVersion)
-    s = Status::Error("state database " + path.string() + ": schema version " + std::to_string(*version) +
-                      " is older than this flisd's " + std::to_string(kSchemaVersion) +
-                      "; start flisd once to migrate it");
-  if (!s) {
-    sqlite3_close(*db);
-    return s;
-  }
-  return std::unique_ptr<StateStore>(new StateStore(*db, path));
-}
-
-Status StateStore::batch(const std::function<Status()>& body) {
+Status SqlStore::batch(const std::function<Status()>& body) {
   std::lock_guard lock(mu_);
   if (in_batch_) return body();
-  if (Status s = exec(db_, path_, "BEGIN IMMEDIATE", "starting a batch of transitions"); !s) return s;
+  if (Status s = db_->begin("starting a batch of transitions"); !s) return s;
   in_batch_ = true;
   Status s = body();
   in_batch_ = false;
-  if (s) s = exec(db_, path_, "COMMIT", "committing a batch of transitions");
-  // After an I/O error or a full disk SQLite may already have rolled back; then this is a no-op.
-  if (!s && !sqlite3_get_autocommit(db_)) (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (s) s = db_->commit("committing a batch of transitions");
+  if (!s) db_->rollback();
   return s;
 }
 
-Result<Run> StateStore::ensure(const Run& proto) {
+Result<Run> SqlStore::ensure(const Run& proto) {
   std::lock_guard lock(mu_);
-  // One statement: the run exists afterwards, and an existing one is untouched.
-  Stmt ins(*stmts_,
-           "INSERT INTO runs (order_id, municipality, period, redelivery, kind, status, created, "
-           "config_version, missing) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-           "ON CONFLICT (order_id, period, redelivery) DO NOTHING");
-  if (!ins.prepared()) return sqlite_error(db_, path_, "recording run " + proto.order + " " + proto.period);
-  ins.bind(1, proto.order);
-  ins.bind(2, int64_t(proto.municipality));
-  ins.bind(3, proto.period);
-  ins.bind(4, int64_t(proto.redelivery));
-  ins.bind(5, std::string(to_string(proto.kind)));
-  ins.bind(6, std::string(to_string(proto.status)));
-  ins.bind(7, proto.created);
-  ins.bind(8, proto.config_version);
-  ins.bind(9, join_missing(proto.missing));
-  if (ins.step() != SQLITE_DONE) return sqlite_error(db_, path_, "recording run " + proto.order + " " + proto.period);
-  if (sqlite3_changes(db_) == 1) {
-    // Inserted: the row is the proto with its new id; no need to read it back.
-    Run made = proto;
-    made.id = sqlite3_last_insert_rowid(db_);
-    made.attempts = 0;
-    made.started = made.finished = made.next_attempt = std::nullopt;
-    made.bytes = 0;
-    made.remote.clear();
-    made.checksum.clear();
-    made.error.clear();
-    made.late = false;
-    return made;
+  const std::string doing = "recording run " + proto.order + " " + proto.period;
+  // One statement: the run exists afterwards, and an existing one is untouched, however many
+  // nodes plan the same period at once.
+  std::optional<Run> made;
+  auto ins = db_->exec(
+      "INSERT INTO runs (order_id, municipality, period, redelivery, kind, status, created, config_version, "
+      "missing, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, {nextver}) "
+      "ON CONFLICT (order_id, period, redelivery) DO NOTHING RETURNING id, version",
+      {proto.order, int64_t(proto.municipality), proto.period, int64_t(proto.redelivery),
+       std::string(to_string(proto.kind)), std::string(to_string(proto.status)), time_value(proto.created),
+       proto.config_version, join_missing(proto.missing)},
+      [&](const SqlRow& row) {
+        // Inserted: the row is the proto with its new id; no need to read it back.
+        made = proto;
+        made->id = row.integer(0);
+        made->version = row.integer(1);
+      },
+      doing);
+  if (!ins) return ins.status();
+  if (made) {
+    made->attempts = 0;
+    made->started = made->finished = made->next_attempt = std::nullopt;
+    made->bytes = 0;
+    made->remote.clear();
+    made->checksum.clear();
+    made->error.clear();
+    made->late = false;
+    made->node.clear();
+    made->incarnation = 0;
+    return *made;
   }
-
-  std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE order_id = ?1 AND period = ?2 AND redelivery = ?3";
-  Stmt sel(*stmts_, sql.c_str());
-  sel.bind(1, proto.order);
-  sel.bind(2, proto.period);
-  sel.bind(3, int64_t(proto.redelivery));
-  if (!sel.prepared() || sel.step() != SQLITE_ROW)
-    return sqlite_error(db_, path_, "reading run " + proto.order + " " + proto.period);
-  return read_run(sel.get());
+  auto runs = runs_of(std::string("SELECT ") + kColumns + " FROM runs WHERE order_id = ?1 AND period = ?2 AND redelivery = ?3",
+                      {proto.order, proto.period, int64_t(proto.redelivery)}, "reading run " + proto.order + " " + proto.period);
+  if (!runs) return runs.status();
+  if (runs->empty()) return error(doing, "the run vanished right after it was recorded; try again");
+  return runs->front();
 }
 
-Result<Run> StateStore::add_redelivery(const std::string& order, const std::string& period, int municipality,
-                                       RunKind kind, const std::string& config_version, Instant now) {
+Result<Run> SqlStore::add_redelivery(const std::string& order, const std::string& period, int municipality,
+                                     RunKind kind, const std::string& config_version, Instant now) {
   std::lock_guard lock(mu_);
   const std::string doing = "adding a redelivery of " + order + " " + period;
   // One statement computes max + 1 and inserts it, so two callers can never pick the same number.
   // A redelivery is always .r2 or later, even if the first delivery's row is gone.
-  Stmt ins(*stmts_,
-           "INSERT INTO runs (order_id, municipality, period, redelivery, kind, status, created, config_version) "
-           "SELECT ?1, ?2, ?3, COALESCE(MAX(redelivery), 1) + 1, ?4, 'queued', ?5, ?6 "
-           "FROM runs WHERE order_id = ?1 AND period = ?3");
-  if (!ins.prepared()) return sqlite_error(db_, path_, doing);
-  ins.bind(1, order);
-  ins.bind(2, int64_t(municipality));
-  ins.bind(3, period);
-  ins.bind(4, std::string(to_string(kind)));
-  ins.bind(5, std::optional<Instant>(now));
-  ins.bind(6, config_version);
-  if (ins.step() != SQLITE_DONE) return sqlite_error(db_, path_, doing);
-  int64_t id = sqlite3_last_insert_rowid(db_);
-
-  std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE id = ?1";
-  Stmt sel(*stmts_, sql.c_str());
-  sel.bind(1, id);
-  if (!sel.prepared() || sel.step() != SQLITE_ROW) return sqlite_error(db_, path_, doing);
-  return read_run(sel.get());
+  auto runs = runs_of(std::string(
+                          "INSERT INTO runs (order_id, municipality, period, redelivery, kind, status, created, "
+                          "config_version, version) "
+                          "SELECT ?1, ?2, ?3, COALESCE(MAX(redelivery), 1) + 1, ?4, 'queued', ?5, ?6, {nextver} "
+                          "FROM runs WHERE order_id = ?1 AND period = ?3 RETURNING ") + kColumns,
+                      {order, int64_t(municipality), period, std::string(to_string(kind)), time_value(now), config_version},
+                      doing);
+  if (!runs) return runs.status();
+  if (runs->empty()) return error(doing, "nothing was inserted; try again");
+  return runs->front();
 }
 
-Status StateStore::set_waiting(int64_t id, const std::vector<std::string>& missing) {
-  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::waiting, "UPDATE runs SET status = 'waiting', missing = ?2 WHERE id = ?1",
-                "marking run " + std::to_string(id) + " waiting", [&](Stmt& s) { s.bind(2, join_missing(missing)); });
-}
-
-Result<bool> StateStore::set_late(int64_t id) {
-  Status s = update_run(db_, *stmts_, path_, mu_, id, std::nullopt, "UPDATE runs SET late = 1 WHERE id = ?1 AND status = 'waiting'",
-                    "marking run " + std::to_string(id) + " late (it must be waiting)", [](Stmt&) {});
-  if (!s) return s;
-  return true;
-}
-
-// One host: this process is the only node; nothing to fence, nobody else's runs to take over.
-Result<NodeLease> StateStore::attach_node(const std::string& node, std::chrono::seconds, const std::string&, int) {
-  lease_ = NodeLease{node, lease_ ? lease_->incarnation + 1 : 1};
-  return *lease_;
-}
-
-Status StateStore::renew_lease() { return Status::OK(); }
-
-Status StateStore::release_lease() { return Status::OK(); }
-
-Result<std::vector<Run>> StateStore::take_orphans() {
-  // One host: at attach time every running run is a crashed process's; later ones are this one's.
-  if (std::exchange(orphans_taken_, true)) return std::vector<Run>{};
-  return list({.status = RunStatus::running});
-}
-
-Status StateStore::changes_since(int64_t after, const std::function<void(const Run&)>&, int64_t* last) {
-  if (last) *last = after;
+Status SqlStore::update_run(int64_t id, std::optional<RunStatus> to, const std::string& set, const std::string& guard,
+                            std::vector<SqlValue> params, Fence fence, const std::string& doing) {
+  std::lock_guard lock(mu_);
+  params.insert(params.begin(), id);
+  std::string sql = "UPDATE runs SET " + set + ", version = {nextver} WHERE id = ?1" + guard;
+  if (to) sql += from_states(*to);
+  if (lease_ && fence != Fence::none) {
+    sql += fence_sql(fence, int(params.size()) + 1);
+    params.emplace_back(lease_->node);
+    params.emplace_back(lease_->incarnation);
+  }
+  auto changed = db_->exec(sql, params, {}, doing);
+  if (!changed) return changed.status();
+  if (*changed == 0) return refused(id, to, lease_ ? fence : Fence::none, doing);
   return Status::OK();
 }
 
-Status StateStore::set_queued(int64_t id, Instant) {
-  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::queued, "UPDATE runs SET status = 'queued', missing = '', next_attempt = NULL WHERE id = ?1",
-                "queueing run " + std::to_string(id), [](Stmt&) {});
+Status SqlStore::lease_lost(const std::string& doing, const std::string& why) {
+  return Status::LeaseLost(db_->shown() + ": " + doing + ": " + why +
+                           "; another node may be finishing the run, so this node must abandon it");
 }
 
-Status StateStore::requeue_fresh(int64_t id, Instant) {
-  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::queued,
-                "UPDATE runs SET status = 'queued', attempts = 0, missing = '', next_attempt = NULL "
-                "WHERE id = ?1",
-                "queueing run " + std::to_string(id) + " for a retry", [](Stmt&) {});
+Result<bool> SqlStore::lease_is_live() {
+  bool live = false;
+  auto r = db_->exec("SELECT 1 FROM nodes WHERE name = ?1 AND incarnation = ?2 AND lease_until > {now}",
+                     {lease_->node, lease_->incarnation}, [&](const SqlRow&) { live = true; }, "checking this node's lease");
+  if (!r) return r.status();
+  return live;
 }
 
-Status StateStore::set_running(int64_t id, Instant now) {
-  // Only a queued run may start: two workers can never run the same package at once.
-  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::running,
-                "UPDATE runs SET status = 'running', attempts = attempts + 1, started = ?2, finished = NULL, "
-                "next_attempt = NULL WHERE id = ?1",
-                "starting run " + std::to_string(id) + " (it must be queued)",
-                [&](Stmt& s) { s.bind(2, std::optional<Instant>(now)); });
+// Why a transition changed nothing, so the caller can tell a lost lease from a wrong state.
+Status SqlStore::refused(int64_t id, std::optional<RunStatus> to, Fence fence, const std::string& doing) {
+  if (fence != Fence::none) {
+    auto live = lease_is_live();
+    if (!live) return live.status();
+    if (!*live)
+      return lease_lost(doing, "the lease of node " + lease_->node + " (incarnation " +
+                                   std::to_string(lease_->incarnation) + ") has expired or was taken over");
+    auto run = get(id);
+    if (!run) return run.status();
+    if (*run && (*run)->status == RunStatus::running && fence != Fence::claim &&
+        ((*run)->node != lease_->node || (*run)->incarnation != lease_->incarnation))
+      return lease_lost(doing, "run " + std::to_string(id) + " is now held by node " + (*run)->node +
+                                   " (incarnation " + std::to_string((*run)->incarnation) + ")");
+  }
+  return error(doing, "no such run, or it is not in a state that may become " +
+                          std::string(to ? to_string(*to) : "changed"));
 }
 
-Status StateStore::set_packed(int64_t id, int64_t bytes, const std::string& remote, const std::string& checksum) {
-  return update_run(db_, *stmts_, path_, mu_, id, std::nullopt,
-                "UPDATE runs SET bytes = ?2, remote = ?3, checksum = ?4 WHERE id = ?1 AND status = 'running'",
-                "recording the package of run " + std::to_string(id) + " (it must be running)", [&](Stmt& s) {
-                  s.bind(2, bytes);
-                  s.bind(3, remote);
-                  s.bind(4, checksum);
-                });
+Status SqlStore::set_waiting(int64_t id, const std::vector<std::string>& missing) {
+  return update_run(id, RunStatus::waiting, "status = 'waiting', missing = ?2", "", {join_missing(missing)}, Fence::none,
+                    "marking run " + std::to_string(id) + " waiting");
 }
 
-Status StateStore::set_delivered(int64_t id, Instant now, int64_t bytes, const std::string& remote,
-                                 const std::string& checksum) {
-  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::delivered,
-                "UPDATE runs SET status = 'delivered', finished = ?2, bytes = ?3, remote = ?4, checksum = ?5, "
-                "error = '', missing = '', next_attempt = NULL WHERE id = ?1",
-                "marking run " + std::to_string(id) + " delivered", [&](Stmt& s) {
-                  s.bind(2, std::optional<Instant>(now));
-                  s.bind(3, bytes);
-                  s.bind(4, remote);
-                  s.bind(5, checksum);
-                });
-}
-
-Status StateStore::set_failed(int64_t id, Instant now, const std::string& error, std::optional<Instant> next_attempt) {
-  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::failed, "UPDATE runs SET status = 'failed', finished = ?2, error = ?3, next_attempt = ?4 WHERE id = ?1",
-                "marking run " + std::to_string(id) + " failed", [&](Stmt& s) {
-                  s.bind(2, std::optional<Instant>(now));
-                  s.bind(3, printable(error));  // it may quote an SFTP server or a file name
-                  s.bind(4, next_attempt);
-                });
-}
-
-Status StateStore::set_cancelled(int64_t id, Instant now, const std::string& why) {
-  return update_run(db_, *stmts_, path_, mu_, id, RunStatus::cancelled,
-                "UPDATE runs SET status = 'cancelled', finished = ?2, error = ?3, next_attempt = NULL "
-                "WHERE id = ?1",
-                "cancelling run " + std::to_string(id) + " (it must be waiting, queued or failed)", [&](Stmt& s) {
-                  s.bind(2, std::optional<Instant>(now));
-                  s.bind(3, printable(why));
-                });
-}
-
-Result<std::optional<Run>> StateStore::get(int64_t id) {
+Result<bool> SqlStore::set_late(int64_t id) {
   std::lock_guard lock(mu_);
-  std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE id = ?1";
-  Stmt s(*stmts_, sql.c_str());
-  if (!s.prepared()) return sqlite_error(db_, path_, "reading run " + std::to_string(id));
-  s.bind(1, id);
-  int rc = s.step();
-  if (rc == SQLITE_DONE) return std::optional<Run>();
-  if (rc != SQLITE_ROW) return sqlite_error(db_, path_, "reading run " + std::to_string(id));
-  return std::optional<Run>(read_run(s.get()));
+  const std::string doing = "marking run " + std::to_string(id) + " late (it must be waiting)";
+  // late = 0 in the statement: of several nodes planning at once, one marks it, and logs it.
+  auto changed = db_->exec("UPDATE runs SET late = 1, version = {nextver} WHERE id = ?1 AND status = 'waiting' AND late = 0",
+                           {id}, {}, doing);
+  if (!changed) return changed.status();
+  if (*changed == 1) return true;
+  auto run = get(id);
+  if (!run) return run.status();
+  if (*run && (*run)->status == RunStatus::waiting && (*run)->late) return false;
+  return error(doing, "no such run, or it is not waiting");
 }
 
-Result<std::vector<Run>> StateStore::list(const RunFilter& filter) {
+Status SqlStore::set_queued(int64_t id, Instant) {
+  return update_run(id, RunStatus::queued, "status = 'queued', missing = '', next_attempt = NULL", "", {}, Fence::held,
+                    "queueing run " + std::to_string(id));
+}
+
+Status SqlStore::requeue_fresh(int64_t id, Instant) {
+  return update_run(id, RunStatus::queued, "status = 'queued', attempts = 0, missing = '', next_attempt = NULL", "", {},
+                    Fence::held, "queueing run " + std::to_string(id) + " for a retry");
+}
+
+Status SqlStore::set_running(int64_t id, Instant now) {
+  // Only a queued run may start: two workers (or nodes) can never run the same package at once.
+  return update_run(id, RunStatus::running,
+                    "status = 'running', attempts = attempts + 1, started = ?2, finished = NULL, next_attempt = NULL, "
+                    "node = ?3, incarnation = ?4",
+                    "", {time_value(now), lease_ ? lease_->node : std::string(), lease_ ? lease_->incarnation : int64_t(0)},
+                    Fence::claim, "starting run " + std::to_string(id) + " (it must be queued)");
+}
+
+Status SqlStore::set_packed(int64_t id, int64_t bytes, const std::string& remote, const std::string& checksum) {
+  return update_run(id, std::nullopt, "bytes = ?2, remote = ?3, checksum = ?4", " AND status = 'running'",
+                    {bytes, remote, checksum}, Fence::running,
+                    "recording the package of run " + std::to_string(id) + " (it must be running)");
+}
+
+Status SqlStore::set_delivered(int64_t id, Instant now, int64_t bytes, const std::string& remote,
+                               const std::string& checksum) {
+  return update_run(id, RunStatus::delivered,
+                    "status = 'delivered', finished = ?2, bytes = ?3, remote = ?4, checksum = ?5, error = '', "
+                    "missing = '', next_attempt = NULL",
+                    "", {time_value(now), bytes, remote, checksum}, Fence::held,
+                    "marking run " + std::to_string(id) + " delivered");
+}
+
+Status SqlStore::set_failed(int64_t id, Instant now, const std::string& error, std::optional<Instant> next_attempt) {
+  // printable: the error may quote an SFTP server or a file name.
+  return update_run(id, RunStatus::failed, "status = 'failed', finished = ?2, error = ?3, next_attempt = ?4", "",
+                    {time_value(now), printable(error), time_value(next_attempt)}, Fence::held,
+                    "marking run " + std::to_string(id) + " failed");
+}
+
+Status SqlStore::set_cancelled(int64_t id, Instant now, const std::string& why) {
+  return update_run(id, RunStatus::cancelled, "status = 'cancelled', finished = ?2, error = ?3, next_attempt = NULL", "",
+                    {time_value(now), printable(why)}, Fence::held,
+                    "cancelling run " + std::to_string(id) + " (it must be waiting, queued or failed)");
+}
+
+Result<std::vector<Run>> SqlStore::runs_of(const std::string& sql, std::vector<SqlValue> params, const std::string& doing) {
   std::lock_guard lock(mu_);
-  std::string sql = std::string("SELECT ") + kColumns +
-                    " FROM runs WHERE (?1 IS NULL OR order_id = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id";
-  Stmt s(*stmts_, sql.c_str());
-  if (!s.prepared()) return sqlite_error(db_, path_, "listing runs");
-  if (filter.order) s.bind(1, *filter.order);
-  if (filter.status) s.bind(2, std::string(to_string(*filter.status)));
   std::vector<Run> runs;
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW) runs.push_back(read_run(s.get()));
-  if (rc != SQLITE_DONE) return sqlite_error(db_, path_, "listing runs");
+  auto r = db_->exec(sql, params, [&](const SqlRow& row) { runs.push_back(read_run(row)); }, doing);
+  if (!r) return r.status();
   return runs;
 }
 
-Status StateStore::scan(const std::function<void(const Run&)>& fn) {
+Result<std::optional<Run>> SqlStore::get(int64_t id) {
+  auto runs = runs_of(std::string("SELECT ") + kColumns + " FROM runs WHERE id = ?1", {id}, "reading run " + std::to_string(id));
+  if (!runs) return runs.status();
+  if (runs->empty()) return std::optional<Run>();
+  return std::optional<Run>(std::move(runs->front()));
+}
+
+Result<std::vector<Run>> SqlStore::list(const RunFilter& filter) {
+  std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE 1 = 1";
+  std::vector<SqlValue> params;
+  if (filter.order) {
+    params.emplace_back(*filter.order);
+    sql += " AND order_id = " + param(int(params.size()));
+  }
+  if (filter.status) {
+    params.emplace_back(std::string(to_string(*filter.status)));
+    sql += " AND status = " + param(int(params.size()));
+  }
+  return runs_of(sql + " ORDER BY id", std::move(params), "listing runs");
+}
+
+Status SqlStore::scan(const std::function<void(const Run&)>& fn) {
   std::lock_guard lock(mu_);
-  std::string sql = std::string("SELECT ") + kColumns + " FROM runs ORDER BY id";
-  Stmt s(*stmts_, sql.c_str());
-  if (!s.prepared()) return sqlite_error(db_, path_, "reading the runs");
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW) fn(read_run(s.get()));
-  if (rc != SQLITE_DONE) return sqlite_error(db_, path_, "reading the runs");
+  return db_->exec(std::string("SELECT ") + kColumns + " FROM runs ORDER BY id", {},
+                   [&](const SqlRow& row) { fn(read_run(row)); }, "reading the runs")
+      .status();
+}
+
+Status SqlStore::changes_since(int64_t after, const std::function<void(const Run&)>& fn, int64_t* last) {
+  std::lock_guard lock(mu_);
+  int64_t seen = after;
+  Status s = db_->exec(std::string("SELECT ") + kColumns + " FROM runs WHERE version > ?1 ORDER BY version", {after},
+                       [&](const SqlRow& row) {
+                         Run r = read_run(row);
+                         seen = std::max(seen, r.version);
+                         fn(r);
+                       },
+                       "reading the runs changed since version " + std::to_string(after))
+                 .status();
+  if (s && last) *last = seen;
+  return s;
+}
+
+// --- several hosts --------------------------------------------------------------------------------
+
+Result<NodeLease> SqlStore::attach_node(const std::string& node, std::chrono::seconds lease, const std::string& host,
+                                        int pid) {
+  std::lock_guard lock(mu_);
+  const std::string doing = "registering this process as node " + node;
+  // take_over: an incarnation whose lease may be taken before it ends (its process is dead).
+  auto attempt = [&](int64_t take_over) -> Result<std::optional<int64_t>> {
+    std::optional<int64_t> incarnation;
+    auto r = db_->exec(
+        "INSERT INTO nodes (name, incarnation, host, pid, started, lease_until) "
+        "VALUES (?1, 1, ?2, ?3, {now}, {now} + ?4) "
+        "ON CONFLICT (name) DO UPDATE SET incarnation = nodes.incarnation + 1, host = excluded.host, "
+        "pid = excluded.pid, started = excluded.started, lease_until = excluded.lease_until "
+        "WHERE nodes.lease_until <= {now} OR nodes.incarnation = ?5 RETURNING incarnation",
+        {node, host, int64_t(pid), int64_t(lease.count()), take_over},
+        [&](const SqlRow& row) { incarnation = row.integer(0); }, doing);
+    if (!r) return r.status();
+    return incarnation;
+  };
+  auto got = attempt(-1);
+  if (!got) return got.status();
+  if (!*got) {
+    struct Holder {
+      int64_t incarnation = 0, pid = 0, until = 0;
+      std::string host;
+    } holder;
+    auto r = db_->exec("SELECT incarnation, host, pid, lease_until FROM nodes WHERE name = ?1", {node},
+                       [&](const SqlRow& row) {
+                         holder = {row.integer(0), row.integer(2), row.integer(3), row.text(1)};
+                       },
+                       doing);
+    if (!r) return r.status();
+    // The process that held the name on this host is gone (a crash, kill -9): no need to wait
+    // for its lease to end; its runs become orphans at once.
+    if (holder.host == host && (holder.pid == pid || !process_alive(int(holder.pid)))) {
+      got = attempt(holder.incarnation);
+      if (!got) return got.status();
+    }
+    if (!*got)
+      return error(doing, "node " + node + " is held by process " + std::to_string(holder.pid) + " on host " +
+                              holder.host + " until " + clock_text(holder.until) +
+                              " (database clock); stop that flisd, or give this one another name with --node");
+  }
+  lease_ = NodeLease{node, **got};
+  lease_length_ = lease;
+  return *lease_;
+}
+
+Status SqlStore::renew_lease() {
+  std::lock_guard lock(mu_);
+  if (!lease_) return Status::Error("renewing the lease: this process has not attached as a node");
+  const std::string doing = "renewing the lease of node " + lease_->node;
+  auto changed = db_->exec(
+      "UPDATE nodes SET lease_until = {now} + ?3 WHERE name = ?1 AND incarnation = ?2 AND lease_until > {now}",
+      {lease_->node, lease_->incarnation, int64_t(lease_length_.count())}, {}, doing);
+  if (!changed) return changed.status();
+  if (*changed == 0)
+    return Status::LeaseLost(db_->shown() + ": " + doing + ": the lease of incarnation " +
+                             std::to_string(lease_->incarnation) +
+                             " has expired or was taken over; stop taking runs and abandon those running");
   return Status::OK();
+}
+
+Status SqlStore::release_lease() {
+  std::lock_guard lock(mu_);
+  if (!lease_) return Status::OK();
+  return db_->exec("UPDATE nodes SET lease_until = {now} WHERE name = ?1 AND incarnation = ?2 AND lease_until > {now}",
+                   {lease_->node, lease_->incarnation}, {}, "releasing the lease of node " + lease_->node)
+      .status();
+}
+
+Result<std::optional<Run>> SqlStore::claim_next(Instant now) {
+  std::lock_guard lock(mu_);
+  const std::string doing = "claiming the next queued run";
+  std::vector<SqlValue> params{time_value(now), lease_ ? lease_->node : std::string(),
+                               lease_ ? lease_->incarnation : int64_t(0)};
+  // {lock}: on PostgreSQL FOR UPDATE SKIP LOCKED, so nodes claiming at once take different runs
+  // instead of waiting for each other.
+  auto runs = runs_of(std::string(
+                          "UPDATE runs SET status = 'running', attempts = attempts + 1, started = ?1, finished = NULL, "
+                          "next_attempt = NULL, node = ?2, incarnation = ?3, version = {nextver} "
+                          "WHERE status = 'queued' AND id = (SELECT id FROM runs WHERE status = 'queued' "
+                          "ORDER BY CASE kind WHEN 'backfill' THEN 1 ELSE 0 END, period, id LIMIT 1{lock})") +
+                          (lease_ ? lease_live(2) : std::string()) + " RETURNING " + kColumns,
+                      params, doing);
+  if (!runs) return runs.status();
+  if (!runs->empty()) return std::optional<Run>(std::move(runs->front()));
+  if (lease_) {
+    auto live = lease_is_live();
+    if (!live) return live.status();
+    if (!*live) return lease_lost(doing, "the lease of node " + lease_->node + " has expired or was taken over");
+  }
+  return std::optional<Run>();
+}
+
+Result<std::vector<Run>> SqlStore::take_orphans() {
+  std::lock_guard lock(mu_);
+  const std::string doing = "taking over the runs of nodes whose lease ended";
+  if (!lease_) return Status::Error(doing + ": this process has not attached as a node");
+  auto runs = runs_of(std::string("UPDATE runs SET node = ?1, incarnation = ?2, version = {nextver} WHERE id IN "
+                                  "(SELECT id FROM runs r WHERE r.status = 'running' AND NOT EXISTS "
+                                  "(SELECT 1 FROM nodes n WHERE n.name = r.node AND n.incarnation = r.incarnation "
+                                  "AND n.lease_until > {now}){lock}) AND status = 'running'") +
+                          lease_live(1) + " RETURNING " + kColumns,
+                      {lease_->node, lease_->incarnation}, doing);
+  if (!runs) return runs;
+  if (runs->empty()) {
+    auto live = lease_is_live();
+    if (!live) return live.status();
+    if (!*live) return lease_lost(doing, "the lease of node " + lease_->node + " has expired or was taken over");
+  }
+  return runs;
 }
 
 // --- metrics hook (daemon/metrics.h) --------------------------------------------------------------
 
-Result<std::vector<StateStore::LastDelivery>> StateStore::last_deliveries() {
+Result<std::vector<StateStore::LastDelivery>> SqlStore::last_deliveries() {
   std::lock_guard lock(mu_);
-  // SQLite takes the bare columns of the row holding MAX(): the municipality of the last delivery.
-  Stmt s(db_, "SELECT order_id, municipality, MAX(finished) FROM runs "
-              "WHERE status = 'delivered' AND finished IS NOT NULL GROUP BY order_id");
-  if (!s.prepared()) return sqlite_error(db_, path_, "reading the last deliveries");
+  // The newest delivery of each order comes first in its group.
   std::vector<LastDelivery> out;
-  int rc;
-  while ((rc = s.step()) == SQLITE_ROW)
-    out.push_back({text_column(s.get(), 0), sqlite3_column_int(s.get(), 1), *time_column(s.get(), 2)});
-  if (rc != SQLITE_DONE) return sqlite_error(db_, path_, "reading the last deliveries");
+  auto r = db_->exec(
+      "SELECT order_id, municipality, finished FROM runs WHERE status = 'delivered' AND finished IS NOT NULL "
+      "ORDER BY order_id, finished DESC, id DESC",
+      {},
+      [&](const SqlRow& row) {
+        std::string order = row.text(0);
+        if (!out.empty() && out.back().order == order) return;
+        out.push_back({order, int(row.integer(1)), *time_column(row, 2)});
+      },
+      "reading the last deliveries");
+  if (!r) return r.status();
   return out;
+}
+
+// --- moving a history -----------------------------------------------------------------------------
+
+Result<int64_t> SqlStore::count_runs() {
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  auto r = db_->exec("SELECT COUNT(*) FROM runs", {}, [&](const SqlRow& row) { n = row.integer(0); }, "counting the runs");
+  if (!r) return r.status();
+  return n;
+}
+
+Status SqlStore::import_run(const Run& run) {
+  std::lock_guard lock(mu_);
+  Status s = db_->exec(
+                "INSERT INTO runs (id, order_id, municipality, period, redelivery, kind, status, attempts, created, "
+                "started, finished, next_attempt, bytes, remote, checksum, error, config_version, missing, late, "
+                "node, incarnation, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                "?15, ?16, ?17, ?18, ?19, ?20, ?21, {nextver})",
+                {run.id, run.order, int64_t(run.municipality), run.period, int64_t(run.redelivery),
+                 std::string(to_string(run.kind)), std::string(to_string(run.status)), int64_t(run.attempts),
+                 time_value(run.created), time_value(run.started), time_value(run.finished), time_value(run.next_attempt),
+                 run.bytes, run.remote, run.checksum, run.error, run.config_version, join_missing(run.missing),
+                 int64_t(run.late ? 1 : 0), run.node, run.incarnation},
+                {}, "copying run " + std::to_string(run.id) + " (" + run.order + " " + run.period + ")")
+                 .status();
+  // The id counter moves past the id given, so the next run made here gets a new one.
+  return s ? db_->ids_taken("advancing the run id counter past " + std::to_string(run.id)) : s;
+}
+
+}  // namespace
+
+bool is_database_uri(const std::string& location) {
+  return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
+}
+
+int StateStore::schema_version() { return state_schema_version(); }
+
+bool StateStore::exists(const std::string& location) {
+  if (is_database_uri(location)) return true;
+  std::error_code ec;
+  return std::filesystem::exists(location, ec);
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& location) {
+  auto db = is_database_uri(location) ? open_pg_db(location, false) : open_sqlite_db(location, false);
+  if (!db) return db.status();
+  return std::unique_ptr<StateStore>(new SqlStore(location, std::move(*db)));
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::open_readonly(const std::string& location) {
+  auto db = is_database_uri(location) ? open_pg_db(location, true) : open_sqlite_db(location, true);
+  if (!db) return db.status();
+  return std::unique_ptr<StateStore>(new SqlStore(location, std::move(*db)));
+}
+
+Status copy_history(StateStore& from, StateStore& to) {
+  return to.batch([&]() -> Status {
+    auto present = to.count_runs();
+    if (!present) return present.status();
+    if (*present > 0)
+      return Status::Error("the target " + to.location() + " already holds " + std::to_string(*present) +
+                           " runs; copy only into an empty database (create a new one, or drop its tables)");
+    Status copied;
+    Status read = from.scan([&](const Run& run) {
+      if (copied) copied = to.import_run(run);
+    });
+    return read ? copied : read;
+  });
 }
 
 }  // namespace flis

@@ -10,6 +10,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev libarchive-dev tzdata
   openssh-server openssh-client gesftpserver systemd systemd-container scdoc clang
   prometheus-cpp-dev prometheus curl
+  libpq-dev postgresql-15
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

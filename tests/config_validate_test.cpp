@@ -665,3 +665,31 @@ BOOST_AUTO_TEST_CASE(catalogue_checks) {
   expect_error(r, "interfaces.yaml", 6, "unknown frequency 'hourly'");
   expect_error(r, "interfaces.yaml", 8, "DM interfaces must be monthly");
 }
+
+// The base settings with another `state:`.
+static std::string with_state(const std::string& uri) {
+  std::string settings = flis::test::kBaseSettings;
+  auto at = settings.find("state: state.db");
+  BOOST_TEST_REQUIRE(at != std::string::npos, "the base settings have no state: state.db");
+  return settings.replace(at, std::string("state: state.db").size(), "state: \"" + uri + "\"");
+}
+
+// A PostgreSQL state is kept as written; a password in it is refused (it would be in git).
+BOOST_AUTO_TEST_CASE(a_state_uri_is_kept_as_written_and_must_hold_no_password) {
+  for (std::string uri : {"postgresql:///flisd?host=/run/postgresql", "postgres://flisd@db.example:5432/flisd",
+                          "postgresql://flisd@/flisd?host=/run/postgresql&sslmode=disable"}) {
+    ConfigTree t;
+    t.write("flisd.yaml", with_state(uri));
+    auto r = t.load();
+    BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+    BOOST_TEST(r.config->settings.state.string() == uri);
+  }
+  for (std::string uri : {"postgresql://flisd:secret@db.example/flisd", "postgres:///flisd?host=/run/pg&password=secret"}) {
+    ConfigTree t;
+    t.write("flisd.yaml", with_state(uri));
+    auto r = t.load();
+    auto e = flis::test::find_diag(r.diagnostics, Sev::error, "flisd.yaml", 0, "the state URI holds a password");
+    BOOST_TEST(e != nullptr, uri + ": " + flis::test::dump(r.diagnostics));
+    if (e) BOOST_TEST(e->message.find("PGPASSFILE") != std::string::npos, e->message);
+  }
+}
