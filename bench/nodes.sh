@@ -6,6 +6,7 @@
 #
 #   bench/nodes.sh                                  # 300 packages, 20 rescue trials, defaults
 #   PACKAGES=100 TRIALS=5 LEASE=5 RESCUE=2 bench/nodes.sh
+#   PACKAGES=0 bench/nodes.sh                       # the rescue trials only
 #
 # Needs a build (BUILD_DIR, default build) and postgresql-15, openssh-server. Prints NODES lines:
 # the throughput of one and of three nodes and their ratio, each rescue trial, then the median and

@@ -11,6 +11,7 @@
 //               are counted.
 //
 //   nodes_bench --delayproxy PATH [--packages 300] [--trials 20] [--workers 2] [--lease 30] [--rescue 10]
+// (--packages 0 or --trials 0 leaves that part out)
 #include <signal.h>
 
 #include <algorithm>
@@ -40,7 +41,7 @@ std::string day_of(int i) {  // 2026-01-01 + i days, within 2026
   static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   int m = 0;
   while (i >= len[m]) i -= len[m++];
-  char b[16];
+  char b[32];
   std::snprintf(b, sizeof b, "2026-%02d-%02d", m + 1, i + 1);
   return b;
 }
@@ -51,6 +52,7 @@ struct Bench {
   flis::test::SshdFixture sshd;
   std::unique_ptr<Child> proxy;
   int proxy_port = 0;
+  int folder = 0;  // the target folder of the last prepare(): bench<folder>/101 under sshd's root
 
   explicit Bench(Args a) : args(std::move(a)) {
     int fd = detail::listen_on(0);
@@ -63,8 +65,8 @@ struct Bench {
   }
 
   // A tree with `n` daily packages of `bytes` each, its state a fresh database: `orders` daily
-  // orders (municipalities 101, 102, ...) of n / orders days each, so that the nodes have orders
-  // to share (one order's periods go out one at a time on a node).
+  // orders of municipality 101 of n / orders days each, so that the nodes have orders to share
+  // (one order's periods go out one at a time on a node).
   std::string prepare(FlisdTree& tree, int n, size_t bytes, int orders = 1) {
     std::string uri = pg.create_database();
     // The schema now, so the bench can read the runs table before any node has started.
@@ -73,8 +75,7 @@ struct Bench {
     flis::test::write_file(known, "[127.0.0.1]:" + std::to_string(proxy_port) + " " +
                                       flis::test::read_file(sshd.host_key_pub()));
     flis::Target t = sshd.target("kommuner/{municipality}");
-    static int folder = 0;
-    std::string path = "bench" + std::to_string(++folder) + "/{municipality}";
+    std::string path = (sshd.root() / ("bench" + std::to_string(++folder)) / "{municipality}").string();
     tree.write("flisd.yaml", "timezone: Europe/Copenhagen\nwarehouse: " + tree.warehouse().string() + "\nstate: \"" +
                                  uri + "\"\nworkers: " + std::to_string(args.workers) +
                                  "\nbackfill_workers: 1\nretry: {attempts: 6, initial: 2s, max: 1h}\n"
@@ -84,15 +85,12 @@ struct Bench {
                                  ", timeout: 30s, path: \"" + path + "\"}\n");
     const int per_order = n / orders;
     for (int o = 0; o < orders; ++o) {
-      const int m = 101 + o;
-      tree.daily_order("K" + std::to_string(m) + "-BENCH", m, day_of(0), day_of(per_order - 1));
-      for (int i = 0; i < per_order; ++i) tree.land_random(day_of(i), m, "data.bin", bytes, uint64_t(o * 1000 + i) + 1);
+      tree.daily_order("K101-BENCH" + std::to_string(o), 101, day_of(0), day_of(per_order - 1));
     }
+    for (int i = 0; i < per_order; ++i) tree.land_random(day_of(i), 101, "data.bin", bytes, uint64_t(i) + 1);
     return uri;
   }
-  fs::path outbox(int folder, int municipality = 101) const {
-    return sshd.root() / ("bench" + std::to_string(folder)) / std::to_string(municipality);
-  }
+  fs::path outbox(int folder) const { return sshd.root() / ("bench" + std::to_string(folder)) / "101"; }
 
   std::unique_ptr<Child> node(FlisdTree& tree, const std::string& name, const std::string& pause = {}) {
     std::map<std::string, std::string> env{{"FLISD_CONTROL_SOCKET", (tree.root() / (name + ".sock")).string()}};
@@ -113,7 +111,7 @@ struct Bench {
   }
 
   // Seconds until `nodes` nodes have delivered every package; -1 if not within 10 minutes.
-  double throughput(int nodes, int folder) {
+  double throughput(int nodes) {
     FlisdTree tree;
     const int orders = std::max(1, args.packages / 15);
     std::string uri = prepare(tree, args.packages, 2048, orders);
@@ -123,6 +121,7 @@ struct Bench {
     for (int i = 0; i < nodes; ++i) running.push_back(node(tree, "n" + std::to_string(i + 1)));
     double took = -1;
     while (Clock::now() - t0 < std::chrono::minutes(10)) {
+      if (std::any_of(running.begin(), running.end(), [](auto& n) { return n->exited(); })) break;  // failed to start
       if (delivered(uri) == expected) {
         took = std::chrono::duration<double>(Clock::now() - t0).count();
         break;
@@ -130,17 +129,14 @@ struct Bench {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     stop(running);
-    size_t packages = 0, temporaries = 0, problems = 0;
-    for (int o = 0; o < orders; ++o) {
-      Outbox box = check_outbox(outbox(folder, 101 + o));
-      packages += box.packages.size(), temporaries += box.temporaries.size(), problems += box.problems.size();
-    }
+    Outbox box = check_outbox(outbox(folder));
+    size_t packages = box.packages.size(), temporaries = box.temporaries.size(), problems = box.problems.size();
     std::printf("NODES throughput nodes=%d orders=%d packages=%d delivered=%zu temporaries=%zu problems=%zu seconds=%.2f\n",
                 nodes, orders, args.packages, packages, temporaries, problems, took);
     return took;
   }
 
-  void rescue_trials(int first_folder) {
+  void rescue_trials() {
     std::vector<double> times;
     int lost = 0, duplicated = 0;
     for (int trial = 0; trial < args.trials; ++trial) {
@@ -173,7 +169,7 @@ struct Bench {
       std::vector<std::unique_ptr<Child>> nodes;
       nodes.push_back(std::move(b));
       stop(nodes);
-      Outbox o = check_outbox(outbox(first_folder + trial));
+      Outbox o = check_outbox(outbox(folder));
       if (!paused || took < 0) ++lost;
       if (o.packages.size() > 1 || !o.temporaries.empty() || !o.problems.empty()) ++duplicated;
       if (took >= 0) times.push_back(took);
@@ -211,11 +207,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   Bench bench(args);
-  double one = bench.throughput(1, 1);
-  double three = bench.throughput(3, 2);
-  std::printf("NODES ratio one/three=%.2f (one node %.2f s, three nodes %.2f s, %d packages, %d workers each)\n",
-              three > 0 ? one / three : -1.0, one, three, args.packages, args.workers);
-  std::fflush(stdout);
-  if (args.trials > 0) bench.rescue_trials(3);
+  if (args.packages > 0) {
+    double one = bench.throughput(1);
+    double three = bench.throughput(3);
+    std::printf("NODES ratio one/three=%.2f (one node %.2f s, three nodes %.2f s, %d packages, %d workers each)\n",
+                three > 0 ? one / three : -1.0, one, three, args.packages, args.workers);
+    std::fflush(stdout);
+  }
+  if (args.trials > 0) bench.rescue_trials();
   return 0;
 }
