@@ -115,7 +115,7 @@ std::string trimmed(const char* message) {
 // What the sysadmin can do about an error, by its SQLSTATE class.
 std::string advice(const std::string& sqlstate) {
   if (sqlstate == "53100") return "; the database server's disk is full: free space on it";
-  if (sqlstate == "42501") return "; flisd's database role lacks a right: grant it (see docs/configuration.md)";
+  if (sqlstate == "42501") return "; flisd's database role lacks a right: grant it (see /usr/share/doc/flisd/configuration.md)";
   if (sqlstate == "25006") return "; the database is read-only here (a standby, or flisctl's read-only session)";
   if (sqlstate.rfind("53", 0) == 0) return "; the database server is short of resources: check its log";
   if (sqlstate.rfind("57P", 0) == 0 || sqlstate.rfind("08", 0) == 0)
