@@ -21,6 +21,7 @@
 
 #include "config/loader.h"
 #include "daemon/ctl_commands.h"
+#include "daemon/state_store.h"
 #include "jobs/ssh_session.h"
 
 namespace flis {
@@ -69,6 +70,13 @@ Status check_warehouse(const fs::path& warehouse, const std::string& settings_fi
 // The database file (if there) and its folder (SQLite keeps -wal and -shm files beside it) must
 // be writable; the database is neither made nor opened here.
 Status check_state(const fs::path& state) {
+  // PostgreSQL: reachable and not from a newer flisd; a database flisd has not used yet is fine
+  // (flisd creates its tables), and nothing is written here.
+  if (is_database_uri(state.string())) {
+    auto store = StateStore::open_readonly(state.string());
+    if (store || store.message().find("holds no flisd state yet") != std::string::npos) return Status::OK();
+    return store.status();
+  }
   fs::path folder = state.parent_path();
   struct stat st {};
   if (stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -192,33 +192,30 @@ Result<Run> SqlStore::ensure(const Run& proto) {
   const std::string doing = "recording run " + proto.order + " " + proto.period;
   // One statement: the run exists afterwards, and an existing one is untouched, however many
   // nodes plan the same period at once.
-  std::optional<Run> made;
-  auto ins = db_->exec(
+  auto ins = db_->insert(
       "INSERT INTO runs (order_id, municipality, period, redelivery, kind, status, created, config_version, "
       "missing, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, {nextver}) "
-      "ON CONFLICT (order_id, period, redelivery) DO NOTHING RETURNING id, version",
+      "ON CONFLICT (order_id, period, redelivery) DO NOTHING",
       {proto.order, int64_t(proto.municipality), proto.period, int64_t(proto.redelivery),
        std::string(to_string(proto.kind)), std::string(to_string(proto.status)), time_value(proto.created),
        proto.config_version, join_missing(proto.missing)},
-      [&](const SqlRow& row) {
-        // Inserted: the row is the proto with its new id; no need to read it back.
-        made = proto;
-        made->id = row.integer(0);
-        made->version = row.integer(1);
-      },
       doing);
   if (!ins) return ins.status();
-  if (made) {
-    made->attempts = 0;
-    made->started = made->finished = made->next_attempt = std::nullopt;
-    made->bytes = 0;
-    made->remote.clear();
-    made->checksum.clear();
-    made->error.clear();
-    made->late = false;
-    made->node.clear();
-    made->incarnation = 0;
-    return *made;
+  if (*ins) {
+    // Inserted: the row is the proto with its new id; no need to read it back.
+    Run made = proto;
+    made.id = (*ins)->id;
+    made.version = (*ins)->version;
+    made.attempts = 0;
+    made.started = made.finished = made.next_attempt = std::nullopt;
+    made.bytes = 0;
+    made.remote.clear();
+    made.checksum.clear();
+    made.error.clear();
+    made.late = false;
+    made.node.clear();
+    made.incarnation = 0;
+    return made;
   }
   auto runs = runs_of(std::string("SELECT ") + kColumns + " FROM runs WHERE order_id = ?1 AND period = ?2 AND redelivery = ?3",
                       {proto.order, proto.period, int64_t(proto.redelivery)}, "reading run " + proto.order + " " + proto.period);
@@ -398,14 +395,22 @@ Status SqlStore::scan(const std::function<void(const Run&)>& fn) {
 
 Status SqlStore::changes_since(int64_t after, const std::function<void(const Run&)>& fn, int64_t* last) {
   std::lock_guard lock(mu_);
+  const std::string doing = "reading the runs changed since version " + std::to_string(after);
+  auto horizon = db_->settled_version(doing);
+  if (!horizon) return horizon.status();
+  if (*horizon == StateDb::kBusy) {  // another node is writing: nothing is certain yet
+    if (last) *last = after;
+    return Status::OK();
+  }
   int64_t seen = after;
-  Status s = db_->exec(std::string("SELECT ") + kColumns + " FROM runs WHERE version > ?1 ORDER BY version", {after},
+  Status s = db_->exec(std::string("SELECT ") + kColumns + " FROM runs WHERE version > ?1 AND version <= ?2 ORDER BY version",
+                       {after, *horizon},
                        [&](const SqlRow& row) {
                          Run r = read_run(row);
                          seen = std::max(seen, r.version);
                          fn(r);
                        },
-                       "reading the runs changed since version " + std::to_string(after))
+                       doing)
                  .status();
   if (s && last) *last = seen;
   return s;

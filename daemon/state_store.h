@@ -131,6 +131,8 @@ class StateStore {
   virtual Status scan(const std::function<void(const Run&)>& fn) = 0;
   // Every run inserted or updated with version > after, in version order; *last becomes the
   // highest version seen (after, if none): what another node changed since the last look.
+  // Never skips a change that commits later with a lower version: on PostgreSQL, while another
+  // transaction is writing it returns nothing (and *last = after); call again later.
   virtual Status changes_since(int64_t after, const std::function<void(const Run&)>& fn, int64_t* last) = 0;
 
   // --- several hosts -------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 // A connection found broken between calls (the server restarted) is reset once, transparently;
 // one broken during a write is reported, never retried, since the write may have committed.
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <cstdlib>
 #include <unordered_map>
@@ -69,6 +70,9 @@ constexpr int kPgSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 // Any key that serialises migrations of flisd's schema among the nodes starting at once.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7236979746381522)";
 
+// Held shared by every transaction that takes a version (see translate).
+constexpr const char* kVersionLock = "7236979746381523";
+
 // The store's SQL in PostgreSQL's words: $1 for ?1, and the tokens of daemon/state_db.h.
 std::string translate(const std::string& sql) {
   std::string out;
@@ -81,7 +85,9 @@ std::string translate(const std::string& sql) {
       out += "CAST(floor(extract(epoch FROM clock_timestamp())) AS BIGINT)";
       i += 4;
     } else if (sql.compare(i, 9, "{nextver}") == 0) {
-      out += "nextval('runs_version')";
+      // Under a shared lock held to the end of the transaction: settled_version() takes it
+      // exclusively to know that no version below the sequence's value is still uncommitted.
+      out += std::string("(SELECT nextval('runs_version') FROM pg_advisory_xact_lock_shared(") + kVersionLock + "))";
       i += 8;
     } else if (sql.compare(i, 6, "{lock}") == 0) {
       out += " FOR UPDATE SKIP LOCKED";
@@ -115,7 +121,9 @@ std::string trimmed(const char* message) {
 // What the sysadmin can do about an error, by its SQLSTATE class.
 std::string advice(const std::string& sqlstate) {
   if (sqlstate == "53100") return "; the database server's disk is full: free space on it";
-  if (sqlstate == "42501") return "; flisd's database role lacks a right: grant it (see /usr/share/doc/flisd/configuration.md)";
+  if (sqlstate == "42501")
+    return "; flisd's database role lacks a right: grant it SELECT, INSERT and UPDATE on flisd's tables and "
+           "sequences (and CREATE on the schema for the first start)";
   if (sqlstate == "25006") return "; the database is read-only here (a standby, or flisctl's read-only session)";
   if (sqlstate.rfind("53", 0) == 0) return "; the database server is short of resources: check its log";
   if (sqlstate.rfind("57P", 0) == 0 || sqlstate.rfind("08", 0) == 0)
@@ -135,6 +143,13 @@ class PgRow final : public SqlRow {
   PGresult* r_;
   int row_;
 };
+
+// Data or the end of the stream waits on the socket, without blocking.
+bool readable(int fd) {
+  if (fd < 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
 
 struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
@@ -156,6 +171,28 @@ class PgDb final : public StateDb {
       out = run(sql, params, row, doing);
     }
     return out;
+  }
+
+  Result<std::optional<Inserted>> insert(const std::string& sql, const std::vector<SqlValue>& params,
+                                         const std::string& doing) override {
+    std::optional<Inserted> made;
+    auto r = exec(sql + " RETURNING id, version", params,
+                  [&](const SqlRow& row) { made = Inserted{row.integer(0), row.integer(1)}; }, doing);
+    if (!r) return r.status();
+    return made;
+  }
+
+  // Versions come from a sequence, in the order changes are made, not committed: a change open in
+  // another transaction may hold a lower version than one already committed. When no such
+  // transaction is open (the exclusive lock is free), every version up to the sequence's value is
+  // settled. Never waits: a busy moment is reported and the caller looks again later.
+  Result<int64_t> settled_version(const std::string& doing) override {
+    int64_t horizon = kBusy;
+    auto r = exec(std::string("SELECT CASE WHEN pg_try_advisory_xact_lock(") + kVersionLock +
+                      ") THEN (SELECT last_value FROM runs_version) END",
+                  {}, [&](const SqlRow& row) { horizon = row.null(0) ? kBusy : row.integer(0); }, doing);
+    if (!r) return r.status();
+    return horizon;
   }
 
   Status begin(const std::string& doing) override {
@@ -198,7 +235,10 @@ class PgDb final : public StateDb {
   // here, before anything is sent: nothing can have been done twice.
   Status connected(const std::string& doing) {
     if (in_tx_) return Status::OK();  // a broken transaction fails as a whole, never half-resent
-    if (PQstatus(conn_) == CONNECTION_OK) PQconsumeInput(conn_);  // notices a closed socket
+    // Whatever the server sent while we were idle (its last FATAL message, then the end of the
+    // stream) is read now, so a closed session shows as CONNECTION_BAD before we send anything.
+    for (int i = 0; i < 4 && PQstatus(conn_) == CONNECTION_OK && readable(PQsocket(conn_)); ++i)
+      if (!PQconsumeInput(conn_)) break;
     if (PQstatus(conn_) == CONNECTION_OK) return Status::OK();
     statements_.clear();  // prepared statements belong to the old session
     PQreset(conn_);

@@ -137,6 +137,20 @@ class SqliteDb final : public StateDb {
     return out;
   }
 
+  Result<std::optional<Inserted>> insert(const std::string& sql, const std::vector<SqlValue>& params,
+                                         const std::string& doing) override {
+    auto changed = exec(sql, params, {}, doing);
+    if (!changed) return changed.status();
+    if (*changed == 0) return std::optional<Inserted>();
+    Inserted made{sqlite3_last_insert_rowid(db_), 0};
+    auto v = exec("SELECT version FROM runs WHERE id = ?1", {made.id},
+                  [&](const SqlRow& row) { made.version = row.integer(0); }, doing);
+    if (!v) return v.status();
+    return std::optional<Inserted>(made);
+  }
+
+  Result<int64_t> settled_version(const std::string&) override { return kNoHorizon; }
+
   Status begin(const std::string& doing) override { return plain("BEGIN IMMEDIATE", doing); }
   Status commit(const std::string& doing) override { return plain("COMMIT", doing); }
   // After an I/O error or a full disk SQLite may already have rolled back; then this is a no-op.

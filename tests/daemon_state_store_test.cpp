@@ -734,3 +734,109 @@ BOOST_AUTO_TEST_CASE(a_sqlite_history_copies_into_an_empty_postgresql_with_its_i
   BOOST_TEST(again.message().find("already holds 4 runs") != std::string::npos, again.message());
   BOOST_TEST(*dst->count_runs() == 4);
 }
+
+// --- PostgreSQL's connection ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_connection_the_server_closed_between_calls_is_reopened) {
+  Where w("postgresql");
+  auto store = open_store(w.location);
+  int64_t id = store->ensure(proto("K101-CPR-D", "2026-11-25"))->id;
+  // What a server restart or an administrator's pg_terminate_backend does to an idle session.
+  auto cut = [&] {
+    const std::string others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    BOOST_TEST_REQUIRE(w.sql("SELECT pg_terminate_backend(pid) " + others));
+    // Until the session is really gone (the signal is asynchronous).
+    for (int i = 0; i < 500 && test::PgServer::exec(w.location, "SELECT count(*) " + others) != "0"; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  cut();
+  auto read = store->get(id);
+  BOOST_TEST_REQUIRE(read.ok(), read.message());
+  BOOST_TEST(read->has_value());
+  cut();
+  Status write = store->set_running(id, at(100));
+  BOOST_TEST_REQUIRE(write.ok(), write.message());
+  BOOST_TEST((get_run(*store, id).status == RunStatus::running));
+  BOOST_TEST(get_run(*store, id).attempts == 1, "the write was sent once");
+}
+
+BOOST_AUTO_TEST_CASE(an_unreachable_postgresql_says_what_to_check) {
+  TempDir dir;
+  std::string uri = "postgresql://flisd@/flisd?host=" + dir.path.string() + "&connect_timeout=2";
+  auto store = StateStore::open(uri);
+  BOOST_TEST_REQUIRE(!store.ok());
+  BOOST_TEST(store.message().find("state database postgresql://flisd@/flisd") != std::string::npos, store.message());
+  BOOST_TEST(store.message().find("check that PostgreSQL runs") != std::string::npos, store.message());
+}
+
+BOOST_AUTO_TEST_CASE(nodes_starting_together_on_a_fresh_database_migrate_it_once) {
+  Where w("postgresql");
+  std::string errors[4];
+  std::vector<std::thread> starting;
+  for (int i = 0; i < 4; ++i)
+    starting.emplace_back([&, i] {
+      auto store = StateStore::open(w.location);
+      if (!store) errors[i] = store.message();
+    });
+  for (auto& t : starting) t.join();
+  for (const auto& e : errors) BOOST_TEST(e == "");
+  BOOST_TEST(test::PgServer::exec(w.location, "SELECT version FROM flisd_schema") == std::to_string(StateStore::schema_version()));
+  BOOST_TEST(test::PgServer::exec(w.location, "SELECT count(*) FROM flisd_schema") == "1");
+}
+
+BOOST_DATA_TEST_CASE(two_nodes_rescuing_at_once_never_take_the_same_orphan, bdata::make(kEngines), engine) {
+  Where w(engine);
+  auto dead = node_store(w, "dead");
+  constexpr int kRuns = 60;
+  BOOST_TEST_REQUIRE(dead->batch([&] {
+                           for (int i = 0; i < kRuns; ++i) {
+                             int64_t id = queued_run(*dead, "2026-" + std::to_string(1000 + i));
+                             if (Status s = dead->set_running(id, at(100)); !s) return s;
+                           }
+                           return Status::OK();
+                         }).ok());
+  expire(w, "dead");
+  auto a = node_store(w, "a");
+  auto b = node_store(w, "b");
+  std::vector<Run> got[2];
+  std::string errors[2];
+  auto rescuer = [&](StateStore& store, int k) {
+    auto r = store.take_orphans();
+    if (r) got[k] = *r;
+    else errors[k] = r.message();
+  };
+  std::thread ta(rescuer, std::ref(*a), 0), tb(rescuer, std::ref(*b), 1);
+  ta.join();
+  tb.join();
+  BOOST_TEST(errors[0] == "");
+  BOOST_TEST(errors[1] == "");
+  std::set<int64_t> all;
+  for (const auto& side : got)
+    for (const Run& r : side) all.insert(r.id);
+  BOOST_TEST(got[0].size() + got[1].size() == size_t(kRuns), "no orphan was taken twice");
+  BOOST_TEST(all.size() == size_t(kRuns));
+  auto runs = a->list({.status = RunStatus::running});
+  for (const Run& r : *runs) BOOST_TEST((r.node == "a" || r.node == "b"), r.node);
+}
+
+// A sequence hands out versions when a change is made, not when it commits: a reader must never
+// move past a version that an open transaction may still commit.
+BOOST_AUTO_TEST_CASE(changes_since_never_skips_a_lower_version_committed_later) {
+  Where w("postgresql");
+  auto a = open_store(w.location);
+  auto b = open_store(w.location);
+  int64_t x = 0, y = 0, last = 0;
+  std::vector<int64_t> seen;
+  auto collect = [&](const Run& r) { seen.push_back(r.id); };
+  Status s = a->batch([&] {
+    x = a->ensure(proto("K101-CPR-D", "2026-11-25"))->id;  // a lower version, not committed yet
+    y = b->ensure(proto("K101-CPR-D", "2026-11-26"))->id;  // a higher one, committed at once
+    if (Status c = b->changes_since(0, collect, &last); !c) return c;
+    BOOST_TEST(seen.empty(), "while a writes, nothing is certain");
+    BOOST_TEST(last == 0);
+    return Status::OK();
+  });
+  BOOST_TEST_REQUIRE(s.ok(), s.message());
+  BOOST_TEST_REQUIRE(b->changes_since(last, collect, &last).ok());
+  BOOST_TEST((seen == std::vector<int64_t>{x, y}), "both, in version order, once a committed");
+}
