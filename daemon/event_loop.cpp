@@ -261,6 +261,10 @@ int EventLoop::run() {
     }
     handle_requests();
     if (check_lease_.exchange(false)) renew(false);
+    if (unrecorded_.exchange(false) && shared_ && attached_) {
+      reattach_ = true;
+      fence("node " + options_.node + " could not record a run's outcome; it attaches again so the run is checked on its target");
+    }
     if (fenced_ && inflight_.empty() && !stopping_) resume_node();
   }
   // The runs still running here are no longer anyone's: the lease ends now, so another node takes
@@ -328,6 +332,10 @@ void EventLoop::fence(const std::string& why) {
 // Every attempt of the fenced node has ended: renew the lease it may still hold, else attach with
 // a new incarnation (the runs it left become orphans, taken over like any other node's).
 void EventLoop::resume_node() {
+  if (reattach_ && attached_) {
+    (void)store_->release_lease();  // best effort: a new incarnation makes the old one's runs orphans anyway
+    attached_ = false;
+  }
   if (attached_) {
     const auto asked = std::chrono::steady_clock::now();
     if (Status st = store_->renew_lease(); !st) {
@@ -339,6 +347,7 @@ void EventLoop::resume_node() {
   }
   if (!attached_)
     if (Status st = attach(); !st) return;
+  reattach_ = false;
   fenced_ = false;
   renew_failing_logged_ = false;
   runner_->set_fenced(false);
@@ -611,6 +620,7 @@ void EventLoop::start(const Run& run) {
     try {
       Outcome outcome = runner_->execute(run, &cancel_);  // the Runner logs and records the outcome
       if (outcome.abandoned) check_lease_ = true;
+      else if (!outcome.recorded) unrecorded_ = true;
       if (metrics_) observe(run, outcome);
     } catch (const std::exception& e) {
       log_event(Event::run_failed, Priority::err,

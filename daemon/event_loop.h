@@ -160,6 +160,11 @@ class EventLoop {
   std::chrono::steady_clock::time_point last_renewed_;  // when the last successful renewal was asked
   bool renew_failing_logged_ = false;
   std::atomic<bool> check_lease_{false};  // a worker's write was refused: look at the lease now
+  // A worker could not record an outcome (the database went away mid-write): the run is still
+  // `running` under this incarnation. The node attaches again, so that the rescue checks the run on
+  // its target like any orphan.
+  std::atomic<bool> unrecorded_{false};
+  bool reattach_ = false;
 
   // Loop thread only.
   std::map<int64_t, Run> inflight_;        // run id -> run, on a worker now
