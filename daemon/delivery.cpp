@@ -76,7 +76,7 @@ Result<std::optional<Delivered>> already_delivered(Destination& d, const Run& ru
 }  // namespace
 
 Result<Delivered> deliver(const Config& config, StateStore& store, const Order& order, const Run& run,
-                          Instant created, const std::atomic<bool>* cancel) {
+                          Instant created, const std::atomic<bool>* cancel, const std::string& attempt) {
   auto period = Period::parse(run.period);
   if (!period) return Status::Error("'" + run.period + "' is not a period name");
   auto dest = destination_of(config, order, run, cancel);
@@ -97,7 +97,10 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
       return Status::Error("partition " + p.key() + " is not processed (no _PROCESSED in " +
                            partition_path(spec.warehouse, p).string() + ")");
 
-  auto upload = dest->target->begin(dest->folder, dest->name);
+  // An earlier attempt that failed mid-upload may have left its own temporary file behind.
+  if (run.attempts > 1)
+    if (Status s = dest->target->remove_temporaries(dest->folder, dest->name); !s) return s;
+  auto upload = dest->target->begin(dest->folder, dest->name, attempt);
   if (!upload) return upload.status();
   if (const auto& pause = delivery_pause()) spec.after_hashing = [&pause, cancel] { pause(cancel); };
   auto packed = build_package(spec, **upload, cancel);
@@ -134,6 +137,10 @@ Result<std::optional<Delivered>> find_delivered(const Config& config, const Orde
                                                 const std::atomic<bool>* cancel) {
   auto dest = destination_of(config, order, run, cancel);
   if (!dest) return dest.status();
+  // Whichever attempt left them: a temporary name holds the attempt, so the one in the run's
+  // record is not enough (an attempt taken over from another node, a retry).
+  if (Status s = dest->target->remove_temporaries(dest->folder, dest->name); !s)
+    return s.context("checking " + dest->target->describe() + " for " + dest->path());
   return already_delivered(*dest, run);
 }
 

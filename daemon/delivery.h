@@ -31,12 +31,15 @@ struct Delivered {
 };
 
 // Builds the package of `run` and streams it to its target. `created` goes into the manifest.
+// `attempt` names the attempt in the temporary file's name (jobs/target.h attempt_tag(); empty:
+// the one-host name). A retry first removes what earlier attempts may have left.
 Result<Delivered> deliver(const Config& config, StateStore& store, const Order& order, const Run& run,
-                          Instant created, const std::atomic<bool>* cancel);
+                          Instant created, const std::atomic<bool>* cancel, const std::string& attempt = {});
 
 // Crash recovery: the package of a run left `running`, if it is complete on its target (a final
 // file without its checksum file, whose size matches what the run recorded, is completed first).
-// nullopt when it is not there; the target removes a stale temporary file while looking.
+// nullopt when it is not there; every temporary file of the package, whichever attempt (or node)
+// left it, is removed first.
 Result<std::optional<Delivered>> find_delivered(const Config& config, const Order& order, const Run& run,
                                                 const std::atomic<bool>* cancel);
 

@@ -64,6 +64,12 @@ int worker_count(const Config& config) { return std::max(1, config.settings.work
 
 }  // namespace
 
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
 Result<std::unique_ptr<EventLoop>> EventLoop::create(LoopOptions options) {
   LoadResult loaded = load_config(options.config_dir);
   log_diagnostics(loaded.diagnostics);
@@ -73,7 +79,12 @@ Result<std::unique_ptr<EventLoop>> EventLoop::create(LoopOptions options) {
                          " error(s) (logged above); fix them (flisctl validate) and start flisd again");
   auto store = StateStore::open(loaded.config->settings.state);
   if (!store) return store.status();
+  const bool shared = is_database_uri(loaded.config->settings.state.string());
   std::unique_ptr<EventLoop> loop(new EventLoop(std::move(options), loaded.config, std::move(*store)));
+  loop->shared_ = shared;
+  // Before anything else touches the runs: a second process with this node name refuses to start.
+  if (!loop->options_.node.empty())
+    if (Status st = loop->attach(); !st.ok()) return st;
   if (Status st = loop->open_fds(); !st.ok()) return st;
   loop->start_metrics(*loaded.config, loaded.diagnostics.error_count() == 0);
   return loop;
@@ -93,7 +104,8 @@ EventLoop::~EventLoop() {
   cancel_ = true;
   pool_.reset();  // joins the workers before the runner and store they use go away
   control_.reset();
-  for (int fd : {epoll_, event_, signal_, wake_timer_, rescan_timer_, watchdog_timer_, inotify_})
+  for (int fd : {epoll_, event_, signal_, wake_timer_, rescan_timer_, watchdog_timer_, inotify_, lease_timer_,
+                 rescue_timer_, follow_timer_})
     if (fd >= 0) close(fd);
 }
 
@@ -117,6 +129,24 @@ Status EventLoop::open_fds() {
     auto spec = periodic(*interval / 2);  // twice per WatchdogSec, as systemd recommends
     timerfd_settime(watchdog_timer_, 0, &spec, nullptr);
     if (Status st = add_to_epoll(epoll_, watchdog_timer_); !st.ok()) return st;
+  }
+  if (!options_.node.empty()) {
+    // Monotonic: a lease is a length of time, whatever the wall clock does.
+    auto every = [&](int& fd, std::chrono::microseconds interval) -> Status {
+      fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+      if (fd < 0) return Status::Error("cannot create a node timer: " + errno_text());
+      auto spec = periodic(interval);
+      timerfd_settime(fd, 0, &spec, nullptr);
+      return add_to_epoll(epoll_, fd);
+    };
+    if (Status st = every(lease_timer_, std::chrono::duration_cast<std::chrono::microseconds>(options_.lease) / 3); !st)
+      return st;
+    if (shared_) {
+      if (Status st = every(rescue_timer_, std::chrono::duration_cast<std::chrono::microseconds>(options_.rescue_interval)); !st)
+        return st;
+      if (Status st = every(follow_timer_, std::chrono::duration_cast<std::chrono::microseconds>(options_.follow_interval)); !st)
+        return st;
+    }
   }
   if (options_.signals) {
     sigset_t set;
@@ -204,6 +234,18 @@ int EventLoop::run() {
           if (Status st = runner_->rescan(); !st) log_message(Priority::err, "rescan failed: " + st.message());
           need_dispatch_ = true;
         }
+      } else if (fd == lease_timer_) {
+        drain(lease_timer_);
+        renew(true);
+      } else if (fd == rescue_timer_) {
+        drain(rescue_timer_);
+        if (!stopping_) rescue();
+      } else if (fd == follow_timer_) {
+        drain(follow_timer_);
+        if (!stopping_ && attached_ && !fenced_) {
+          if (Status st = runner_->follow_changes(); !st) log_message(Priority::warning, "following other nodes: " + st.message());
+          need_dispatch_ = true;
+        }
       } else if (fd == watchdog_timer_) {
         drain(watchdog_timer_);
         notify::watchdog();
@@ -218,9 +260,117 @@ int EventLoop::run() {
       }
     }
     handle_requests();
+    if (check_lease_.exchange(false)) renew(false);
+    if (unrecorded_.exchange(false) && shared_ && attached_) {
+      reattach_ = true;
+      fence("node " + options_.node + " could not record a run's outcome; it attaches again so the run is checked on its target");
+    }
+    if (fenced_ && inflight_.empty() && !stopping_) resume_node();
   }
+  // The runs still running here are no longer anyone's: the lease ends now, so another node takes
+  // them over at its next rescue instead of after the lease.
+  if (attached_)
+    if (Status st = store_->release_lease(); !st) log_message(Priority::warning, "releasing the node's lease: " + st.message());
   log_event(Event::stopping, Priority::info, {}, "flisd stopped");
   return 0;
+}
+
+// --- the node's lease ------------------------------------------------------------------------------
+
+Status EventLoop::attach() {
+  const auto asked = std::chrono::steady_clock::now();
+  auto lease = store_->attach_node(options_.node, options_.lease, host_name(), int(getpid()));
+  if (!lease) return lease.status();
+  attached_ = true;
+  last_renewed_ = asked;
+  log_message(Priority::info, "node " + lease->node + " attached (incarnation " + std::to_string(lease->incarnation) +
+                                  ", lease " + std::to_string(options_.lease.count()) + " s)");
+  return Status::OK();
+}
+
+// Renews the lease; when that fails for longer than two thirds of the lease, the node stops taking
+// runs and cancels its uploads while the lease still holds, so that it never writes a package a
+// node that took the run over writes too. The times are this host's monotonic clock, taken before
+// each renewal was asked: never later than the database's.
+void EventLoop::renew(bool timer) {
+  if (!attached_) {
+    if (timer && inflight_.empty() && !stopping_) resume_node();
+    return;
+  }
+  const auto asked = std::chrono::steady_clock::now();
+  Status st = store_->renew_lease();
+  if (st) {
+    last_renewed_ = asked;
+    if (renew_failing_logged_) log_message(Priority::notice, "node " + options_.node + ": lease renewed again");
+    renew_failing_logged_ = false;
+    return;
+  }
+  if (is_lease_lost(st)) {
+    attached_ = false;
+    fence("node " + options_.node + " lost its lease: " + st.message());
+    return;
+  }
+  if (!renew_failing_logged_)
+    log_message(Priority::warning, "node " + options_.node + ": cannot renew the lease: " + st.message());
+  renew_failing_logged_ = true;
+  if (asked - last_renewed_ > options_.lease * 2 / 3)
+    fence("node " + options_.node + " could not renew its lease for " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(asked - last_renewed_).count()) +
+          " s (" + st.message() + ")");
+}
+
+void EventLoop::fence(const std::string& why) {
+  if (!fenced_)
+    log_message(Priority::warning, why + "; it takes no runs and aborts its " + std::to_string(inflight_.size()) +
+                                       " upload(s) until it holds a lease again");
+  fenced_ = true;
+  runner_->set_fenced(true);
+  cancel_ = true;  // every upload in flight stops at its next step; none reaches its final name
+  update_status();
+}
+
+// Every attempt of the fenced node has ended: renew the lease it may still hold, else attach with
+// a new incarnation (the runs it left become orphans, taken over like any other node's).
+void EventLoop::resume_node() {
+  if (reattach_ && attached_) {
+    (void)store_->release_lease();  // best effort: a new incarnation makes the old one's runs orphans anyway
+    attached_ = false;
+  }
+  if (attached_) {
+    const auto asked = std::chrono::steady_clock::now();
+    if (Status st = store_->renew_lease(); !st) {
+      if (!is_lease_lost(st)) return;  // still out of reach: the next tick tries again
+      attached_ = false;
+    } else {
+      last_renewed_ = asked;
+    }
+  }
+  if (!attached_)
+    if (Status st = attach(); !st) return;
+  reattach_ = false;
+  fenced_ = false;
+  renew_failing_logged_ = false;
+  runner_->set_fenced(false);
+  cancel_ = false;
+  log_message(Priority::notice, "node " + options_.node + " takes runs again");
+  if (shared_) rescue();
+  need_dispatch_ = true;
+}
+
+// Runs of nodes whose lease ended (a crash, a pause, a cut-off network), checked on their target.
+void EventLoop::rescue() {
+  if (!attached_ || fenced_) return;
+  auto taken = runner_->rescue(&cancel_);
+  if (!taken) {
+    if (is_lease_lost(taken.status())) {
+      attached_ = false;
+      fence("node " + options_.node + " lost its lease: " + taken.message());
+    } else {
+      log_message(Priority::err, "rescuing other nodes' runs: " + taken.message());
+    }
+    return;
+  }
+  if (*taken > 0) need_dispatch_ = true;
 }
 
 // --- requests from other threads -----------------------------------------------------------------
@@ -426,7 +576,10 @@ void EventLoop::catch_up() {
 }
 
 void EventLoop::dispatch() {
-  if (stopping_) return;
+  if (stopping_ || fenced_) return;
+  // Idle: what the other nodes did since the last look, before choosing.
+  if (shared_ && inflight_.empty())
+    if (Status st = runner_->follow_changes(); !st) log_message(Priority::warning, "following other nodes: " + st.message());
   auto config = runner_->config();
   const int workers = worker_count(*config);
   const int backfill_max = std::min(config->settings.backfill_workers, workers);
@@ -466,6 +619,8 @@ void EventLoop::start(const Run& run) {
   pool_->submit([this, run] {
     try {
       Outcome outcome = runner_->execute(run, &cancel_);  // the Runner logs and records the outcome
+      if (outcome.abandoned) check_lease_ = true;
+      else if (!outcome.recorded) unrecorded_ = true;
       if (metrics_) observe(run, outcome);
     } catch (const std::exception& e) {
       log_event(Event::run_failed, Priority::err,

@@ -57,10 +57,22 @@ struct LoopOptions {
   std::chrono::seconds shutdown_grace{60};    // below the unit's TimeoutStopSec=90
   // Where to listen for flisctl; nullopt for none.
   std::optional<std::filesystem::path> control_socket;
+  // This process's node name in the state database (daemon/state_store.h attach_node); empty: not
+  // attached (tests, one host without a name). Attached, it renews its lease every lease/3 and
+  // gives up its runs before the lease can end when it cannot; with a shared (PostgreSQL) state it
+  // also takes over the runs of nodes whose lease ended every rescue_interval and follows the
+  // other nodes' changes every follow_interval.
+  std::string node;
+  std::chrono::seconds lease{30};
+  std::chrono::seconds rescue_interval{10};
+  std::chrono::milliseconds follow_interval{2000};
   // Take SIGTERM, SIGINT and SIGHUP through a signalfd. The caller must have blocked them in every
   // thread (before create(), which starts the workers).
   bool signals = false;
 };
+
+// This host's name (gethostname), the default node name.
+std::string host_name();
 
 class EventLoop {
  public:
@@ -107,6 +119,12 @@ class EventLoop {
   void handle_signals();
   void handle_wakeup_timer();
   void handle_inotify();
+  // The node's lease (several hosts): renewal, self-fencing, attaching again after a loss.
+  Status attach();
+  void renew(bool timer);
+  void fence(const std::string& why);
+  void resume_node();
+  void rescue();
   void refresh_and_dispatch();
   void catch_up();  // the work owed: a whole pass, the timer's pass, warehouse events; then dispatch
   void dispatch();
@@ -132,7 +150,21 @@ class EventLoop {
   std::atomic<bool> cancel_{false};
 
   int epoll_ = -1, event_ = -1, signal_ = -1, wake_timer_ = -1, rescan_timer_ = -1,
-      watchdog_timer_ = -1, inotify_ = -1;
+      watchdog_timer_ = -1, inotify_ = -1, lease_timer_ = -1, rescue_timer_ = -1, follow_timer_ = -1;
+
+  // The node (loop thread only). fenced_: no new runs, uploads cancelled, until the lease is
+  // renewed or the node attached again.
+  bool shared_ = false;    // the state is shared with other nodes (PostgreSQL)
+  bool attached_ = false;
+  bool fenced_ = false;
+  std::chrono::steady_clock::time_point last_renewed_;  // when the last successful renewal was asked
+  bool renew_failing_logged_ = false;
+  std::atomic<bool> check_lease_{false};  // a worker's write was refused: look at the lease now
+  // A worker could not record an outcome (the database went away mid-write): the run is still
+  // `running` under this incarnation. The node attaches again, so that the rescue checks the run on
+  // its target like any orphan.
+  std::atomic<bool> unrecorded_{false};
+  bool reattach_ = false;
 
   // Loop thread only.
   std::map<int64_t, Run> inflight_;        // run id -> run, on a worker now

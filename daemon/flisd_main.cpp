@@ -15,6 +15,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "journal", "stderr"}))
       ->capture_default_str();
   app.add_flag("--once", options.once, "deliver everything due now, then exit");
+  app.add_option("--node", options.node, "this process's name in a shared state database (default: the host name)");
+  app.add_option("--lease-seconds", options.lease_seconds,
+                 "how long this node's lease lasts without a renewal; renewed every third of it")
+      ->check(CLI::Range(3, 3600))
+      ->capture_default_str();
+  app.add_option("--rescue-seconds", options.rescue_seconds,
+                 "how often to take over the runs of nodes whose lease ended")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   app.add_option("--now", options.now, "the clock for --once (tests, what-if): 2026-12-04T06:00:00+01:00, ...Z or local 2026-12-04 06:00");
   try {
     app.parse(argc, argv);

@@ -16,6 +16,12 @@ struct CommonOptions {
 
 struct DaemonOptions : CommonOptions {
   bool once = false;
+  // Several hosts on one PostgreSQL state (docs/guide.md, "Several hosts"): this process's name
+  // in the shared state (default: the host name), how long its lease lasts without a renewal, and
+  // how often it looks for runs of nodes whose lease ended.
+  std::string node;
+  int lease_seconds = 30;
+  int rescue_seconds = 10;
 };
 
 // flisd --once: run everything due now, then exit (0, or 1 if a run failed). daemon/once.cpp

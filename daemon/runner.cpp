@@ -21,6 +21,7 @@
 #include "daemon/run_format.h"
 #include "daemon/warehouse.h"
 #include "jobs/packer.h"
+#include "jobs/target.h"
 
 namespace flis {
 namespace {
@@ -150,8 +151,32 @@ Status Runner::load_book() {
   if (loaded_) return Status::OK();
   std::lock_guard lock(book_mu_);
   book_.clear();
-  if (Status s = store_.scan([&](const Run& r) { book_.put(r); }); !s) return s;
+  if (Status s = store_.scan([&](const Run& r) {
+        book_.put(r);
+        last_version_ = std::max(last_version_, r.version);
+      });
+      !s)
+    return s;
   loaded_ = true;
+  return Status::OK();
+}
+
+// Another node may have moved the run since the book last heard of it (several hosts): then a
+// transition the book thought legal is refused, and the book takes the run as it now is. Called
+// with the book's lock held.
+bool Runner::changed_elsewhere(int64_t id, RunStatus was) {
+  auto now = store_.get(id);
+  if (!now || !now->has_value() || (*now)->status == was) return false;
+  book_.put(**now);
+  return true;
+}
+
+Status Runner::follow_changes() {
+  if (!loaded_) return Status::OK();
+  std::lock_guard lock(book_mu_);
+  int64_t last = last_version_;
+  if (Status s = store_.changes_since(last_version_, [&](const Run& r) { book_.put(r); }, &last); !s) return s;
+  last_version_ = std::max(last_version_, last);
   return Status::OK();
 }
 
@@ -194,7 +219,10 @@ Status Runner::reconcile(const Config& cfg, PlanPass& pass, const Order& listed,
       // whose order is active again. Queued, running, delivered and failed runs keep their course.
       if (existing->status != RunStatus::waiting && existing->status != RunStatus::cancelled) continue;
       const bool was_waiting = existing->status == RunStatus::waiting;
-      if (Status s = store_.set_queued(id, now); !s) return s;
+      if (Status s = store_.set_queued(id, now); !s) {
+        if (changed_elsewhere(id, existing->status)) continue;  // another node queued it first
+        return s;
+      }
       auto run = store_.get(id);
       if (!run || !run->has_value()) return run ? Status::Error("run vanished") : run.status();
       book_.put(**run, p.expected);
@@ -204,10 +232,18 @@ Status Runner::reconcile(const Config& cfg, PlanPass& pass, const Order& listed,
     }
     if (existing->status != RunStatus::waiting) continue;
     if (existing->missing != p.missing.size())
-      if (Status s = store_.set_waiting(id, p.missing); !s) return s;
+      if (Status s = store_.set_waiting(id, p.missing); !s) {
+        if (changed_elsewhere(id, RunStatus::waiting)) continue;
+        return s;
+      }
     if (p.state == PlanState::late && !existing->late) {
-      if (auto s = store_.set_late(id); !s) return s.status();
+      auto marked = store_.set_late(id);
+      if (!marked) {
+        if (changed_elsewhere(id, RunStatus::waiting)) continue;
+        return marked.status();
+      }
       book_.mark_late(id);
+      if (!*marked) continue;  // another node marked it and logged it
       Run shown = proto_of(cfg, order, period, RunStatus::waiting, now);
       shown.id = id;
       shown.missing = p.missing;
@@ -228,7 +264,10 @@ Status Runner::cancel_pending(const std::string& order, const std::string& why, 
       if (e == nullptr || !only(*e)) continue;
     }
     if (Status s = store_.set_cancelled(id, now, why); !s) {
-      // A worker may have started it since: then it is not ours to cancel.
+      // A worker (here or on another node) may have started or cancelled it since: then it is
+      // not ours to cancel.
+      const RunBook::Entry* e = book_.find(id);
+      if (e != nullptr && changed_elsewhere(id, e->status)) continue;
       auto current = store_.get(id);
       if (current && current->has_value() && (*current)->status == RunStatus::running) continue;
       return s;
@@ -247,7 +286,14 @@ Status Runner::queue_retries(Instant now) {
   for (int64_t id : book_.retries_due(now)) {
     auto before = store_.get(id);
     if (!before || !before->has_value()) return before ? Status::Error("run vanished") : before.status();
-    if (Status s = store_.set_queued(id, now); !s) return s;
+    if ((*before)->status != RunStatus::failed) {  // another node queued it already
+      book_.put(**before);
+      continue;
+    }
+    if (Status s = store_.set_queued(id, now); !s) {
+      if (changed_elsewhere(id, RunStatus::failed)) continue;
+      return s;
+    }
     Run run = **before;
     run.status = RunStatus::queued;
     run.next_attempt.reset();
@@ -264,11 +310,15 @@ Status Runner::mark_late(const Config& cfg, Instant now, Summary& summary) {
     const RunBook::Entry* e = book_.find(id);
     if (e == nullptr) continue;
     std::optional<Instant> expected = e->expected();
-    if (auto s = store_.set_late(id); !s) return s.status();
+    auto marked = store_.set_late(id);
+    if (!marked) {
+      if (changed_elsewhere(id, RunStatus::waiting)) continue;
+      return marked.status();
+    }
     auto run = store_.get(id);
     if (!run || !run->has_value()) return run ? Status::Error("run vanished") : run.status();
     book_.put(**run);
-    Summary::add(summary.late, **run, expected);
+    if (*marked) Summary::add(summary.late, **run, expected);  // else another node logged it
   }
   (void)cfg;
   return Status::OK();
@@ -458,19 +508,39 @@ Outcome Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
   if (Status s = store_.set_running(queued.id, wall_()); !s) {
     outcome.status = queued.status;
     outcome.error = s;
+    if (is_lease_lost(s)) {
+      outcome.abandoned = true;
+      return outcome;
+    }
+    (void)reread(queued.id);  // another node may have claimed it: the book learns so
     return outcome;
   }
   Run run = queued;
   run.attempts += 1;
   if (auto fresh = reread(queued.id)) run = *fresh;
+  {
+    std::lock_guard lock(book_mu_);
+    mine_.insert(run.id);
+  }
+  struct Done {  // the run is no longer this process's, however execute() returns
+    Runner& r;
+    int64_t id;
+    ~Done() {
+      std::lock_guard lock(r.book_mu_);
+      r.mine_.erase(id);
+    }
+  } done{*this, run.id};
   log_event(Event::run_started, Priority::info, fields_of(run, RunStatus::running),
-            run_title(run) + ": attempt " + std::to_string(run.attempts) + " started");
+            run_title(run) + ": attempt " + std::to_string(run.attempts) + " started" +
+                (store_.lease() ? " on node " + store_.lease()->node : ""));
 
   auto t0 = std::chrono::steady_clock::now();
-  auto delivered = deliver(*cfg, store_, *order, run, wall_(), cancel);
+  const std::string attempt = store_.lease() ? attempt_tag(store_.lease()->node, run.attempts) : std::string();
+  auto delivered = deliver(*cfg, store_, *order, run, wall_(), cancel, attempt);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   outcome.seconds = seconds;  // metrics hook
   if (delivered) outcome.bytes = delivered->bytes;
+  if (!delivered && is_lease_lost(delivered.status())) return abandon(run, delivered.status(), outcome);
   Status recorded;
   if (delivered) {
     outcome.status = RunStatus::delivered;
@@ -492,6 +562,8 @@ Outcome Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
     (void)reread(run.id);
     return outcome;
   }
+  if (is_lease_lost(recorded) || (fenced_ && cancel != nullptr && cancel->load()))
+    return abandon(run, recorded, outcome);
   // The one error the state database cannot hold itself: say it loudly. Nothing is lost: the run
   // stays `running` and the next start's recover() finds the package on the target (or not).
   outcome.recorded = false;
@@ -500,6 +572,22 @@ Outcome Runner::execute(const Run& queued, const std::atomic<bool>* cancel) {
   log_event(Event::run_failed, Priority::err, fields_of(run, RunStatus::running),
             run_title(run) + ": cannot record the outcome in the state database: " + recorded.message() +
                 "; flisd takes no new runs until this is fixed, then restart it");
+  return outcome;
+}
+
+// The node lost its lease (a fenced write was refused), or gave it up because it could not renew
+// it: it writes nothing more about the run. Whatever this attempt left on the target is only a
+// temporary file with this attempt's name, which the node that takes the run over removes; the
+// final name was never touched (set_packed, fenced, comes before the commit).
+Outcome Runner::abandon(const Run& run, const Status& why, Outcome outcome) {
+  outcome.abandoned = true;
+  outcome.recorded = false;
+  outcome.status = RunStatus::running;
+  outcome.error = why;
+  log_event(Event::run_failed, Priority::warning, fields_of(run, RunStatus::running),
+            run_title(run) + ": attempt " + std::to_string(run.attempts) +
+                " abandoned: this node lost its lease on the state database (" + why.message() +
+                "); another node, or this one once it has attached again, takes the run over");
   return outcome;
 }
 
@@ -608,13 +696,15 @@ std::string Runner::status_line() {
   std::vector<std::string> running;
   int64_t waiting = 0, late = 0;
   {
+    // This process's own runs: with several nodes the book also holds the others'.
     std::lock_guard lock(book_mu_);
-    for (int64_t id : book_.running())
+    for (int64_t id : store_.lease() ? mine_ : book_.running())
       if (const RunBook::Entry* e = book_.find(id)) running.push_back(book_.order_name(*e) + " " + e->period.name());
     waiting = book_.count(RunStatus::waiting);
     late = book_.late_count();
   }
-  std::string line = std::to_string(orders) + (orders == 1 ? " order; " : " orders; ") + std::to_string(running.size()) + " running";
+  std::string line = store_.lease() ? "node " + store_.lease()->node + ": " : std::string();
+  line += std::to_string(orders) + (orders == 1 ? " order; " : " orders; ") + std::to_string(running.size()) + " running";
   if (!running.empty()) {
     std::string shown;
     for (size_t i = 0; i < std::min<size_t>(running.size(), 3); ++i) shown += (i ? ", " : "") + running[i];
@@ -630,12 +720,33 @@ std::string Runner::status_line() {
 Status Runner::recover(const std::atomic<bool>* cancel) {
   auto cfg = config();
   if (!cfg) return Status::Error("recover: no configuration loaded");
+  // A named node recovers only what no live node holds: its own earlier incarnation's runs and
+  // those of nodes whose lease ended. Others' runs in flight are theirs.
+  if (store_.lease()) return rescue(cancel).status();
   auto running = store_.list({.status = RunStatus::running});
   if (!running) return running.status();
   for (const Run& run : *running) {
     if (Status s = recover_one(*cfg, run, cancel); !s) return s;
   }
   return Status::OK();
+}
+
+Result<int> Runner::rescue(const std::atomic<bool>* cancel) {
+  auto cfg = config();
+  if (!cfg) return Status::Error("rescue: no configuration loaded");
+  if (!store_.lease()) return 0;
+  auto orphans = store_.take_orphans();
+  if (!orphans) return orphans.status();
+  for (const Run& run : *orphans) {
+    log_event(Event::recovered, Priority::notice, fields_of(run, RunStatus::running),
+              run_title(run) + ": its node's lease ended during attempt " + std::to_string(run.attempts) +
+                  "; taken over by node " + store_.lease()->node + ", checking the target");
+    if (Status s = recover_one(*cfg, run, cancel); !s) {
+      if (is_lease_lost(s)) return s;
+      log_event(Event::recovered, Priority::err, fields_of(run, RunStatus::running), run_title(run) + ": " + s.message());
+    }
+  }
+  return int(orphans->size());
 }
 
 // One run left `running` by a crash: delivered if its package is complete on the target, else
@@ -671,6 +782,7 @@ Status Runner::record_failure(const Config& cfg, const Run& run, const Status& e
                               Outcome& outcome) {
   Instant now = clock_();
   outcome.error = error;
+  if (cancel != nullptr && cancel->load() && fenced_) return Status::LeaseLost("this node could not renew its lease");
   if (cancel != nullptr && cancel->load()) {
     if (Status s = store_.set_queued(run.id, now); !s) return s;
     outcome.status = RunStatus::queued;

@@ -46,7 +46,10 @@ struct Outcome {
   bool recorded = true;                   // false: the state database refused the outcome
   int64_t bytes = 0;                      // delivered: the package's size (metrics)
   double seconds = 0;                     // how long the attempt took (metrics)
-  bool ok() const { return error.ok() && recorded; }
+  // This node lost (or gave up) its lease during the attempt: nothing more was written, the run
+  // is another node's (or this one's, after it attaches again) to take over.
+  bool abandoned = false;
+  bool ok() const { return error.ok() && recorded && !abandoned; }
   const std::string& message() const { return error.message(); }
 };
 
@@ -78,6 +81,16 @@ class Runner {
   // file present with the right size and checksum means delivered; otherwise the temporary file is
   // removed and the run queued again. Exactly once.
   Status recover(const std::atomic<bool>* cancel = nullptr);
+
+  // Several hosts: running runs of nodes whose lease ended, taken over and checked as recover()
+  // checks (the final file on the target means delivered; else every temporary file of the
+  // package is removed and the run queued again). Returns how many were taken over.
+  Result<int> rescue(const std::atomic<bool>* cancel = nullptr);
+  // Several hosts: what other nodes changed in the store since the last look, into the run book.
+  Status follow_changes();
+  // This node cannot renew its lease (the database is out of reach): an attempt interrupted now
+  // is abandoned, not put back as a shutdown would. Thread-safe.
+  void set_fenced(bool fenced) { fenced_ = fenced; }
 
   // The whole plan against the store: records `waiting` runs (with the partitions missing), queues
   // due periods and failed runs whose retry time has come, cancels pending runs of cancelled,
@@ -148,6 +161,8 @@ class Runner {
   void rebuild_watches(const Config& cfg, std::vector<FileEvent>* newly_processed = nullptr);
   void watch_partition(const std::filesystem::path& folder);
   Result<std::vector<Run>> queued_runs();
+  bool changed_elsewhere(int64_t id, RunStatus was);
+  Outcome abandon(const Run& run, const Status& why, Outcome outcome);
 
   StateStore& store_;
   Clock clock_;
@@ -162,6 +177,9 @@ class Runner {
   std::optional<Instant> next_period_end_;
   std::set<std::filesystem::path> watches_;
   std::set<std::string> processed_;  // "SOURCE/INTERFACE/partition" seen processed
+  std::set<int64_t> mine_;  // runs this process is running now (the book also has other nodes')
+  int64_t last_version_ = 0;  // the store's change counter as far as the book has followed it
+  std::atomic<bool> fenced_{false};
   std::function<void()> heartbeat_;
   uint64_t watch_version_ = 0;
 };

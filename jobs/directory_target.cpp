@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MPL-2.0
 #include "jobs/directory_target.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace flis {
 namespace {
@@ -125,9 +127,9 @@ Status write_checksum(const std::string& folder, const std::string& name, const 
 
 class DirectoryUpload : public Upload {
  public:
-  DirectoryUpload(std::string folder, std::string name, int fd, uint32_t mode)
+  DirectoryUpload(std::string folder, std::string name, std::string temp, int fd, uint32_t mode)
       : folder_(std::move(folder)), name_(std::move(name)), fd_(fd), mode_(mode),
-        temp_(join(folder_, temporary_name(name_))), final_(join(folder_, name_)) {}
+        temp_(std::move(temp)), final_(join(folder_, name_)) {}
   ~DirectoryUpload() override {
     if (!done_) abort();
   }
@@ -181,7 +183,8 @@ class DirectoryUpload : public Upload {
 DirectoryTarget::DirectoryTarget(std::string path_template, uint32_t file_mode, uint32_t dir_mode)
     : path_template_(std::move(path_template)), file_mode_(file_mode), dir_mode_(dir_mode) {}
 
-Result<std::unique_ptr<Upload>> DirectoryTarget::begin(const std::string& folder, const std::string& name) {
+Result<std::unique_ptr<Upload>> DirectoryTarget::begin(const std::string& folder, const std::string& name,
+                                                       const std::string& attempt) {
   if (Status s = check_folder(folder); !s.ok()) return s;
   if (Status s = check_name(name); !s.ok()) return s;
   if (Status s = make_folders(folder, dir_mode_); !s.ok()) return s;
@@ -189,7 +192,7 @@ Result<std::unique_ptr<Upload>> DirectoryTarget::begin(const std::string& folder
   struct stat st;
   if (lstat(final_path.c_str(), &st) == 0)
     return Status::Error(final_path + " already exists; flisd never overwrites a delivered package");
-  std::string temp = join(folder, temporary_name(name));
+  std::string temp = join(folder, temporary_name(name, attempt));
   if (Status s = remove_if_present(temp); !s.ok()) return s;
   int fd = open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Status::Error("cannot create " + temp + ": " + errno_text(errno));
@@ -199,7 +202,24 @@ Result<std::unique_ptr<Upload>> DirectoryTarget::begin(const std::string& folder
     unlink(temp.c_str());
     return s;
   }
-  return std::unique_ptr<Upload>(new DirectoryUpload(folder, name, fd, file_mode_));
+  return std::unique_ptr<Upload>(new DirectoryUpload(folder, name, temp, fd, file_mode_));
+}
+
+Status DirectoryTarget::remove_temporaries(const std::string& folder, const std::string& name) {
+  if (Status s = check_folder(folder); !s.ok()) return s;
+  if (Status s = check_name(name); !s.ok()) return s;
+  DIR* dir = opendir(folder.c_str());
+  if (dir == nullptr) {
+    if (errno == ENOENT) return Status::OK();
+    return Status::Error("cannot list " + folder + " for temporary files: " + errno_text(errno));
+  }
+  std::vector<std::string> found;
+  while (dirent* e = readdir(dir))
+    if (is_temporary_of(e->d_name, name)) found.push_back(e->d_name);
+  closedir(dir);
+  for (const auto& entry : found)
+    if (Status s = remove_if_present(join(folder, entry)); !s.ok()) return s;
+  return Status::OK();
 }
 
 Result<std::optional<RemoteFile>> DirectoryTarget::inspect(const std::string& folder, const std::string& name) {

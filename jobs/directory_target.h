@@ -27,9 +27,11 @@ class DirectoryTarget : public DeliveryTarget {
   // Packages and checksum files get `file_mode`, folders it makes `dir_mode` (Target::file_mode).
   explicit DirectoryTarget(std::string path_template = {}, uint32_t file_mode = 0640, uint32_t dir_mode = 0750);
 
-  Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) override;
+  Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name,
+                                        const std::string& attempt = {}) override;
   // RemoteFile::sha256 holds the 64 hex digits of `<name>.sha256` (its first field), not the line.
   Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) override;
+  Status remove_temporaries(const std::string& folder, const std::string& name) override;
   Status finish_checksum(const std::string& folder, const std::string& name, const std::string& sha256_hex) override;
   std::string describe() const override { return "directory:" + path_template_; }
 

@@ -430,6 +430,35 @@ Status SftpClient::wait_writes() {
   return write_error_;
 }
 
+Result<std::vector<std::string>> SftpClient::list(const std::string& folder) {
+  uint32_t id = next_id();
+  Result<std::string> handle = handle_of(await(post(id, PacketBuilder(FXP_OPENDIR, id).str(folder).finish())));
+  if (!handle.ok()) return handle.status();
+  std::vector<std::string> names;
+  Status failed;
+  for (;;) {
+    uint32_t rid = next_id();
+    Result<Reply> reply = await(post(rid, PacketBuilder(FXP_READDIR, rid).str(*handle).finish()));
+    if (!reply.ok()) {
+      failed = reply.status();
+      break;
+    }
+    if (reply->type == FXP_STATUS && reply->code == FX_EOF) break;
+    if (reply->type != FXP_NAME) {
+      failed = expect_status(reply);
+      if (failed.ok()) failed = Status::Error("unexpected reply to READDIR");
+      break;
+    }
+    for (auto& n : reply->names)
+      if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  if (broken_) return failed;
+  Status closed = expect_status(await(post_close(*handle)));
+  if (!failed.ok()) return failed;
+  if (!closed.ok()) return closed;
+  return names;
+}
+
 Result<std::string> SftpClient::read_file(const std::string& path, size_t max_size) {
   Result<std::string> handle = open(path, FXF_READ, 0);
   if (!handle.ok()) return handle.status();

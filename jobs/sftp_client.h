@@ -115,6 +115,8 @@ class SftpClient {
   // Waits until every outstanding write is acknowledged; the first error, if any.
   Status wait_writes();
 
+  // The names in a folder (OPENDIR, READDIR until the end, CLOSE), "." and ".." left out.
+  Result<std::vector<std::string>> list(const std::string& folder);
   // Reads a whole small file (at most max_size bytes, else an error).
   Result<std::string> read_file(const std::string& path, size_t max_size);
 

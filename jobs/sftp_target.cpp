@@ -38,9 +38,11 @@ class SftpTarget final : public DeliveryTarget {
         file_mode_(config.file_mode),
         dir_mode_(config.dir_mode) {}
 
-  Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) override;
+  Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name,
+                                        const std::string& attempt = {}) override;
   Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) override;
   Status finish_checksum(const std::string& folder, const std::string& name, const std::string& sha256_hex) override;
+  Status remove_temporaries(const std::string& folder, const std::string& name) override;
   std::string describe() const override {
     return "sftp://" + endpoint_.user + "@" + endpoint_.host + ":" + std::to_string(endpoint_.port);
   }
@@ -57,7 +59,7 @@ class SftpTarget final : public DeliveryTarget {
   Result<T> with_session(Step step) const;
   Result<SessionPool::Lease> lease() const;
   Result<std::unique_ptr<Upload>> start_upload(SessionPool::Lease& lease, const std::string& folder,
-                                               const std::string& name) const;
+                                               const std::string& name, const std::string& temp) const;
   Result<std::optional<RemoteFile>> look(SftpClient& sftp, const std::string& folder, const std::string& name) const;
   Status make_folders(SftpClient& sftp, const std::string& folder) const;
   Status remove_if_present(SftpClient& sftp, const std::string& path) const;
@@ -73,14 +75,14 @@ class SftpTarget final : public DeliveryTarget {
 class SftpUpload final : public Upload {
  public:
   SftpUpload(const SftpTarget& target, SessionPool::Lease lease, std::string handle, const std::string& folder,
-             const std::string& name)
+             const std::string& name, const std::string& temp)
       : target_(target),
         lease_(std::move(lease)),
         sftp_(lease_.sftp()),
         handle_(std::move(handle)),
         name_(name),
         folder_(folder),
-        temp_(join(folder, temporary_name(name))),
+        temp_(temp),
         final_(join(folder, name)) {
     buffer_.reserve(sftp_.write_size());
   }
@@ -248,20 +250,45 @@ Status SftpTarget::remove_if_present(SftpClient& sftp, const std::string& path) 
   return Status::Error(url(path) + ": " + st.message() + " removing a stale temporary file");
 }
 
-Result<std::unique_ptr<Upload>> SftpTarget::begin(const std::string& folder, const std::string& name) {
+Result<std::unique_ptr<Upload>> SftpTarget::begin(const std::string& folder, const std::string& name,
+                                                  const std::string& attempt) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
   if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
+  const std::string temp = join(folder, temporary_name(name, attempt));
   return with_session<std::unique_ptr<Upload>>(
-      [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name); });
+      [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name, temp); });
+}
+
+// One listing of the folder, then the removals pipelined.
+Status SftpTarget::remove_temporaries(const std::string& folder, const std::string& name) {
+  if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
+  if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
+  Result<bool> done = with_session<bool>([&](SessionPool::Lease& lease) -> Result<bool> {
+    SftpClient& sftp = lease.sftp();
+    Result<std::vector<std::string>> entries = sftp.list(folder);
+    if (!entries.ok()) {
+      if (sftp.last_code() == FX_NO_SUCH_FILE) return true;
+      return Status::Error(url(folder) + ": " + entries.message() + " listing it for temporary files");
+    }
+    std::vector<std::pair<std::string, uint32_t>> removing;
+    for (const auto& entry : *entries)
+      if (is_temporary_of(entry, name)) removing.emplace_back(entry, sftp.post_remove(join(folder, entry)));
+    for (const auto& [entry, id] : removing) {
+      Status st = sftp.status_of(sftp.await(id));
+      if (!st.ok() && sftp.last_code() != FX_NO_SUCH_FILE)
+        return Status::Error(url(join(folder, entry)) + ": " + st.message() + " removing a stale temporary file");
+    }
+    return true;
+  });
+  return done.status();
 }
 
 // One round trip in the usual case: the folder's STAT, the final name's STAT and the OPEN of the
 // temporary file go out together. A missing folder is made, then the last two are sent again.
 Result<std::unique_ptr<Upload>> SftpTarget::start_upload(SessionPool::Lease& lease, const std::string& folder,
-                                                         const std::string& name) const {
+                                                         const std::string& name, const std::string& temp) const {
   SftpClient& sftp = lease.sftp();
   const std::string final_path = join(folder, name);
-  const std::string temp = join(folder, temporary_name(name));
   const uint32_t flags = FXF_WRITE | FXF_CREAT | FXF_TRUNC;
   uint32_t dir_id = sftp.post_stat(folder);
   uint32_t final_id = sftp.post_stat(final_path);
@@ -306,7 +333,7 @@ Result<std::unique_ptr<Upload>> SftpTarget::start_upload(SessionPool::Lease& lea
     }
     return Status::Error(url(temp) + ": " + st.message() + " setting the mode of the temporary file");
   }
-  return std::unique_ptr<Upload>(new SftpUpload(*this, std::move(lease), std::move(*handle), folder, name));
+  return std::unique_ptr<Upload>(new SftpUpload(*this, std::move(lease), std::move(*handle), folder, name, temp));
 }
 
 Result<std::optional<RemoteFile>> SftpTarget::inspect(const std::string& folder, const std::string& name) {

@@ -4,6 +4,7 @@
 // that code using only these helpers does not pull in the SFTP target.
 #include "jobs/target.h"
 
+#include <cctype>
 #include <cstdio>
 
 namespace flis {
@@ -18,7 +19,21 @@ void replace_all(std::string& s, const std::string& what, const std::string& wit
 
 // Hidden (a leading dot) and ending in ".part", so neither `ls` nor a consumer polling for
 // "*.tar.zst" ever sees an upload in progress.
-std::string temporary_name(const std::string& name) { return "." + name + ".part"; }
+std::string temporary_name(const std::string& name, const std::string& attempt) {
+  return attempt.empty() ? "." + name + ".part" : "." + name + "." + attempt + ".part";
+}
+
+bool is_temporary_of(const std::string& entry, const std::string& name) {
+  const std::string head = "." + name + ".", tail = ".part";
+  return entry.size() >= head.size() + tail.size() - 1 && entry.compare(0, head.size(), head) == 0 &&
+         entry.compare(entry.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+std::string attempt_tag(const std::string& node, int attempt) {
+  std::string tag;
+  for (char c : node) tag += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  return tag + "-" + std::to_string(attempt);
+}
 
 std::string expand_path(const std::string& path_template, int municipality, const std::string& order_id) {
   char code[16];

@@ -41,10 +41,16 @@ class DeliveryTarget {
  public:
   virtual ~DeliveryTarget() = default;
   // Starts a package `name` in `folder` (the expanded path template). Makes the folder as needed
-  // and removes a stale temporary file of an earlier, interrupted attempt.
-  virtual Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) = 0;
+  // and removes a stale temporary file of an earlier, interrupted attempt. `attempt` (node and
+  // attempt number, see attempt_tag()) goes into the temporary name, so that an attempt that lost
+  // its lease and resumes later can never commit another attempt's temporary file.
+  virtual Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name,
+                                                const std::string& attempt = {}) = 0;
   // The final file `name` in `folder`, or nullopt when absent. Also removes a stale temporary file.
   virtual Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) = 0;
+  // Removes every temporary file of package `name` in `folder`, whichever attempt left it (crash
+  // recovery, a run taken over from another node, a retry). Lists the folder: not for every run.
+  virtual Status remove_temporaries(const std::string& folder, const std::string& name) = 0;
   // Writes `<name>.sha256` beside a package already under its final name: completes a commit that
   // was interrupted between the rename and the checksum file (a crash, a lost connection). The
   // caller vouches for the checksum (it recorded it before commit and checked the size).
@@ -57,8 +63,15 @@ class DeliveryTarget {
 // The content of `<name>.sha256`, in sha256sum's format: "<hex>  <name>\n".
 std::string checksum_line(const std::string& sha256_hex, const std::string& name);
 
-// The temporary name a package is uploaded under: hidden, and never ending in .tar.zst.
-std::string temporary_name(const std::string& name);
+// The temporary name a package is uploaded under: hidden, and never ending in .tar.zst. With an
+// attempt tag: ".<name>.<attempt>.part", one per attempt.
+std::string temporary_name(const std::string& name, const std::string& attempt = {});
+// Whether `entry` (a file name in a package's folder) is a temporary file of package `name`: of
+// the package or its checksum file, from any attempt.
+bool is_temporary_of(const std::string& entry, const std::string& name);
+// The attempt tag of `node`'s attempt number `attempt`: "<node>-<attempt>", with anything but
+// letters, digits, '-' and '_' in the node name replaced by '_' (it becomes part of a file name).
+std::string attempt_tag(const std::string& node, int attempt);
 
 // The folder for an order: the target's path template with {municipality} (3 digits) and {order}.
 std::string expand_path(const std::string& path_template, int municipality, const std::string& order_id);

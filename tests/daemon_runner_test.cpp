@@ -412,3 +412,37 @@ BOOST_AUTO_TEST_CASE(status_line_counts_orders_and_waiting_runs) {
   std::string line = w.runner->status_line();
   BOOST_TEST(line.find("1 order; 0 running; 1 waiting, 1 late; next ") == 0u, line);
 }
+
+// Several nodes: what another node claimed is not this node's to run; the book learns it from the
+// store (the refused claim and changes_since), and the STATUS line names the node and counts only
+// the runs it runs itself.
+BOOST_AUTO_TEST_CASE(a_node_follows_another_nodes_claim_and_shows_only_its_own_runs) {
+  World w;
+  w.builder.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-11-03");
+  w.apply();
+  w.ready_day("CPR_PERSON", "2026-11-03");
+  BOOST_TEST_REQUIRE(w.store->attach_node("a", std::chrono::seconds(30), "host-a", 1).ok());
+  auto other = StateStore::open((w.tmp.path() / "state.db").string());
+  BOOST_TEST_REQUIRE(other.ok(), other.message());
+  BOOST_TEST_REQUIRE((*other)->attach_node("b", std::chrono::seconds(30), "host-b", 2).ok());
+
+  auto queued = w.runner->refresh();
+  BOOST_TEST_REQUIRE(queued.ok(), queued.message());
+  BOOST_TEST_REQUIRE(queued->size() == 1u);
+  const Run run = (*queued)[0];
+  BOOST_TEST_REQUIRE((*other)->set_running(run.id, w.now).ok());  // node b claims it first
+
+  Outcome refused = w.runner->execute(run);
+  BOOST_TEST(!refused.ok());
+  BOOST_TEST(!refused.abandoned);  // a lost race for a claim, not a lost lease
+  bool still_queued = false;
+  w.runner->for_each_queued([&](const RunBook::Entry&, const std::string&) { return still_queued = true; });
+  BOOST_TEST(!still_queued);
+  BOOST_TEST(w.runner->counts().by_status[size_t(RunStatus::running)] == 1);
+
+  BOOST_TEST_REQUIRE((*other)->set_delivered(run.id, w.now, 10, "/x", std::string(64, 'a')).ok());
+  BOOST_TEST_REQUIRE(w.runner->follow_changes().ok());
+  BOOST_TEST(w.runner->counts().by_status[size_t(RunStatus::delivered)] == 1);
+  std::string line = w.runner->status_line();
+  BOOST_TEST(line.find("node a: 1 order; 0 running;") == 0u, line);
+}

@@ -34,6 +34,38 @@ BOOST_AUTO_TEST_CASE(temporary_name_is_hidden_and_not_a_package_name) {
   BOOST_TEST(flis::temporary_name(kName) == "." + kName + ".part");
 }
 
+BOOST_AUTO_TEST_CASE(an_attempt_has_a_temporary_name_of_its_own) {
+  const std::string tag = flis::attempt_tag("host 1/a", 2);
+  BOOST_TEST(tag == "host_1_a-2");
+  BOOST_TEST(flis::temporary_name(kName, tag) == "." + kName + ".host_1_a-2.part");
+  BOOST_TEST(flis::temporary_name(kName, tag) != flis::temporary_name(kName, flis::attempt_tag("host 1/a", 3)));
+  BOOST_TEST(flis::is_temporary_of(flis::temporary_name(kName, tag), kName));
+  BOOST_TEST(flis::is_temporary_of(flis::temporary_name(kName), kName));
+  BOOST_TEST(flis::is_temporary_of(flis::temporary_name(kName + ".sha256"), kName));
+  BOOST_TEST(!flis::is_temporary_of(kName, kName));
+  BOOST_TEST(!flis::is_temporary_of(flis::temporary_name("K101-CPR-MONTHLY_2026-12.tar.zst", tag), kName));
+}
+
+BOOST_AUTO_TEST_CASE(remove_temporaries_removes_every_attempt_of_the_package_and_nothing_else) {
+  TempDir dir;
+  DirectoryTarget target;
+  const std::string other = "K101-CPR-MONTHLY_2026-12.tar.zst";
+  auto up = target.begin(dir.path().string(), kName, flis::attempt_tag("a", 1));
+  BOOST_REQUIRE(up.ok());
+  BOOST_REQUIRE((*up)->write("x", 1).ok());
+  write_file(dir / flis::temporary_name(kName, flis::attempt_tag("b", 2)), "another node's attempt");
+  write_file(dir / flis::temporary_name(kName), "a one-host attempt");
+  write_file(dir / flis::temporary_name(other, flis::attempt_tag("a", 1)), "another package");
+  write_file(dir / other, "delivered");
+  BOOST_REQUIRE(target.remove_temporaries(dir.path().string(), kName).ok());
+  BOOST_TEST(flis::test::tree(dir.path()) ==
+                 (std::vector<std::string>{"." + other + ".a-1.part", other}),
+             boost::test_tools::per_element());
+  // The attempt whose temporary file went can no longer commit it.
+  BOOST_TEST(!(*up)->commit(std::string(64, 'a')).ok());
+  BOOST_TEST(!fs::exists(dir / kName));
+}
+
 BOOST_AUTO_TEST_CASE(expand_path_fills_municipality_with_three_digits_and_order) {
   BOOST_TEST(flis::expand_path("/k/{municipality}/{order}/{municipality}", 101, "K101-X") == "/k/101/K101-X/101");
   BOOST_TEST(flis::expand_path("/k/{municipality}", 7, "o") == "/k/007");

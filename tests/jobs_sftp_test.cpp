@@ -240,6 +240,30 @@ BOOST_AUTO_TEST_CASE(inspect_removes_a_stale_temporary_file) {
   BOOST_TEST(!fs::exists(folder / flis::temporary_name(kName)));
 }
 
+BOOST_AUTO_TEST_CASE(remove_temporaries_removes_every_attempt_of_the_package_and_nothing_else) {
+  SshdFixture sshd;
+  auto target = target_for(sshd.target());
+  fs::path folder = sshd.root();
+  const std::string other = "K101-OTHER_2026-11-02.tar.zst";
+  auto up = target->begin(folder.string(), kName, flis::attempt_tag("a", 1));
+  BOOST_REQUIRE_MESSAGE(up.ok(), up.message());
+  BOOST_REQUIRE(write_all(**up, "x").ok());
+  std::ofstream(folder / flis::temporary_name(kName, flis::attempt_tag("b", 2))) << "another node's attempt";
+  std::ofstream(folder / flis::temporary_name(kName)) << "a one-host attempt";
+  std::ofstream(folder / flis::temporary_name(other, flis::attempt_tag("a", 1))) << "another package";
+  for (int i = 0; i < 300; ++i) std::ofstream(folder / ("K101-MANY_" + std::to_string(i) + ".tar.zst")) << i;
+  BOOST_REQUIRE(target->remove_temporaries(folder.string(), kName).ok());
+  BOOST_TEST(!fs::exists(folder / flis::temporary_name(kName, flis::attempt_tag("a", 1))));
+  BOOST_TEST(!fs::exists(folder / flis::temporary_name(kName, flis::attempt_tag("b", 2))));
+  BOOST_TEST(!fs::exists(folder / flis::temporary_name(kName)));
+  BOOST_TEST(fs::exists(folder / flis::temporary_name(other, flis::attempt_tag("a", 1))));
+  BOOST_TEST(fs::exists(folder / "K101-MANY_299.tar.zst"));
+  // The attempt whose temporary file went can no longer commit it.
+  BOOST_TEST(!(*up)->commit(sha256_hex("x")).ok());
+  BOOST_TEST(!fs::exists(folder / kName));
+  BOOST_REQUIRE(target->remove_temporaries((folder / "absent").string(), kName).ok());
+}
+
 BOOST_AUTO_TEST_CASE(an_existing_package_is_never_overwritten) {
   SshdFixture sshd;
   auto target = target_for(sshd.target());
