@@ -71,19 +71,27 @@ Result<std::optional<Delivered>> already_delivered(Destination& d, const Run& ru
   return std::optional<Delivered>(Delivered{int64_t(f.size), d.path(), *f.sha256, true});
 }
 
-// Builds the package of `run` and streams it to its target. Asks the target first, so a package
-// that is already there (with its checksum) is recorded rather than built again.
 }  // namespace
 
+// Builds the package of `run` and streams it to its target. Asks the target first, in the same
+// look that starts the upload: a package that is already there (with its checksum) is recorded
+// rather than built again.
 Result<Delivered> deliver(const Config& config, StateStore& store, const Order& order, const Run& run,
                           Instant created, const std::atomic<bool>* cancel) {
   auto period = Period::parse(run.period);
   if (!period) return Status::Error("'" + run.period + "' is not a period name");
   auto dest = destination_of(config, order, run, cancel);
   if (!dest) return dest.status();
-  auto found = already_delivered(*dest, run);
-  if (!found) return found.status();
-  if (found->has_value()) return **found;
+  auto upload = dest->target->begin_unless_present(dest->folder, dest->name);
+  if (!upload) return upload.status();
+  if (!*upload) {
+    auto found = already_delivered(*dest, run);
+    if (!found) return found.status();
+    if (found->has_value()) return **found;
+    // Gone again between the two looks (removed by hand): start over once.
+    upload = dest->target->begin(dest->folder, dest->name);
+    if (!upload) return upload.status();
+  }
 
   PackageSpec spec;
   spec.order = &order;
@@ -93,12 +101,12 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
   spec.compression = config.settings.compression;
   spec.created = created;
   for (const auto& p : spec.partitions)
-    if (!partition_processed(spec.warehouse, p))
+    if (!partition_processed(spec.warehouse, p)) {
+      (*upload)->abort();
       return Status::Error("partition " + p.key() + " is not processed (no _PROCESSED in " +
                            partition_path(spec.warehouse, p).string() + ")");
+    }
 
-  auto upload = dest->target->begin(dest->folder, dest->name);
-  if (!upload) return upload.status();
   if (const auto& pause = delivery_pause()) spec.after_hashing = [&pause, cancel] { pause(cancel); };
   auto packed = build_package(spec, **upload, cancel);
   if (!packed) {

@@ -43,6 +43,11 @@ class DeliveryTarget {
   // Starts a package `name` in `folder` (the expanded path template). Makes the folder as needed
   // and removes a stale temporary file of an earlier, interrupted attempt.
   virtual Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name) = 0;
+  // begin(), unless the final name is already there: then an OK result holding no Upload, and
+  // nothing left on the target (inspect() tells what is there). What delivering asks first: in
+  // the usual case one look at the target instead of inspect() and then begin(). This default does
+  // just those two; a remote target does it in one round trip.
+  virtual Result<std::unique_ptr<Upload>> begin_unless_present(const std::string& folder, const std::string& name);
   // The final file `name` in `folder`, or nullopt when absent. Also removes a stale temporary file.
   virtual Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) = 0;
   // Writes `<name>.sha256` beside a package already under its final name: completes a commit that
