@@ -6,7 +6,11 @@
 // the final rename and the store's record of the delivery.
 #include "daemon/delivery.h"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "config/period.h"
 #include "daemon/warehouse.h"
@@ -19,6 +23,40 @@ namespace {
 std::function<void(const std::atomic<bool>*)>& delivery_pause() {
   static std::function<void(const std::atomic<bool>*)> pause;
   return pause;
+}
+
+// At most `workers` runs build packages at once (runs_in_flight() lets twice as many be in
+// flight). Process-wide; the limit is read at each entry, so a reload that changes `workers`
+// applies to the next package.
+class PackingGate {
+ public:
+  // Waits for a place; false when `cancel` was set meanwhile (looked at every quarter second).
+  bool enter(int limit, const std::atomic<bool>* cancel) {
+    std::unique_lock lock(mu_);
+    while (busy_ >= std::max(1, limit)) {
+      if (cancel && cancel->load()) return false;
+      left_.wait_for(lock, std::chrono::milliseconds(250));
+    }
+    ++busy_;
+    return true;
+  }
+  void leave() {
+    {
+      std::lock_guard lock(mu_);
+      --busy_;
+    }
+    left_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable left_;
+  int busy_ = 0;
+};
+
+PackingGate& packing_gate() {
+  static PackingGate gate;
+  return gate;
 }
 
 // Where a run's package goes on its target.
@@ -108,7 +146,12 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
     }
 
   if (const auto& pause = delivery_pause()) spec.after_hashing = [&pause, cancel] { pause(cancel); };
+  if (!packing_gate().enter(config.settings.workers, cancel)) {
+    (*upload)->abort();
+    return Status::Error("package build cancelled: flisd is stopping; the run stays queued");
+  }
   auto packed = build_package(spec, **upload, cancel);
+  packing_gate().leave();  // every byte is with the upload: the server's part needs no packing place
   if (!packed) {
     (*upload)->abort();
     return packed.status();
@@ -133,6 +176,8 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
   return Delivered{int64_t(packed->bytes), (*upload)->remote_path(), packed->sha256, false};
 }
 
+
+int runs_in_flight(const Config& config) { return 2 * std::max(1, config.settings.workers); }
 
 void set_delivery_pause_for_tests(std::function<void(const std::atomic<bool>*)> pause) {
   delivery_pause() = std::move(pause);

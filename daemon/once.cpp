@@ -3,10 +3,10 @@
 // flisd --once: deliver everything due now, then exit (for tests, demos and cron).
 //
 // The same Runner as the daemon, driven by a plain loop instead of the event loop: recover what a
-// crash left running, then refresh and execute until nothing more is due. Up to `workers` runs go
-// at once, as in the daemon, in the Runner's priority order and never two of one order at once;
-// once a run of an order fails, that order's later periods wait for the next invocation, so a
-// subscription's periods are still delivered in order.
+// crash left running, then refresh and execute until nothing more is due. Up to `workers` runs
+// pack at once and as many more finish their uploads, as in the daemon, in the Runner's priority
+// order and never two of one order at once; once a run of an order fails, that order's later
+// periods wait for the next invocation, so a subscription's periods are still delivered in order.
 #include <algorithm>
 #include <condition_variable>
 #include <csignal>
@@ -20,6 +20,7 @@
 
 #include "config/loader.h"
 #include "config/period.h"
+#include "daemon/delivery.h"
 #include "daemon/log.h"
 #include "daemon/options.h"
 #include "daemon/progress.h"
@@ -58,8 +59,8 @@ struct FinishedQueue {
   std::deque<Finished> runs;
 };
 
-// Everything due now, `workers` runs at a time as the daemon runs them: in the Runner's priority
-// order, at most `backfill_workers` backfill chunks at once, and only the first queued run of each
+// Everything due now, runs_in_flight() runs at a time (at most `workers` of them packing) as the
+// daemon runs them: in the Runner's priority order, at most `backfill_workers` backfill chunks at once, and only the first queued run of each
 // order, never two of one order at once; once a run of an order fails, its later periods wait for
 // the next invocation. The loop alone chooses, counts and draws the progress line; the workers
 // only execute.
@@ -74,13 +75,14 @@ void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progr
   auto config = runner.config();
   const int workers = std::max(1, config->settings.workers);
   const int backfill_max = std::min(config->settings.backfill_workers, workers);
+  const int slots = runs_in_flight(*config);  // `workers` packing, as many finishing uploads
   FinishedQueue finished;
   std::set<std::string> busy;     // orders with a run in flight: their next period waits for it
   std::set<std::string> blocked;  // orders with a failed run: their later periods wait
   int inflight = 0, backfills = 0;
   // Declared after everything the jobs use: its destructor waits for them.
   WorkerPool pool;
-  pool.grow(workers);
+  pool.grow(slots);
 
   // An order leaves `busy` only here, together with its outcome, so its next period is never
   // chosen between a failure and the loop's learning of it.
@@ -110,7 +112,7 @@ void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progr
       std::set<std::string> seen;
       int more_backfills = backfills;
       runner.for_each_queued([&](const RunBook::Entry& e, const std::string& order) {
-        if (inflight + static_cast<int>(chosen.size()) >= workers) return false;
+        if (inflight + static_cast<int>(chosen.size()) >= slots) return false;
         if (e.kind == RunKind::backfill && more_backfills >= backfill_max) return false;
         if (!seen.insert(order).second || blocked.count(order) || busy.count(order)) return true;
         if (e.kind == RunKind::backfill) ++more_backfills;

@@ -1,7 +1,8 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
-// flisd --once in this process, with the delivery seam: `workers` runs are delivered at once, yet
-// a subscription's periods still go one after another, oldest first.
+// flisd --once in this process, with the delivery seam (inside packing): `workers` runs build
+// packages at once, never more, yet a subscription's periods still go one after another, oldest
+// first.
 #define BOOST_TEST_MODULE daemon_once
 #include <boost/test/unit_test.hpp>
 
@@ -82,7 +83,7 @@ BOOST_AUTO_TEST_CASE(once_delivers_workers_runs_at_once_and_each_orders_periods_
   flis::set_delivery_pause_for_tests({});
 
   BOOST_TEST(code == 0);
-  BOOST_TEST(most_inside == 2, "uploads in flight at once: " << most_inside << " (workers: 2)");
+  BOOST_TEST(most_inside == 2, "packages being built at once: " << most_inside << " (workers: 2)");
   BOOST_TEST(seen.size() == kMunicipalities.size() * kDays.size());
   for (const Seen& s : seen) {
     // Of one order, only the oldest period not yet delivered may be uploading.
