@@ -6,7 +6,11 @@
 // the final rename and the store's record of the delivery.
 #include "daemon/delivery.h"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 
 #include "config/period.h"
 #include "daemon/warehouse.h"
@@ -19,6 +23,40 @@ namespace {
 std::function<void(const std::atomic<bool>*)>& delivery_pause() {
   static std::function<void(const std::atomic<bool>*)> pause;
   return pause;
+}
+
+// At most `workers` runs build packages at once (runs_in_flight() lets twice as many be in
+// flight). Process-wide; the limit is read at each entry, so a reload that changes `workers`
+// applies to the next package.
+class PackingGate {
+ public:
+  // Waits for a place; false when `cancel` was set meanwhile (looked at every quarter second).
+  bool enter(int limit, const std::atomic<bool>* cancel) {
+    std::unique_lock lock(mu_);
+    while (busy_ >= std::max(1, limit)) {
+      if (cancel && cancel->load()) return false;
+      left_.wait_for(lock, std::chrono::milliseconds(250));
+    }
+    ++busy_;
+    return true;
+  }
+  void leave() {
+    {
+      std::lock_guard lock(mu_);
+      --busy_;
+    }
+    left_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable left_;
+  int busy_ = 0;
+};
+
+PackingGate& packing_gate() {
+  static PackingGate gate;
+  return gate;
 }
 
 // Where a run's package goes on its target.
@@ -71,19 +109,30 @@ Result<std::optional<Delivered>> already_delivered(Destination& d, const Run& ru
   return std::optional<Delivered>(Delivered{int64_t(f.size), d.path(), *f.sha256, true});
 }
 
-// Builds the package of `run` and streams it to its target. Asks the target first, so a package
-// that is already there (with its checksum) is recorded rather than built again.
 }  // namespace
 
+// Builds the package of `run` and streams it to its target. Asks the target first, in the same
+// look that starts the upload: a package that is already there (with its checksum) is recorded
+// rather than built again.
 Result<Delivered> deliver(const Config& config, StateStore& store, const Order& order, const Run& run,
                           Instant created, const std::atomic<bool>* cancel, const std::string& attempt) {
   auto period = Period::parse(run.period);
   if (!period) return Status::Error("'" + run.period + "' is not a period name");
   auto dest = destination_of(config, order, run, cancel);
   if (!dest) return dest.status();
-  auto found = already_delivered(*dest, run);
-  if (!found) return found.status();
-  if (found->has_value()) return **found;
+  // An earlier attempt that failed mid-upload may have left its own temporary file behind.
+  if (run.attempts > 1)
+    if (Status s = dest->target->remove_temporaries(dest->folder, dest->name); !s) return s;
+  auto upload = dest->target->begin_unless_present(dest->folder, dest->name, attempt);
+  if (!upload) return upload.status();
+  if (!*upload) {
+    auto found = already_delivered(*dest, run);
+    if (!found) return found.status();
+    if (found->has_value()) return **found;
+    // Gone again between the two looks (removed by hand): start over once.
+    upload = dest->target->begin(dest->folder, dest->name, attempt);
+    if (!upload) return upload.status();
+  }
 
   PackageSpec spec;
   spec.order = &order;
@@ -93,17 +142,19 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
   spec.compression = config.settings.compression;
   spec.created = created;
   for (const auto& p : spec.partitions)
-    if (!partition_processed(spec.warehouse, p))
+    if (!partition_processed(spec.warehouse, p)) {
+      (*upload)->abort();
       return Status::Error("partition " + p.key() + " is not processed (no _PROCESSED in " +
                            partition_path(spec.warehouse, p).string() + ")");
+    }
 
-  // An earlier attempt that failed mid-upload may have left its own temporary file behind.
-  if (run.attempts > 1)
-    if (Status s = dest->target->remove_temporaries(dest->folder, dest->name); !s) return s;
-  auto upload = dest->target->begin(dest->folder, dest->name, attempt);
-  if (!upload) return upload.status();
   if (const auto& pause = delivery_pause()) spec.after_hashing = [&pause, cancel] { pause(cancel); };
+  if (!packing_gate().enter(config.settings.workers, cancel)) {
+    (*upload)->abort();
+    return Status::Error("package build cancelled: flisd is stopping; the run stays queued");
+  }
   auto packed = build_package(spec, **upload, cancel);
+  packing_gate().leave();  // every byte is with the upload: the server's part needs no packing place
   if (!packed) {
     (*upload)->abort();
     return packed.status();
@@ -128,6 +179,8 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
   return Delivered{int64_t(packed->bytes), (*upload)->remote_path(), packed->sha256, false};
 }
 
+
+int runs_in_flight(const Config& config) { return 2 * std::max(1, config.settings.workers); }
 
 void set_delivery_pause_for_tests(std::function<void(const std::atomic<bool>*)> pause) {
   delivery_pause() = std::move(pause);

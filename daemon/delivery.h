@@ -30,6 +30,13 @@ struct Delivered {
   bool found = false;  // already on the target: an earlier attempt got as far as the final rename
 };
 
+// How many runs may be in flight at once: `workers` building packages (reading the warehouse,
+// hashing, compressing: deliver() lets no more than that many do so at a time) and as many more
+// finishing their uploads (the server's fsync, the renames, the checksum file), so that uploading
+// overlaps packing instead of a worker waiting for the server. The service and flisd --once both
+// dispatch this many.
+int runs_in_flight(const Config& config);
+
 // Builds the package of `run` and streams it to its target. `created` goes into the manifest.
 // `attempt` names the attempt in the temporary file's name (jobs/target.h attempt_tag(); empty:
 // the one-host name). A retry first removes what earlier attempts may have left.

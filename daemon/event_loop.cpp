@@ -17,6 +17,7 @@
 
 #include "config/loader.h"
 #include "daemon/control_socket.h"
+#include "daemon/delivery.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -97,7 +98,7 @@ EventLoop::EventLoop(LoopOptions options, std::shared_ptr<const Config> config,
   runner_->set_heartbeat([] { notify::watchdog(); });  // a first pass over years of history is long
   runner_->set_config(config);
   pool_ = std::make_unique<WorkerPool>();
-  pool_->grow(worker_count(*config));
+  pool_->grow(runs_in_flight(*config));
 }
 
 EventLoop::~EventLoop() {
@@ -583,11 +584,12 @@ void EventLoop::dispatch() {
   auto config = runner_->config();
   const int workers = worker_count(*config);
   const int backfill_max = std::min(config->settings.backfill_workers, workers);
+  const int slots = runs_in_flight(*config);  // `workers` packing (deliver() bounds it), as many uploading
   std::vector<int64_t> chosen;
   int backfills = backfills_inflight_;
   std::set<std::string> considered;  // only each order's first queued run may start: in order
   runner_->for_each_queued([&](const RunBook::Entry& e, const std::string& order) {
-    if (static_cast<int>(inflight_.size() + chosen.size()) >= workers) return false;
+    if (static_cast<int>(inflight_.size() + chosen.size()) >= slots) return false;
     // The queue lists subscriptions first, so a backfill reaches here only when every due
     // subscription that could start has started; past the backfill bound nothing more can.
     if (e.kind == RunKind::backfill && backfills >= backfill_max) return false;
@@ -707,7 +709,7 @@ ControlReply EventLoop::reload() {
                                            "; flisd keeps " + listen(*current) + " until it is restarted");
     }
     runner_->set_config(loaded.config);
-    pool_->grow(worker_count(*loaded.config));
+    pool_->grow(runs_in_flight(*loaded.config));
     if (metrics_) metrics_->set_orders(*loaded.config, options_.clock());
     reply.ok = errors == 0;
     reply.message = "reloaded " + options_.config_dir.string() + ": " +

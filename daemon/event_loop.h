@@ -12,7 +12,8 @@
 //   - runs finishing on the worker pool (an eventfd).
 // It never busy-polls: with nothing due it sleeps until the next calendar time.
 //
-// Runs go to a pool of `workers` threads. Subscriptions come first; one-off chunks ("backfill")
+// Runs go to a pool of twice `workers` threads (runs_in_flight(): `workers` packing, as many
+// finishing their uploads; daemon/delivery.h). Subscriptions come first; one-off chunks ("backfill")
 // take at most `backfill_workers` threads, and only when no due subscription is waiting for one;
 // an order never has two runs at once, so its periods go out in order.
 //

@@ -3,23 +3,30 @@
 // flisd --once: deliver everything due now, then exit (for tests, demos and cron).
 //
 // The same Runner as the daemon, driven by a plain loop instead of the event loop: recover what a
-// crash left running, then refresh and execute until nothing more is due. Runs go one at a time,
-// in the Runner's priority order; once a run of an order fails, that order's later periods wait
-// for the next invocation, so a subscription's periods are still delivered in order.
+// crash left running, then refresh and execute until nothing more is due. Up to `workers` runs
+// pack at once and as many more finish their uploads, as in the daemon, in the Runner's priority
+// order and never two of one order at once; once a run of an order fails, that order's later
+// periods wait for the next invocation, so a subscription's periods are still delivered in order.
+#include <algorithm>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
-#include <optional>
+#include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "config/loader.h"
 #include "config/period.h"
+#include "daemon/delivery.h"
 #include "daemon/log.h"
 #include "daemon/options.h"
 #include "daemon/progress.h"
 #include "daemon/runner.h"
 #include "daemon/state_store.h"
+#include "daemon/worker_pool.h"
 
 namespace flis {
 namespace {
@@ -38,8 +45,25 @@ struct Tally {
   int delivered = 0, failed = 0, cancelled = 0;
 };
 
-// Everything due now, in the Runner's priority order. Only the first queued run of each order may
-// go, so once a run of an order fails, its later periods wait for the next invocation.
+// Runs the workers have finished, for the loop to count. The loop alone reads the book, chooses
+// and counts; the workers only execute.
+struct Finished {
+  int64_t id;
+  std::string order;
+  RunKind kind;
+  Outcome outcome;
+};
+struct FinishedQueue {
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<Finished> runs;
+};
+
+// Everything due now, runs_in_flight() runs at a time (at most `workers` of them packing) as the
+// daemon runs them: in the Runner's priority order, at most `backfill_workers` backfill chunks at once, and only the first queued run of each
+// order, never two of one order at once; once a run of an order fails, its later periods wait for
+// the next invocation. The loop alone chooses, counts and draws the progress line; the workers
+// only execute.
 void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progress) {
   auto planned = runner.refresh();
   if (!planned) {
@@ -48,40 +72,82 @@ void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progr
     return;
   }
   progress.queued(static_cast<int>(planned->size()));
-  std::set<std::string> blocked;
-  while (!g_stop.load()) {
-    std::optional<int64_t> next;
-    std::set<std::string> seen;
-    runner.for_each_queued([&](const RunBook::Entry& e, const std::string& order) {
-      if (!seen.insert(order).second || blocked.count(order)) return true;
-      next = e.id;
-      return false;
-    });
-    if (!next) return;
-    auto run = store.get(*next);
-    if (!run || !run->has_value()) {
-      std::fprintf(stderr, "flisd: run %lld cannot be read back: %s; stopping\n", static_cast<long long>(*next),
-                   run ? "it is gone" : run.message().c_str());
-      g_stop.store(true);
-      return;
-    }
-    progress.started((*run)->order + " " + (*run)->period);
-    Outcome outcome = runner.execute(**run, &g_stop);
-    progress.finished(store, *next, outcome.status);
-    switch (outcome.status) {
+  auto config = runner.config();
+  const int workers = std::max(1, config->settings.workers);
+  const int backfill_max = std::min(config->settings.backfill_workers, workers);
+  const int slots = runs_in_flight(*config);  // `workers` packing, as many finishing uploads
+  FinishedQueue finished;
+  std::set<std::string> busy;     // orders with a run in flight: their next period waits for it
+  std::set<std::string> blocked;  // orders with a failed run: their later periods wait
+  int inflight = 0, backfills = 0;
+  // Declared after everything the jobs use: its destructor waits for them.
+  WorkerPool pool;
+  pool.grow(slots);
+
+  // An order leaves `busy` only here, together with its outcome, so its next period is never
+  // chosen between a failure and the loop's learning of it.
+  auto settle = [&](Finished& f) {
+    --inflight;
+    busy.erase(f.order);
+    if (f.kind == RunKind::backfill) --backfills;
+    progress.finished(store, f.id, f.outcome.status);
+    switch (f.outcome.status) {
       case RunStatus::delivered: ++tally.delivered; break;
       case RunStatus::cancelled: ++tally.cancelled; break;
       default:
         ++tally.failed;
-        blocked.insert((*run)->order);  // its later periods must not overtake it
+        blocked.insert(f.order);  // its later periods must not overtake it
     }
     // Only a run the store could not record (e.g. a full disk) stops the rest: the state database
     // is the problem. An ordinary failed attempt was recorded and logged; the next run goes on.
-    if (!outcome.recorded) {
-      std::fprintf(stderr, "flisd: %s; stopping\n", outcome.message().c_str());
+    if (!f.outcome.recorded) {
+      std::fprintf(stderr, "flisd: %s; stopping\n", f.outcome.message().c_str());
       g_stop.store(true);
-      return;
     }
+  };
+
+  for (;;) {
+    std::vector<int64_t> chosen;
+    if (!g_stop.load()) {
+      std::set<std::string> seen;
+      int more_backfills = backfills;
+      runner.for_each_queued([&](const RunBook::Entry& e, const std::string& order) {
+        if (inflight + static_cast<int>(chosen.size()) >= slots) return false;
+        if (e.kind == RunKind::backfill && more_backfills >= backfill_max) return false;
+        if (!seen.insert(order).second || blocked.count(order) || busy.count(order)) return true;
+        if (e.kind == RunKind::backfill) ++more_backfills;
+        chosen.push_back(e.id);
+        return true;
+      });
+    }
+    for (int64_t id : chosen) {
+      auto run = store.get(id);
+      if (!run || !run->has_value()) {
+        std::fprintf(stderr, "flisd: run %lld cannot be read back: %s; stopping\n", static_cast<long long>(id),
+                     run ? "it is gone" : run.message().c_str());
+        g_stop.store(true);
+        break;
+      }
+      Run r = std::move(**run);
+      busy.insert(r.order);
+      if (r.kind == RunKind::backfill) ++backfills;
+      ++inflight;
+      progress.started(r.order + " " + r.period);
+      pool.submit([&runner, &finished, r = std::move(r)] {
+        Outcome outcome = runner.execute(r, &g_stop);
+        std::lock_guard lock(finished.mu);
+        finished.runs.push_back({r.id, r.order, r.kind, std::move(outcome)});
+        finished.changed.notify_one();
+      });
+    }
+    if (inflight == 0) return;  // nothing in flight and nothing more could start: done
+    std::deque<Finished> done;
+    {
+      std::unique_lock lock(finished.mu);
+      finished.changed.wait(lock, [&] { return !finished.runs.empty(); });
+      done.swap(finished.runs);
+    }
+    for (auto& f : done) settle(f);
   }
 }
 

@@ -194,7 +194,9 @@ Result<PackResult> build_package(const PackageSpec& spec, Upload& upload, const 
   auto manifest = make_manifest(order, spec.period, spec.partitions, files, spec.created);
   if (!manifest.ok()) return manifest.status();
 
-  auto zstd = ZstdWriter::open(spec.compression, upload);
+  uint64_t input = manifest->size();
+  for (const auto& f : files) input += f.size;
+  auto zstd = ZstdWriter::open(spec.compression, upload, input);
   if (!zstd.ok()) return zstd.status();
   ZstdWriter& z = **zstd;
   auto tar = TarWriter::open([&z](const void* data, size_t size) { return z.write(data, size); });

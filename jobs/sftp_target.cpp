@@ -40,6 +40,8 @@ class SftpTarget final : public DeliveryTarget {
 
   Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name,
                                         const std::string& attempt = {}) override;
+  Result<std::unique_ptr<Upload>> begin_unless_present(const std::string& folder, const std::string& name,
+                                                       const std::string& attempt = {}) override;
   Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) override;
   Status finish_checksum(const std::string& folder, const std::string& name, const std::string& sha256_hex) override;
   Status remove_temporaries(const std::string& folder, const std::string& name) override;
@@ -58,8 +60,10 @@ class SftpTarget final : public DeliveryTarget {
   template <typename T, typename Step>
   Result<T> with_session(Step step) const;
   Result<SessionPool::Lease> lease() const;
+  // `present_ok`: a final name already there is an OK result without an Upload, not an error.
   Result<std::unique_ptr<Upload>> start_upload(SessionPool::Lease& lease, const std::string& folder,
-                                               const std::string& name, const std::string& temp) const;
+                                               const std::string& name, const std::string& temp,
+                                               bool present_ok) const;
   Result<std::optional<RemoteFile>> look(SftpClient& sftp, const std::string& folder, const std::string& name) const;
   Status make_folders(SftpClient& sftp, const std::string& folder) const;
   Status remove_if_present(SftpClient& sftp, const std::string& path) const;
@@ -256,7 +260,7 @@ Result<std::unique_ptr<Upload>> SftpTarget::begin(const std::string& folder, con
   if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
   const std::string temp = join(folder, temporary_name(name, attempt));
   return with_session<std::unique_ptr<Upload>>(
-      [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name, temp); });
+      [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name, temp, false); });
 }
 
 // One listing of the folder, then the removals pipelined.
@@ -283,21 +287,35 @@ Status SftpTarget::remove_temporaries(const std::string& folder, const std::stri
   return done.status();
 }
 
-// One round trip in the usual case: the folder's STAT, the final name's STAT and the OPEN of the
-// temporary file go out together. A missing folder is made, then the last two are sent again.
+Result<std::unique_ptr<Upload>> SftpTarget::begin_unless_present(const std::string& folder, const std::string& name,
+                                                                 const std::string& attempt) {
+  if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
+  if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
+  const std::string temp = join(folder, temporary_name(name, attempt));
+  return with_session<std::unique_ptr<Upload>>(
+      [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name, temp, true); });
+}
+
+// One round trip in the usual case: the folder's STAT, the final name's STAT, the OPEN of the
+// temporary file and its SETSTAT (exactly file_mode, whatever the server's umask did to the OPEN's
+// mode) go out together; the server handles them in order, so the SETSTAT finds the file the OPEN
+// made. A missing folder is made, then the last three are sent again.
 Result<std::unique_ptr<Upload>> SftpTarget::start_upload(SessionPool::Lease& lease, const std::string& folder,
-                                                         const std::string& name, const std::string& temp) const {
+                                                         const std::string& name, const std::string& temp,
+                                                         bool present_ok) const {
   SftpClient& sftp = lease.sftp();
   const std::string final_path = join(folder, name);
   const uint32_t flags = FXF_WRITE | FXF_CREAT | FXF_TRUNC;
   uint32_t dir_id = sftp.post_stat(folder);
   uint32_t final_id = sftp.post_stat(final_path);
   uint32_t open_id = sftp.post_open(temp, flags, file_mode_);
+  uint32_t mode_id = sftp.post_setstat(temp, file_mode_);
   Result<Attrs> dir = sftp.attrs_of(sftp.await(dir_id));
   Result<Attrs> existing = sftp.attrs_of(sftp.await(final_id));
   Result<std::string> handle = sftp.handle_of(sftp.await(open_id));
+  Status moded = sftp.status_of(sftp.await(mode_id));
   if (sftp.broken()) {
-    Status lost = !dir.ok() ? dir.status() : !existing.ok() ? existing.status() : handle.status();
+    Status lost = !dir.ok() ? dir.status() : !existing.ok() ? existing.status() : !handle.ok() ? handle.status() : moded;
     return Status::Error(url(folder) + ": " + lost.message() + " (while preparing the upload)");
   }
   if (!dir.ok() || !dir->is_directory()) {
@@ -305,33 +323,33 @@ Result<std::unique_ptr<Upload>> SftpTarget::start_upload(SessionPool::Lease& lea
     if (Status st = make_folders(sftp, folder); !st.ok()) return st;
     final_id = sftp.post_stat(final_path);
     open_id = sftp.post_open(temp, flags, file_mode_);
+    mode_id = sftp.post_setstat(temp, file_mode_);
     existing = sftp.attrs_of(sftp.await(final_id));
     handle = sftp.handle_of(sftp.await(open_id));
+    moded = sftp.status_of(sftp.await(mode_id));
   }
+  auto close_and_remove = [&] {
+    if (!handle.ok() || sftp.broken()) return;
+    uint32_t closed = sftp.post_close(*handle);
+    uint32_t removed = sftp.post_remove(temp);
+    (void)sftp.await(closed);
+    (void)sftp.await(removed);
+  };
   if (existing.ok()) {
-    if (handle.ok() && !sftp.broken()) {
-      uint32_t closed = sftp.post_close(*handle);
-      uint32_t removed = sftp.post_remove(temp);
-      (void)sftp.await(closed);
-      (void)sftp.await(removed);
-    }
+    close_and_remove();
+    if (present_ok) return std::unique_ptr<Upload>();
     return Status::Error(url(final_path) + ": already exists; flisd never overwrites a delivered package");
   }
   if (!handle.ok() && !sftp.broken()) {
     // A stale temporary file we may not open but may remove (another owner, no write permission).
     if (Status st = remove_if_present(sftp, temp); !st.ok()) return st;
     handle = sftp.open(temp, flags, file_mode_);
+    if (handle.ok()) moded = sftp.set_permissions(temp, file_mode_);
   }
   if (!handle.ok()) return Status::Error(url(temp) + ": " + handle.message() + " creating the temporary file");
-  // Exactly file_mode, whatever the server's umask did to the OPEN's mode.
-  if (Status st = sftp.set_permissions(temp, file_mode_); !st.ok()) {
-    if (!sftp.broken()) {
-      uint32_t closed = sftp.post_close(*handle);
-      uint32_t removed = sftp.post_remove(temp);
-      (void)sftp.await(closed);
-      (void)sftp.await(removed);
-    }
-    return Status::Error(url(temp) + ": " + st.message() + " setting the mode of the temporary file");
+  if (!moded.ok()) {
+    close_and_remove();
+    return Status::Error(url(temp) + ": " + moded.message() + " setting the mode of the temporary file");
   }
   return std::unique_ptr<Upload>(new SftpUpload(*this, std::move(lease), std::move(*handle), folder, name, temp));
 }

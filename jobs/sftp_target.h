@@ -19,12 +19,13 @@
 //
 // Round trips. Independent requests go out together and their replies are awaited together:
 // begin() is one round trip when the folder exists (STAT folder, STAT final name, OPEN temporary
-// file); commit() is three (FSTAT + FSYNC + CLOSE of the package with the last WRITEs, STAT of the
-// final name and OPEN of the checksum's temporary file; then RENAME of the package with the
-// checksum's WRITE + FSYNC + CLOSE; then the checksum's rename); inspect() is one when nothing was
-// delivered. What depends on an answer waits for it: the package is renamed only after its size and
-// the absence of the final name are known, the checksum appears only after the package did, and
-// the folders of mkdir -p are made one after the other.
+// file and its SETSTAT), and so is begin_unless_present(); commit() is three (FSTAT + FSYNC + CLOSE
+// of the package with the last WRITEs, STAT of the final name and OPEN of the checksum's temporary
+// file; then RENAME of the package with the checksum's WRITE + FSYNC + CLOSE; then the checksum's
+// rename); inspect() is one when nothing was delivered. What depends on an answer waits for it:
+// the package is renamed only after its size and the absence of the final name are known, the
+// checksum appears only after the package did, and the folders of mkdir -p are made one after the
+// other.
 //
 // A request that fails on a session reused from the pool because the connection died while idle
 // is tried once more on a new session (begin, inspect and the checksum completion are safe to

@@ -58,6 +58,15 @@ Status check_folder(const std::string& folder) {
   return Status::OK();
 }
 
+Result<std::unique_ptr<Upload>> DeliveryTarget::begin_unless_present(const std::string& folder,
+                                                                    const std::string& name,
+                                                                    const std::string& attempt) {
+  auto found = inspect(folder, name);
+  if (!found.ok()) return found.status();
+  if (found->has_value()) return std::unique_ptr<Upload>();
+  return begin(folder, name, attempt);
+}
+
 std::string checksum_line(const std::string& sha256_hex, const std::string& name) {
   return sha256_hex + "  " + name + "\n";
 }

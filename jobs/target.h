@@ -46,6 +46,12 @@ class DeliveryTarget {
   // its lease and resumes later can never commit another attempt's temporary file.
   virtual Result<std::unique_ptr<Upload>> begin(const std::string& folder, const std::string& name,
                                                 const std::string& attempt = {}) = 0;
+  // begin(), unless the final name is already there: then an OK result holding no Upload, and
+  // nothing left on the target (inspect() tells what is there). What delivering asks first: in
+  // the usual case one look at the target instead of inspect() and then begin(). This default does
+  // just those two; a remote target does it in one round trip.
+  virtual Result<std::unique_ptr<Upload>> begin_unless_present(const std::string& folder, const std::string& name,
+                                                               const std::string& attempt = {});
   // The final file `name` in `folder`, or nullopt when absent. Also removes a stale temporary file.
   virtual Result<std::optional<RemoteFile>> inspect(const std::string& folder, const std::string& name) = 0;
   // Removes every temporary file of package `name` in `folder`, whichever attempt left it (crash

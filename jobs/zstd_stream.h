@@ -30,8 +30,11 @@ int compression_threads(const Compression& c);
 
 class ZstdWriter {
  public:
-  // A frame with the content checksum on, at c.level, with compression_threads(c) workers.
-  static Result<std::unique_ptr<ZstdWriter>> open(const Compression& c, Upload& out);
+  // A frame with the content checksum on, at c.level, with compression_threads(c) workers; on the
+  // calling thread alone when about `input_bytes` (a hint) fit in one worker's job, where workers
+  // would only add their start-up and buffers.
+  static Result<std::unique_ptr<ZstdWriter>> open(const Compression& c, Upload& out,
+                                                  uint64_t input_bytes = UINT64_MAX);
   ~ZstdWriter();
   ZstdWriter(const ZstdWriter&) = delete;
   ZstdWriter& operator=(const ZstdWriter&) = delete;

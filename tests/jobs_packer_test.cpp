@@ -322,14 +322,22 @@ BOOST_AUTO_TEST_CASE(cancel_stops_the_build_with_an_error_and_no_package) {
 }
 
 BOOST_AUTO_TEST_CASE(every_thread_setting_gives_the_same_content) {
-  TempDir wh;
-  sample_warehouse(wh.path());
-  for (int threads : {1, 2, 3}) {
-    TempDir out, scratch;
-    auto d = deliver(wh.path(), monthly_order(), kParts, out.path(), {}, nullptr, flis::Compression{1, threads});
-    BOOST_REQUIRE_MESSAGE(d.result.ok(), d.result.message());
-    BOOST_REQUIRE(flis::test::unpack(d.package, scratch.path()));
-    BOOST_TEST(read_file(scratch / "DSA/LOEN_ANSAT/2026-11/loen.csv") == std::string(300000, 'L'), threads);
+  // A package small enough for one compression job (compressed without workers) and one of
+  // several jobs (compressed by the workers).
+  for (size_t extra : {size_t(0), size_t(7) << 20}) {
+    TempDir wh;
+    sample_warehouse(wh.path());
+    std::string rows;
+    for (size_t i = 0; rows.size() < extra; ++i) rows += std::to_string(i * 7919 % 1000003) + ";række\n";
+    if (extra) write_file(wh / "DSA/LOEN_ANSAT/2026-11/101/rows.csv", rows);
+    for (int threads : {1, 2, 3}) {
+      TempDir out, scratch;
+      auto d = deliver(wh.path(), monthly_order(), kParts, out.path(), {}, nullptr, flis::Compression{1, threads});
+      BOOST_REQUIRE_MESSAGE(d.result.ok(), d.result.message());
+      BOOST_REQUIRE(flis::test::unpack(d.package, scratch.path()));
+      BOOST_TEST(read_file(scratch / "DSA/LOEN_ANSAT/2026-11/loen.csv") == std::string(300000, 'L'), threads);
+      if (extra) BOOST_TEST((read_file(scratch / "DSA/LOEN_ANSAT/2026-11/rows.csv") == rows), threads);
+    }
   }
 }
 

@@ -59,11 +59,9 @@ std::unique_ptr<flis::DeliveryTarget> target_for(const flis::Target& config, Ses
 
 flis::Status deliver(flis::DeliveryTarget& t, const fs::path& folder, const std::string& name,
                      const std::string& data, const std::string& sum) {
-  auto found = t.inspect(folder.string(), name);
-  if (!found.ok()) return found.status();
-  if (found->has_value()) return flis::Status::Error("already there");
-  auto up = t.begin(folder.string(), name);
+  auto up = t.begin_unless_present(folder.string(), name);  // as a run does: one look
   if (!up.ok()) return up.status();
+  if (!*up) return flis::Status::Error("already there");
   for (size_t at = 0; at < data.size(); at += 10007) {
     if (auto st = (*up)->write(data.data() + at, std::min<size_t>(10007, data.size() - at)); !st.ok()) return st;
   }
@@ -81,7 +79,8 @@ void check_the_whole_contract(flis::DeliveryTarget& target, const fs::path& fold
   BOOST_TEST(slurp(folder / (kName + ".sha256")) == sum + "  " + kName + "\n");
   BOOST_TEST(!fs::exists(folder / ("." + kName + ".part")));
   BOOST_TEST(!fs::exists(folder / ("." + kName + ".sha256.part")));
-  BOOST_TEST(((fs::status(folder / kName).permissions() & fs::perms::others_all) == fs::perms::none));
+  // Exactly the default file_mode, 0640.
+  BOOST_TEST((fs::status(folder / kName).permissions() == (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read)));
 
   auto found = target.inspect(folder.string(), kName);
   BOOST_REQUIRE_MESSAGE(found.ok(), found.message());
@@ -92,6 +91,11 @@ void check_the_whole_contract(flis::DeliveryTarget& target, const fs::path& fold
   auto again = target.begin(folder.string(), kName);
   BOOST_REQUIRE(!again.ok());
   BOOST_TEST(again.message().find("already exists") != std::string::npos);
+  BOOST_TEST(slurp(folder / kName) == data);
+  auto look = target.begin_unless_present(folder.string(), kName);
+  BOOST_REQUIRE_MESSAGE(look.ok(), look.message());
+  BOOST_TEST((*look == nullptr), "no upload for a package that is already there");
+  BOOST_TEST(!fs::exists(folder / ("." + kName + ".part")));
   BOOST_TEST(slurp(folder / kName) == data);
 
   // A commit cut between rename and checksum: the checksum file is completed (twice: the second

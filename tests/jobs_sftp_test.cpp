@@ -277,6 +277,28 @@ BOOST_AUTO_TEST_CASE(an_existing_package_is_never_overwritten) {
   BOOST_TEST(slurp(folder / kName) == "delivered earlier");
 }
 
+BOOST_AUTO_TEST_CASE(begin_unless_present_starts_an_upload_or_leaves_a_delivered_package_alone) {
+  SshdFixture sshd;
+  auto target = target_for(sshd.target());
+  fs::path folder = sshd.root() / "kommuner/101";  // made by the first look
+  std::string data = "the package";
+  auto up = target->begin_unless_present(folder.string(), kName);
+  BOOST_REQUIRE_MESSAGE(up.ok(), up.message());
+  BOOST_REQUIRE(*up != nullptr);
+  BOOST_REQUIRE(write_all(**up, data).ok());
+  BOOST_REQUIRE((*up)->commit(sha256_hex(data)).ok());
+
+  // A stale temporary file beside the delivered package: the look reports the package, starts
+  // nothing and leaves nothing behind.
+  std::ofstream(folder / flis::temporary_name(kName)) << "left by a crash";
+  auto again = target->begin_unless_present(folder.string(), kName);
+  BOOST_REQUIRE_MESSAGE(again.ok(), again.message());
+  BOOST_TEST((*again == nullptr), "no upload for a package that is already there");
+  BOOST_TEST(slurp(folder / kName) == data);
+  BOOST_TEST(!fs::exists(folder / flis::temporary_name(kName)));
+  BOOST_TEST(fs::exists(folder / (kName + ".sha256")));
+}
+
 BOOST_AUTO_TEST_CASE(a_package_that_appears_during_the_upload_is_not_overwritten) {
   SshdFixture sshd;
   auto target = target_for(sshd.target());
