@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "config/kommuner.h"
 #include "config/loader.h"
 #include "config/period.h"
 #include "config/printable.h"
@@ -32,12 +33,6 @@ struct RunsOptions {
 };
 
 constexpr const char* kStatuses = "waiting, queued, running, delivered, failed, cancelled";
-
-std::string municipality_code(int code) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%03d", code);
-  return buf;
-}
 
 // A run as shown: with, for a waiting run, when its data was expected by the calendar (if its
 // order is still configured). Waiting past that time is `late`, as flisctl plan says.

@@ -15,17 +15,9 @@ using namespace sftp;
 // abort() runs after something failed; it must not hold a worker for a full timeout.
 constexpr std::chrono::milliseconds kAbortTimeout{5000};
 
-std::string join(const std::string& folder, const std::string& name) {
-  if (folder.empty() || folder.back() == '/') return folder + name;
-  return folder + "/" + name;
-}
-
-Status check_name(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
-    return Status::Error("invalid package name '" + name + "'");
-  }
-  return Status::OK();
-}
+// The naming rules every target shares (jobs/target.h), under this file's short names.
+constexpr auto join = join_path;
+constexpr auto check_name = check_package_name;
 
 class SftpTarget final : public DeliveryTarget {
  public:
