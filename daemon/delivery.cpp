@@ -9,9 +9,9 @@
 #include <memory>
 
 #include "config/period.h"
-#include "daemon/warehouse.h"
 #include "jobs/packer.h"
 #include "jobs/target.h"
+#include "jobs/warehouse.h"
 
 namespace flis {
 namespace {

@@ -10,7 +10,7 @@
 #include <unordered_set>
 
 #include "daemon/plan_pass.h"
-#include "daemon/warehouse.h"
+#include "jobs/warehouse.h"
 
 namespace flis {
 namespace {

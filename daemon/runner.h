@@ -146,7 +146,8 @@ class Runner {
   Result<Period> check_period(const Config& cfg, const Order& order, const std::string& name);
   Result<Run> reread(int64_t id, std::optional<Instant> expected = std::nullopt);
   void rebuild_watches(const Config& cfg, std::vector<FileEvent>* newly_processed = nullptr);
-  void watch_partition(const std::filesystem::path& folder);
+  // Watches the partition's folder while it waits for its marker; true once it is processed.
+  bool watch_partition(const std::filesystem::path& warehouse, const Partition& part);
   Result<std::vector<Run>> queued_runs();
 
   StateStore& store_;
