@@ -18,6 +18,7 @@
 #include "daemon/log.h"
 #include "daemon/plan_pass.h"
 #include "daemon/planner.h"
+#include "daemon/replan.h"
 #include "daemon/run_format.h"
 #include "jobs/packer.h"
 #include "jobs/warehouse.h"
@@ -308,11 +309,20 @@ Status Runner::run_pass(const Config& cfg, Instant now, const std::function<Stat
 }
 
 Result<std::vector<Run>> Runner::refresh() {
+  if (Status s = replan(); !s) return s;
+  return queued_runs();
+}
+
+Status Runner::replan() {
   auto cfg = config();
   if (!cfg) return Status::Error("refresh: no configuration loaded");
   if (Status s = load_book(); !s) return s;
   const Instant now = clock_();
-  {
+  // A new configuration (a reload) re-plans only the orders it changed; the same one again (a
+  // start, an inotify overflow, a clock jump) every order.
+  std::optional<std::set<std::string>> only;
+  if (planned_ && planned_ != cfg) only = orders_to_replan(*planned_, *cfg);
+  if (!only || !only->empty()) {
     // The warehouse's partitions are listed first: whatever is processed after this is still seen,
     // by inotify or the next rescan.
     std::lock_guard lock(book_mu_);
@@ -322,8 +332,9 @@ Result<std::vector<Run>> Runner::refresh() {
     std::set<std::string> configured;
     size_t n = 0;
     for (const Order& order : cfg->orders) {
-      if (heartbeat_ && ++n % 256 == 0) heartbeat_();
       configured.insert(order.id);
+      if (only && !only->count(order.id)) continue;
+      if (heartbeat_ && ++n % 256 == 0) heartbeat_();
       if (std::string why = inactive_reason(&order, order.id); !why.empty()) {
         if (Status s = cancel_pending(order.id, why, now); !s) return s;
         continue;
@@ -340,22 +351,28 @@ Result<std::vector<Run>> Runner::refresh() {
       if (Status s = cancel_pending(order.id, "no longer a period of order " + order.id + " (its dates changed)", now, gone); !s)
         return s;
     }
-    for (const std::string& order : book_.orders_with_runs())
-      if (!configured.count(order))
-        if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
+    if (only) {
+      for (const std::string& order : *only)
+        if (!configured.count(order))
+          if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
+    } else {
+      for (const std::string& order : book_.orders_with_runs())
+        if (!configured.count(order))
+          if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
+    }
     if (Status s = queue_retries(now); !s) return s;
     if (Status s = mark_late(*cfg, now, summary); !s) return s;
     plan_horizon(*cfg, pass);
     return Status::OK();
   });
-  if (!written) return written;
-  return queued_runs();
+  if (written) planned_ = cfg;
+  return written;
 }
 
 Status Runner::advance() {
   auto cfg = config();
   if (!cfg) return Status::Error("advance: no configuration loaded");
-  if (!loaded_) return refresh().status();
+  if (!loaded_) return replan();
   return run_pass(*cfg, clock_(), [&](PlanPass& pass, Summary& summary) {
     const Instant now = pass.now();
     for (const Order& order : cfg->orders) {
@@ -377,7 +394,7 @@ void Runner::set_heartbeat(std::function<void()> heartbeat) { heartbeat_ = std::
 Status Runner::rescan() {
   auto cfg = config();
   if (!cfg) return Status::Error("rescan: no configuration loaded");
-  if (!loaded_) return refresh().status();
+  if (!loaded_) return replan();
   std::vector<FileEvent> found;
   {
     std::lock_guard lock(book_mu_);
@@ -393,7 +410,7 @@ Status Runner::rescan() {
 Status Runner::files_changed(const std::vector<FileEvent>& events) {
   auto cfg = config();
   if (!cfg) return Status::Error("files_changed: no configuration loaded");
-  if (!loaded_) return refresh().status();
+  if (!loaded_) return replan();
   // Which partitions may have become processed: a marker in a partition folder, or a new partition
   // folder in an interface folder (its marker may already be inside). Anything higher up (a new
   // source or interface folder) is rare enough for a whole pass.
@@ -404,7 +421,7 @@ Status Runner::files_changed(const std::vector<FileEvent>& events) {
     if (auto p = partition_at(warehouse, ev.folder, ev.name)) partitions.emplace(p->key(), *p);
     else whole = true;
   }
-  if (whole) return refresh().status();
+  if (whole) return replan();
   return run_pass(*cfg, clock_(), [&](PlanPass& pass, Summary& summary) {
     for (const auto& [key, part] : partitions) {
       auto day = anchor_day(part.name);

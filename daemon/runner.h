@@ -84,6 +84,10 @@ class Runner {
   // deactivated or removed orders, marks late runs. All of it one transaction. Returns the queued
   // runs in priority order: subscriptions (oldest period first) before backfill chunks.
   Result<std::vector<Run>> refresh();
+  // The same pass without reading the queued runs back. After set_config() with a new
+  // configuration (a reload), only the orders it added, removed or changed are planned again
+  // (daemon/replan.h), unless it changed what every order's plan reads.
+  Status replan();
   // The wake-up timer came: each order's periods that ended since the last pass, runs whose
   // expected time has passed, retries whose time has come.
   Status advance();
@@ -155,6 +159,7 @@ class Runner {
   Clock wall_;
   mutable std::mutex config_mu_;
   std::shared_ptr<const Config> config_;
+  std::shared_ptr<const Config> planned_;  // the configuration the last replan() planned from
 
   mutable std::mutex book_mu_;  // the book, the horizon and the watches
   RunBook book_;
