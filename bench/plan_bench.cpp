@@ -10,6 +10,8 @@
 // and, with --runner, the daemon's own passes (daemon/runner.h) on a real state database:
 //   first   the first start: every period of every order recorded (queued, the data is there)
 //   full    a whole pass again, nothing changed (an inotify overflow, a clock jump)
+//   old     refresh(): a whole pass that also reads every queued run back, what a reload cost
+//           before it re-planned only the orders it changed
 //   reload  a reload that changes 1 order file, one that changes 100, one that changes nothing
 //           (the pass only: reading the files is `load`)
 // Run by bench/plan.sh, which varies the number of orders and how far back they start.
@@ -247,9 +249,22 @@ bool time_runner(const Options& opt, const std::shared_ptr<const Config>& config
     }
     return std::shared_ptr<const Config>(std::move(c));
   };
+  // What a reload cost before it was proportional: refresh(), a whole pass that also reads every
+  // queued run back from the store.
+  auto before = [&](const char* what) {
+    runner.set_config(config);  // the configuration last planned: a whole pass
+    lines = 0;
+    Timer t;
+    auto queued = runner.refresh();
+    std::printf("  runner: %-20s %s  %zu log lines, %zu queued\n", what, t.str().c_str(), lines,
+                queued ? queued->size() : size_t(0));
+    return queued.ok();
+  };
   size_t runs = 0;
-  bool ok = step("first start", config) && step("whole pass", config) && step("reload, 1 changed", changed(1)) &&
-            step("reload, 100 changed", changed(100)) && step("reload, 0 changed", std::make_shared<Config>(*config));
+  auto hundred = changed(100);
+  bool ok = step("first start", config) && step("whole pass", config) && before("refresh() (old reload)") &&
+            step("reload, 1 changed", changed(1)) && step("reload, 100 changed", hundred) &&
+            step("reload, 0 changed", std::make_shared<Config>(*hundred));
   if (ok) (void)(*store)->scan([&](const Run&) { ++runs; });
   log_set_stderr_sink({});
   std::printf("  runner: %zu runs in the state database\n", runs);

@@ -5,13 +5,14 @@
 // daemon's event loop and `flisd --once` drive it; it owns no threads.
 //
 // It keeps a RunBook, every run in memory, so that each event costs what it changes:
-//   refresh()        start, reload, the slow rescan: every period of every order (the history)
+//   replan()         start, inotify overflow, clock jump: every period of every order (the history);
+//                    after a reload only the orders the new configuration changed (daemon/replan.h)
 //   advance()        the wake-up timer: each order's newly ended periods, runs turning late, retries
 //   files_changed()  warehouse events: only the periods that need the partitions that changed
 //   execute()        one attempt; the book learns the outcome, nothing is re-planned
 // Delivering itself is daemon/delivery.h; the rules of the run states are daemon/run_state.h.
 //
-// Thread-safety: refresh(), advance(), files_changed(), recover(), the control operations and
+// Thread-safety: refresh(), replan(), advance(), files_changed(), recover(), the control operations and
 // set_config() are called from one thread (the event loop's); execute() may run on several worker
 // threads at once (for different runs). The book is guarded by a mutex.
 #pragma once
