@@ -413,6 +413,28 @@ BOOST_AUTO_TEST_CASE(redeliver_makes_a_new_numbered_package) {
   BOOST_TEST(w.refresh().empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_queued_redelivery_of_an_order_deactivated_is_cancelled) {
+  World w;
+  w.builder.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31");
+  w.apply();
+  w.ready_day("CPR_PERSON", "2026-11-03");
+  for (const Run& r : w.refresh()) BOOST_TEST_REQUIRE(w.runner->execute(r).ok());
+  auto again = w.runner->redeliver("K101-CPR-D", "2026-11-03");
+  BOOST_TEST_REQUIRE(again.ok(), again.message());
+
+  ConfigBuilder next{w.warehouse.root()};
+  next.standard_catalogue();
+  next.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31").status =
+      OrderStatus::deactivated;
+  w.builder = next;
+  w.apply();
+  BOOST_TEST(w.refresh().empty());
+  Run r = w.get(again->id);
+  BOOST_TEST((r.status == RunStatus::cancelled));
+  BOOST_TEST(r.error.find("deactivated") != std::string::npos, r.error);
+  BOOST_TEST(!fs::exists(w.outbox / "101" / "K101-CPR-D_2026-11-03.r2.tar.zst"));
+}
+
 BOOST_AUTO_TEST_CASE(trigger_queues_a_processed_period_and_names_what_is_missing) {
   World w;
   w.builder.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-01", "2026-12-31");
