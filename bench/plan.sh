@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-FileCopyrightText: 2026 The flisd authors
 # SPDX-License-Identifier: MPL-2.0
-# Scheduling benchmark (issue 3): how load_config, plan(), due_runs() and next_wakeup() grow with
-# the number of orders (1k, 5k, 10k; orders starting 12 months back) and with the length of
-# history (10k orders starting 1, 12 and 36 months back); then `flisctl validate` and
-# `flisctl plan --json` as a sysadmin runs them, on the 10k tree.
+# Scheduling benchmark (issue 3): how load_config and plan() grow with the number of orders (1k, 5k,
+# 10k; orders starting 12 months back) and with the length of history (10k orders starting 1, 12 and
+# 36 months back); the daemon's passes (first start, whole pass, reloads changing 1, 100 and 0
+# orders) on 10k orders starting 4 months back (about 400,000 runs, the size of bench/scale.sh);
+# then `flisctl validate` and `flisctl plan --json` as a sysadmin runs them, on the 10k tree.
 #
 #   bench/plan.sh [--quick]      (--quick: 1k and 10k orders only, history 12 months)
 #
@@ -31,6 +32,9 @@ for m in "${backs[@]}"; do
     "$BUILD_DIR/plan_bench" --orders 10000 --months-back "$m"
   fi
 done
+
+echo "-- the daemon's passes (10000 orders, 4 months back)"
+"$BUILD_DIR/plan_bench" --orders 10000 --months-back 4 --runner
 
 echo "-- the command line on the 10000-order tree (wall time, best of 3)"
 best() {

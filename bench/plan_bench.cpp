@@ -7,11 +7,16 @@
 //   load    load_config of the tree (what `flisctl validate` and a reload do)
 //   plan    plan() of one month (2026-11-01..2026-11-30), cold (every partition stat'ed)
 //   plan6   plan() of `flisctl plan`'s default window, 3 months either side of now
-//   due     due_runs(): every period from each order's start to now against the history
-//   wakeup  next_wakeup()
+// and, with --runner, the daemon's own passes (daemon/runner.h) on a real state database:
+//   first   the first start: every period of every order recorded (queued, the data is there)
+//   full    a whole pass again, nothing changed (an inotify overflow, a clock jump)
+//   old     refresh(): a whole pass that also reads every queued run back, what a reload cost
+//           before it re-planned only the orders it changed
+//   reload  a reload that changes 1 order file, one that changes 100, one that changes nothing
+//           (the pass only: reading the files is `load`)
 // Run by bench/plan.sh, which varies the number of orders and how far back they start.
 //
-//   plan_bench [--orders 10000] [--months-back 12] [--dir DIR] [--keep] [--reuse]
+//   plan_bench [--orders 10000] [--months-back 12] [--dir DIR] [--keep] [--reuse] [--runner]
 //
 // Each figure is wall time and, in brackets, the process's CPU time: on a machine shared with
 // other work the CPU time is the steadier measure.
@@ -34,7 +39,10 @@
 #include "config/kommuner.h"
 #include "config/loader.h"
 #include "config/period.h"
+#include "daemon/log.h"
 #include "daemon/planner.h"
+#include "daemon/runner.h"
+#include "daemon/state_store.h"
 
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;
@@ -48,6 +56,7 @@ struct Options {
   fs::path dir;
   bool keep = false;
   bool reuse = false;  // --dir already holds a tree from an earlier --keep run: time only
+  bool runner = false;  // also time the Runner's passes
 };
 
 constexpr date::year_month kNowMonth{date::year{2026}, date::November};
@@ -192,8 +201,9 @@ Options parse(int argc, char** argv) {
     else if (a == "--dir") o.dir = value();
     else if (a == "--keep") o.keep = true;
     else if (a == "--reuse") o.reuse = o.keep = true;
+    else if (a == "--runner") o.runner = true;
     else {
-      std::fprintf(stderr, "usage: plan_bench [--orders N] [--months-back M] [--dir DIR] [--keep] [--reuse]\n");
+      std::fprintf(stderr, "usage: plan_bench [--orders N] [--months-back M] [--dir DIR] [--keep] [--reuse] [--runner]\n");
       std::exit(2);
     }
   }
@@ -202,6 +212,63 @@ Options parse(int argc, char** argv) {
     std::exit(2);
   }
   return o;
+}
+
+// The Runner's passes on a fresh state database in the tree: the first start, a whole pass, and
+// reloads that change 1, 100 and 0 orders (one-off orders get a later `to`, subscriptions a later
+// end: each changed order is planned again with nothing new to record).
+bool time_runner(const Options& opt, const std::shared_ptr<const Config>& config, Instant now) {
+  fs::remove(opt.dir / "runner-bench.db");
+  auto store = StateStore::open(opt.dir / "runner-bench.db");
+  if (!store) {
+    std::fprintf(stderr, "plan_bench: %s\n", store.message().c_str());
+    return false;
+  }
+  Runner runner(**store, [now] { return now; });
+  size_t lines = 0;  // the log lines a pass writes, counted instead of printed
+  log_init(LogTarget::stderr_only, "plan_bench");
+  log_set_stderr_sink([&lines](Priority, const std::string&) { ++lines; });
+  auto step = [&](const char* what, std::shared_ptr<const Config> c) {
+    runner.set_config(std::move(c));
+    lines = 0;
+    Timer t;
+    Status s = runner.replan();
+    std::printf("  runner: %-20s %s  %zu log lines\n", what, t.str().c_str(), lines);
+    if (!s) std::fprintf(stderr, "plan_bench: %s\n", s.message().c_str());
+    return s.ok();
+  };
+  auto changed = [&](size_t n) {
+    auto c = std::make_shared<Config>(*config);
+    std::vector<Order*> written;  // the order files (not the generated datamart orders)
+    for (Order& o : c->orders)
+      if (!o.generated) written.push_back(&o);
+    for (size_t i = 0; i < n && i < written.size(); ++i) {
+      Order& o = *written[i * (written.size() / n)];
+      if (o.end) o.end = date::year_month_day{date::local_days{*o.end} + date::days{1}};
+      else if (o.to) o.to = date::year_month_day{date::local_days{*o.to} + date::days{1}};
+    }
+    return std::shared_ptr<const Config>(std::move(c));
+  };
+  // What a reload cost before it was proportional: refresh(), a whole pass that also reads every
+  // queued run back from the store.
+  auto before = [&](const char* what) {
+    runner.set_config(config);  // the configuration last planned: a whole pass
+    lines = 0;
+    Timer t;
+    auto queued = runner.refresh();
+    std::printf("  runner: %-20s %s  %zu log lines, %zu queued\n", what, t.str().c_str(), lines,
+                queued ? queued->size() : size_t(0));
+    return queued.ok();
+  };
+  size_t runs = 0;
+  auto hundred = changed(100);
+  bool ok = step("first start", config) && step("whole pass", config) && before("refresh() (old reload)") &&
+            step("reload, 1 changed", changed(1)) && step("reload, 100 changed", hundred) &&
+            step("reload, 0 changed", std::make_shared<Config>(*hundred));
+  if (ok) (void)(*store)->scan([&](const Run&) { ++runs; });
+  log_set_stderr_sink({});
+  std::printf("  runner: %zu runs in the state database\n", runs);
+  return ok;
 }
 
 }  // namespace
@@ -251,22 +318,14 @@ int main(int argc, char** argv) {
   auto six = plan(config, history, now, {date::local_days{(kNowMonth - date::months{3}) / 26},
                                          date::local_days{(kNowMonth + date::months{3}) / 26}});
   std::string plan6_s = t.str();
-  t = Timer();
-  auto due = due_runs(config, history, now);
-  std::string due_s = t.str();
-  t = Timer();
-  auto next = next_wakeup(config, history, now);
-  std::string wake_s = t.str();
 
   std::printf("orders %5zu, months back %2d, history %7zu runs, %d partitions written\n"
               "  load_config             %s\n"
               "  plan one month          %s  %zu runs\n"
-              "  plan 6 months           %s  %zu runs\n"
-              "  due_runs                %s  %zu due\n"
-              "  next_wakeup             %s  %s\n",
+              "  plan 6 months           %s  %zu runs\n",
               config.orders.size(), opt.months_back, history.delivered.size(), partitions, load_s.c_str(),
-              plan_s.c_str(), month.size(), plan6_s.c_str(), six.size(), due_s.c_str(), due.size(), wake_s.c_str(),
-              next ? format_local_iso(*next, tz).c_str() : "none");
+              plan_s.c_str(), month.size(), plan6_s.c_str(), six.size());
+  if (opt.runner && !time_runner(opt, loaded.config, now)) return 1;
   if (made_dir && !opt.keep) fs::remove_all(opt.dir);
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <utility>
 
 namespace flis {
@@ -53,6 +54,12 @@ std::optional<std::string_view> kommune_name(int code) {
                              [](const auto& k, int c) { return k.first < c; });
   if (it == kKommuner.end() || it->first != code) return std::nullopt;
   return it->second;
+}
+
+std::string municipality_code(int code) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%03d", code);
+  return buf;
 }
 
 int kommune_count() { return static_cast<int>(kKommuner.size()); }

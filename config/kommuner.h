@@ -9,12 +9,15 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace flis {
 
 // The municipality's name ("København") for a real kommunekode; nullopt for anything else.
 std::optional<std::string_view> kommune_name(int code);
+// A kommunekode as folder names, package paths and tables write it: three digits ("101", "085").
+std::string municipality_code(int code);
 // How many codes the table holds (98); for tests.
 int kommune_count();
 

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "base/printable.h"
 #include "config/load_parts.h"
@@ -154,6 +155,46 @@ std::string uncovered_months(const Calendar& cal, const Order& o) {
   return missing.empty() ? std::string() : detail::month_ranges(missing);
 }
 
+// "order A", "orders A and B", "orders A, B, C and 97 more": a few ids and the count of the rest.
+std::string orders_named(const std::vector<std::string>& ids) {
+  std::string who = ids.size() == 1 ? "order " + ids[0] : "orders " + ids[0];
+  size_t named = std::min<size_t>(ids.size(), 3);
+  for (size_t i = 1; i < named; ++i) who += (i + 1 == named && named == ids.size() ? " and " : ", ") + ids[i];
+  if (ids.size() > named) who += " and " + std::to_string(ids.size() - named) + " more";
+  return who;
+}
+
+// More order files than this with the same warning get one summary instead of a warning each: a
+// rule that holds for thousands of orders (a mix of fagsystemer the municipalities all ordered)
+// would otherwise bury everything else in `flisctl validate` and in the journal at every reload.
+constexpr size_t kSummariseAbove = 3;
+
+// The diagnostics of the order files into `diags`: errors as they are, and a warning that more
+// than kSummariseAbove files share word for word said once, at the first file's position, naming a
+// few of the orders and the count. `id_of` maps an order file to its order's id.
+void add_order_diagnostics(const Diagnostics& found, const std::map<std::string, std::string>& id_of,
+                           Diagnostics& diags) {
+  std::map<std::string, std::vector<const Diagnostic*>> by_text;
+  for (const Diagnostic& d : found.items())
+    if (d.severity == Diagnostic::Severity::warning) by_text[d.message].push_back(&d);
+  std::set<const Diagnostic*> summarised;
+  for (auto& [text, same] : by_text) {
+    if (same.size() <= kSummariseAbove) continue;
+    std::sort(same.begin(), same.end(), [](const Diagnostic* a, const Diagnostic* b) {
+      return std::tie(a->pos.file, a->pos.line, a->pos.col) < std::tie(b->pos.file, b->pos.line, b->pos.col);
+    });
+    std::vector<std::string> ids;
+    for (const Diagnostic* d : same) {
+      summarised.insert(d);
+      auto it = id_of.find(d->pos.file);
+      ids.push_back(it != id_of.end() ? it->second : d->pos.file);
+    }
+    diags.warning(same.front()->pos, orders_named(ids) + ", each: " + text);
+  }
+  for (const Diagnostic& d : found.items())
+    if (!summarised.count(&d)) diags.add(d);
+}
+
 // One warning per set of missing months, however many orders share it (a calendar year not yet
 // published concerns every monthly order alike): "orders A, B, C and 97 more: ...", at the first.
 class UncoveredMonths {
@@ -168,11 +209,7 @@ class UncoveredMonths {
   }
   void report(Diagnostics& diags) const {
     for (const auto& [months, group] : groups_) {
-      std::string who = group.ids.size() == 1 ? "order " + group.ids[0] : "orders " + group.ids[0];
-      size_t named = std::min<size_t>(group.ids.size(), 3);
-      for (size_t i = 1; i < named; ++i) who += (i + 1 == named && named == group.ids.size() ? " and " : ", ") + group.ids[i];
-      if (group.ids.size() > named) who += " and " + std::to_string(group.ids.size() - named) + " more";
-      diags.warning(group.pos, who + ": no data calendar entry for " + months +
+      diags.warning(group.pos, orders_named(group.ids) + ": no data calendar entry for " + months +
                                    " (needed for their monthly interfaces); such a month is due as soon as its data is "
                                    "processed and `flisctl plan` shows its expected time as unknown; add it to "
                                    "calendar/*.yaml once FLIS publishes it");
@@ -277,6 +314,7 @@ LoadResult load_config_files(const fs::path& dir, const ConfigFiles& files, cons
   };
   std::vector<Loaded> loaded;
   std::set<std::string> order_files;
+  Diagnostics order_diags;  // summarised into diags below
   for (const auto& file : files) {
     const std::string& name = file.first;  // not a structured binding: the lambda captures it
     if (name.rfind("orders/", 0) != 0) continue;
@@ -286,12 +324,18 @@ LoadResult load_config_files(const fs::path& dir, const ConfigFiles& files, cons
       continue;
     }
     order_files.insert(name);
-    with_file(files, name, diags, [&](YamlReader& r, const YAML::Node& root) {
+    with_file(files, name, order_diags, [&](YamlReader& r, const YAML::Node& root) {
       if (auto d = detail::read_order(r, root, ctx)) {
         d->order.pos = Position{name, 0, 0};
         loaded.push_back({name, *d});
       }
     });
+  }
+  {
+    std::map<std::string, std::string> id_of;
+    for (const auto& l : loaded)
+      if (l.draft.has_id) id_of[l.file] = l.draft.order.id;
+    add_order_diagnostics(order_diags, id_of, diags);
   }
   for (const auto& item : read_problems.items())
     if (item.pos.file.rfind("orders/", 0) == 0) order_files.insert(item.pos.file);

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "config/period.h"
-#include "daemon/warehouse.h"
 #include "jobs/collect.h"
+#include "jobs/warehouse.h"
 
 namespace flis {
 namespace {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "config/kommuner.h"
 #include "config/loader.h"
 #include "config/period.h"
 #include "ctl/config_diff.h"
@@ -38,12 +39,6 @@ struct DiffOptions {
 
 std::string plural(int n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
-std::string code3(int municipality) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%03d", municipality);
-  return buf;
 }
 
 // "orders/x.yaml" shown as "DIR/orders/x.yaml", as validate names it.
@@ -85,10 +80,10 @@ std::string states(const PeriodSummary& s) {
 }
 
 std::string headline(const OrderChange& c, const std::string& type) {
-  std::string who = " (" + (type.empty() ? "" : type + ", ") + "municipality " + code3(c.municipality) + ")";
+  std::string who = " (" + (type.empty() ? "" : type + ", ") + "municipality " + municipality_code(c.municipality) + ")";
   if (c.datamart) {
-    if (c.kind == OrderChange::Kind::added) return "+ " + c.order + ": datamart order appears (datamarts.entitlements of " + code3(c.municipality) + ")";
-    if (c.kind == OrderChange::Kind::removed) return "- " + c.order + ": datamart order disappears (datamarts.entitlements of " + code3(c.municipality) + ")";
+    if (c.kind == OrderChange::Kind::added) return "+ " + c.order + ": datamart order appears (datamarts.entitlements of " + municipality_code(c.municipality) + ")";
+    if (c.kind == OrderChange::Kind::removed) return "- " + c.order + ": datamart order disappears (datamarts.entitlements of " + municipality_code(c.municipality) + ")";
     return "~ " + c.order + ": datamart order changed" + who;
   }
   switch (c.kind) {

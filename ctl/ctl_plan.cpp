@@ -56,12 +56,6 @@ Result<History> read_history(const std::filesystem::path& db) {
   return history;
 }
 
-std::string municipality_code(int code) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%03d", code);
-  return buf;
-}
-
 
 std::string expected_text(const PlannedRun& run, const date::time_zone* tz) {
   if (!run.expected) return "unknown";

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/printable.h"
+#include "config/kommuner.h"
 #include "config/loader.h"
 #include "config/period.h"
 #include "ctl/ctl_commands.h"
@@ -32,12 +33,6 @@ struct RunsOptions {
 };
 
 constexpr const char* kStatuses = "waiting, queued, running, delivered, failed, cancelled";
-
-std::string municipality_code(int code) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%03d", code);
-  return buf;
-}
 
 // A run as shown: with, for a waiting run, when its data was expected by the calendar (if its
 // order is still configured). Waiting past that time is `late`, as flisctl plan says.

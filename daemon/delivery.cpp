@@ -13,9 +13,9 @@
 #include <mutex>
 
 #include "config/period.h"
-#include "daemon/warehouse.h"
 #include "jobs/packer.h"
 #include "jobs/target.h"
+#include "jobs/warehouse.h"
 
 namespace flis {
 namespace {

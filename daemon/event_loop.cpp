@@ -537,12 +537,12 @@ void EventLoop::update_watches() {
 
 void EventLoop::refresh_and_dispatch() {
   need_refresh_ = false;
-  auto queued = runner_->refresh();
+  Status planned = runner_->replan();
   {
     std::lock_guard lock(mu_);
     ++stats_.refreshes;
   }
-  if (!queued) log_message(Priority::err, "planning failed: " + queued.message());
+  if (!planned) log_message(Priority::err, "planning failed: " + planned.message());
   need_dispatch_ = true;
   catch_up();
 }

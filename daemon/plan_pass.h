@@ -22,7 +22,7 @@
 #include "config/period.h"
 #include "daemon/planner.h"
 #include "daemon/run_state.h"
-#include "daemon/warehouse.h"
+#include "jobs/warehouse.h"
 
 namespace flis {
 

@@ -1,8 +1,9 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
 // The planner: from configuration, warehouse, run history and a clock, every (order, period) with
-// its state (`flisctl plan`). Pure apart from reading the warehouse markers: the
-// daemon asks it what is due and when to wake up next.
+// its state (`flisctl plan`, `flisctl diff`). Pure apart from reading the warehouse markers. The
+// daemon plans through the same PlanPass (daemon/plan_pass.h), against its run book
+// (daemon/runner.h), which also knows when to wake up next.
 #pragma once
 
 #include <optional>
@@ -49,13 +50,5 @@ struct PlanWindow {
 // `late` when the expected time has passed with partitions missing; `waiting` otherwise.
 std::vector<PlannedRun> plan(const Config& config, const History& history, Instant now,
                              const PlanWindow& window);
-
-// The runs due now for the daemon: every period from each order's first one up to now that is
-// not delivered and has all its data, oldest first per order, subscriptions before backfills.
-std::vector<PlannedRun> due_runs(const Config& config, const History& history, Instant now);
-
-// The next instant something may change without a file event: the earliest future period end or
-// calendar expected time after now; nullopt when nothing is ahead.
-std::optional<Instant> next_wakeup(const Config& config, const History& history, Instant now);
 
 }  // namespace flis

@@ -15,6 +15,7 @@ uint32_t RunBook::intern(const std::string& order) {
   if (inserted) {
     orders_.push_back(order);
     by_order_.emplace_back();
+    redeliveries_.emplace_back();
   }
   return it->second;
 }
@@ -72,6 +73,8 @@ void RunBook::put(const Run& run, std::optional<Instant> expected) {
       auto at = runs.empty() || runs.back().first < item.first ? runs.end() : std::lower_bound(runs.begin(), runs.end(), item);
       if (at != runs.end() && at->first == item.first) at->second = run.id;
       else runs.insert(at, item);
+    } else {
+      redeliveries_[e.order].push_back(run.id);
     }
   }
   e.late = run.status == RunStatus::waiting && run.late;
@@ -150,14 +153,12 @@ std::vector<int64_t> RunBook::pending_of(std::string_view order) const {
     return e.status == RunStatus::waiting || e.status == RunStatus::queued ||
            (e.status == RunStatus::failed && e.next_attempt());
   };
-  // Redeliveries are not in by_order_; they are rare, so look at every entry of the order only
-  // through the first deliveries and the queue.
+  // Only this order's runs: walking the whole queue here made a pass over every order cost
+  // orders x queued runs (10,000 x 400,000 on a first start).
   for (const auto& [day, id] : by_order_[o->second])
     if (pending(entries_[size_t(id)])) out.push_back(id);
-  for (const auto& k : queue_) {
-    const Entry& e = entries_[size_t(std::get<4>(k))];
-    if (e.order == o->second && e.redelivery > 1) out.push_back(e.id);
-  }
+  for (int64_t id : redeliveries_[o->second])
+    if (pending(entries_[size_t(id)])) out.push_back(id);
   return out;
 }
 

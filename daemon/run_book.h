@@ -120,6 +120,7 @@ class RunBook {
   // First deliveries of each order, sorted by the period's first day: (first day, run id).
   std::vector<std::vector<std::pair<int32_t, int64_t>>> by_order_;
   const std::pair<int32_t, int64_t>* find_first(uint32_t order, int32_t day) const;
+  std::vector<std::vector<int64_t>> redeliveries_;  // of each order, by hand and rare: run ids
   std::set<QueueKey> queue_;
   std::multimap<Instant, int64_t> expecting_;  // waiting, not late, expected time known
   std::multimap<Instant, int64_t> retrying_;   // failed with a retry ahead

@@ -18,10 +18,11 @@
 #include "daemon/log.h"
 #include "daemon/plan_pass.h"
 #include "daemon/planner.h"
+#include "daemon/replan.h"
 #include "daemon/run_format.h"
-#include "daemon/warehouse.h"
 #include "jobs/packer.h"
 #include "jobs/target.h"
+#include "jobs/warehouse.h"
 
 namespace flis {
 namespace {
@@ -358,11 +359,20 @@ Status Runner::run_pass(const Config& cfg, Instant now, const std::function<Stat
 }
 
 Result<std::vector<Run>> Runner::refresh() {
+  if (Status s = replan(); !s) return s;
+  return queued_runs();
+}
+
+Status Runner::replan() {
   auto cfg = config();
   if (!cfg) return Status::Error("refresh: no configuration loaded");
   if (Status s = load_book(); !s) return s;
   const Instant now = clock_();
-  {
+  // A new configuration (a reload) re-plans only the orders it changed; the same one again (a
+  // start, an inotify overflow, a clock jump) every order.
+  std::optional<std::set<std::string>> only;
+  if (planned_ && planned_ != cfg) only = orders_to_replan(*planned_, *cfg);
+  if (!only || !only->empty()) {
     // The warehouse's partitions are listed first: whatever is processed after this is still seen,
     // by inotify or the next rescan.
     std::lock_guard lock(book_mu_);
@@ -372,8 +382,9 @@ Result<std::vector<Run>> Runner::refresh() {
     std::set<std::string> configured;
     size_t n = 0;
     for (const Order& order : cfg->orders) {
-      if (heartbeat_ && ++n % 256 == 0) heartbeat_();
       configured.insert(order.id);
+      if (only && !only->count(order.id)) continue;
+      if (heartbeat_ && ++n % 256 == 0) heartbeat_();
       if (std::string why = inactive_reason(&order, order.id); !why.empty()) {
         if (Status s = cancel_pending(order.id, why, now); !s) return s;
         continue;
@@ -390,22 +401,28 @@ Result<std::vector<Run>> Runner::refresh() {
       if (Status s = cancel_pending(order.id, "no longer a period of order " + order.id + " (its dates changed)", now, gone); !s)
         return s;
     }
-    for (const std::string& order : book_.orders_with_runs())
-      if (!configured.count(order))
-        if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
+    if (only) {
+      for (const std::string& order : *only)
+        if (!configured.count(order))
+          if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
+    } else {
+      for (const std::string& order : book_.orders_with_runs())
+        if (!configured.count(order))
+          if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
+    }
     if (Status s = queue_retries(now); !s) return s;
     if (Status s = mark_late(*cfg, now, summary); !s) return s;
     plan_horizon(*cfg, pass);
     return Status::OK();
   });
-  if (!written) return written;
-  return queued_runs();
+  if (written) planned_ = cfg;
+  return written;
 }
 
 Status Runner::advance() {
   auto cfg = config();
   if (!cfg) return Status::Error("advance: no configuration loaded");
-  if (!loaded_) return refresh().status();
+  if (!loaded_) return replan();
   return run_pass(*cfg, clock_(), [&](PlanPass& pass, Summary& summary) {
     const Instant now = pass.now();
     for (const Order& order : cfg->orders) {
@@ -427,7 +444,7 @@ void Runner::set_heartbeat(std::function<void()> heartbeat) { heartbeat_ = std::
 Status Runner::rescan() {
   auto cfg = config();
   if (!cfg) return Status::Error("rescan: no configuration loaded");
-  if (!loaded_) return refresh().status();
+  if (!loaded_) return replan();
   std::vector<FileEvent> found;
   {
     std::lock_guard lock(book_mu_);
@@ -443,40 +460,34 @@ Status Runner::rescan() {
 Status Runner::files_changed(const std::vector<FileEvent>& events) {
   auto cfg = config();
   if (!cfg) return Status::Error("files_changed: no configuration loaded");
-  if (!loaded_) return refresh().status();
+  if (!loaded_) return replan();
   // Which partitions may have become processed: a marker in a partition folder, or a new partition
   // folder in an interface folder (its marker may already be inside). Anything higher up (a new
   // source or interface folder) is rare enough for a whole pass.
   const fs::path warehouse = cfg->settings.warehouse.lexically_normal();
-  std::set<std::tuple<std::string, std::string, std::string>> partitions;  // source, interface, name
+  std::map<std::string, Partition> partitions;  // by key
   bool whole = false;
   for (const FileEvent& ev : events) {
-    fs::path rel = ev.folder.lexically_normal().lexically_relative(warehouse);
-    std::vector<std::string> parts;
-    for (const auto& c : rel)
-      if (!c.empty() && c != ".") parts.push_back(c.string());
-    if (parts.size() == 3) partitions.insert({parts[0], parts[1], parts[2]});
-    else if (parts.size() == 2 && !ev.name.empty()) partitions.insert({parts[0], parts[1], ev.name});
+    if (auto p = partition_at(warehouse, ev.folder, ev.name)) partitions.emplace(p->key(), *p);
     else whole = true;
   }
-  if (whole) return refresh().status();
+  if (whole) return replan();
   return run_pass(*cfg, clock_(), [&](PlanPass& pass, Summary& summary) {
-    for (const auto& [source, interface, name] : partitions) {
-      auto day = anchor_day(name);
+    for (const auto& [key, part] : partitions) {
+      auto day = anchor_day(part.name);
       if (!day) continue;
       // The orders that take this interface: the period of each that holds the partition.
       for (const Order& order : cfg->orders) {
-        if (!order.active() || to_string(order.source) != source) continue;
+        if (!order.active() || order.source != part.source) continue;
         const Order& eff = pass.effective(order);
-        if (std::find(eff.interfaces.begin(), eff.interfaces.end(), interface) == eff.interfaces.end()) continue;
+        if (std::find(eff.interfaces.begin(), eff.interfaces.end(), part.interface) == eff.interfaces.end()) continue;
         for (const Period& period : order_periods(eff, *day, *day)) {
           const RunBook::Entry* e = book_.find(eff.id, period);
           if (e == nullptr || e->status != RunStatus::waiting) continue;
           if (Status s = reconcile(*cfg, pass, order, period.first, period.last, summary); !s) return s;
         }
       }
-      watch_partition(warehouse / source / interface / name);
-      if (fs::exists(warehouse / source / interface / name / "_PROCESSED")) processed_.insert(source + "/" + interface + "/" + name);
+      if (watch_partition(warehouse, part)) processed_.insert(key);
     }
     return Status::OK();
   });
@@ -627,7 +638,7 @@ std::optional<Instant> Runner::next_wakeup() {
 void Runner::rebuild_watches(const Config& cfg, std::vector<FileEvent>* newly_processed) {
   std::set<fs::path> wanted;
   const fs::path warehouse = cfg.settings.warehouse.lexically_normal();
-  std::set<fs::path> interface_dirs;
+  std::set<std::pair<Source, std::string>> interfaces;
   for (const Order& order : cfg.orders) {
     if (!order.active()) continue;
     std::vector<std::string> names = order.interfaces;
@@ -635,22 +646,20 @@ void Runner::rebuild_watches(const Config& cfg, std::vector<FileEvent>* newly_pr
       if (auto it = cfg.settings.datamarts->entitlements.find(order.municipality);
           it != cfg.settings.datamarts->entitlements.end())
         names = it->second;
-    for (const auto& name : names) interface_dirs.insert(warehouse / std::string(to_string(order.source)) / name);
+    for (const auto& name : names) interfaces.insert({order.source, name});
   }
   std::error_code ec;
-  for (const fs::path& dir : interface_dirs) {
+  for (const auto& [source, interface] : interfaces) {
+    const fs::path dir = interface_path(warehouse, source, interface);
     fs::path at = dir;
     while (!fs::is_directory(at, ec) && at.has_parent_path() && at != at.parent_path()) at = at.parent_path();
     wanted.insert(at);
     if (at != dir) continue;
-    const std::string key = dir.parent_path().filename().string() + "/" + dir.filename().string() + "/";
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      if (!it->is_directory(ec)) continue;
-      std::string name = it->path().filename().string();
-      if (!fs::exists(it->path() / "_PROCESSED", ec)) {
-        wanted.insert(it->path());
-      } else if (processed_.insert(key + name).second && newly_processed) {
-        newly_processed->push_back({dir, name});
+    for (const PartitionFolder& f : list_partitions(dir)) {
+      if (!f.processed) {
+        wanted.insert(dir / f.name);
+      } else if (processed_.insert(Partition{source, interface, f.name}.key()).second && newly_processed) {
+        newly_processed->push_back({dir, f.name});
       }
     }
   }
@@ -661,10 +670,13 @@ void Runner::rebuild_watches(const Config& cfg, std::vector<FileEvent>* newly_pr
 }
 
 // A partition folder that changed: watched while it waits for its marker, then not.
-void Runner::watch_partition(const fs::path& folder) {
+bool Runner::watch_partition(const fs::path& warehouse, const Partition& part) {
+  const fs::path folder = partition_path(warehouse, part);
   std::error_code ec;
-  bool want = fs::is_directory(folder, ec) && !fs::exists(folder / "_PROCESSED", ec);
+  const bool processed = partition_processed(warehouse, part);
+  bool want = !processed && fs::is_directory(folder, ec);
   if (want ? watches_.insert(folder).second : watches_.erase(folder) > 0) ++watch_version_;
+  return processed;
 }
 
 std::vector<fs::path> Runner::watch_paths() {

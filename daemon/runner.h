@@ -5,13 +5,14 @@
 // daemon's event loop and `flisd --once` drive it; it owns no threads.
 //
 // It keeps a RunBook, every run in memory, so that each event costs what it changes:
-//   refresh()        start, reload, the slow rescan: every period of every order (the history)
+//   replan()         start, inotify overflow, clock jump: every period of every order (the history);
+//                    after a reload only the orders the new configuration changed (daemon/replan.h)
 //   advance()        the wake-up timer: each order's newly ended periods, runs turning late, retries
 //   files_changed()  warehouse events: only the periods that need the partitions that changed
 //   execute()        one attempt; the book learns the outcome, nothing is re-planned
 // Delivering itself is daemon/delivery.h; the rules of the run states are daemon/run_state.h.
 //
-// Thread-safety: refresh(), advance(), files_changed(), recover(), the control operations and
+// Thread-safety: refresh(), replan(), advance(), files_changed(), recover(), the control operations and
 // set_config() are called from one thread (the event loop's); execute() may run on several worker
 // threads at once (for different runs). The book is guarded by a mutex.
 #pragma once
@@ -97,6 +98,10 @@ class Runner {
   // deactivated or removed orders, marks late runs. All of it one transaction. Returns the queued
   // runs in priority order: subscriptions (oldest period first) before backfill chunks.
   Result<std::vector<Run>> refresh();
+  // The same pass without reading the queued runs back. After set_config() with a new
+  // configuration (a reload), only the orders it added, removed or changed are planned again
+  // (daemon/replan.h), unless it changed what every order's plan reads.
+  Status replan();
   // The wake-up timer came: each order's periods that ended since the last pass, runs whose
   // expected time has passed, retries whose time has come.
   Status advance();
@@ -159,7 +164,8 @@ class Runner {
   Result<Period> check_period(const Config& cfg, const Order& order, const std::string& name);
   Result<Run> reread(int64_t id, std::optional<Instant> expected = std::nullopt);
   void rebuild_watches(const Config& cfg, std::vector<FileEvent>* newly_processed = nullptr);
-  void watch_partition(const std::filesystem::path& folder);
+  // Watches the partition's folder while it waits for its marker; true once it is processed.
+  bool watch_partition(const std::filesystem::path& warehouse, const Partition& part);
   Result<std::vector<Run>> queued_runs();
   bool changed_elsewhere(int64_t id, RunStatus was);
   Outcome abandon(const Run& run, const Status& why, Outcome outcome);
@@ -169,6 +175,7 @@ class Runner {
   Clock wall_;
   mutable std::mutex config_mu_;
   std::shared_ptr<const Config> config_;
+  std::shared_ptr<const Config> planned_;  // the configuration the last replan() planned from
 
   mutable std::mutex book_mu_;  // the book, the horizon and the watches
   RunBook book_;

@@ -11,18 +11,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
+
+#include "jobs/warehouse.h"
 
 namespace flis {
 namespace fs = std::filesystem;
 namespace {
-
-std::string municipality_code(int municipality) {
-  char code[16];
-  std::snprintf(code, sizeof code, "%03d", municipality);
-  return code;
-}
 
 // The refusals below stop the whole package: a warehouse that holds something unexpected in a
 // municipality's folder needs a person to look at it, not a package that silently skips it.
@@ -76,7 +71,7 @@ struct Listing {
   std::shared_ptr<const WarehouseRoot> root;
   std::string folder;  // relative to the root
   FileId folder_id;
-  std::string prefix;  // of archive paths
+  std::string partition;  // Partition::key(), which also begins each archive path
   std::vector<PackageFile>& out;
 };
 
@@ -125,7 +120,8 @@ Status list_tree(int dir, const std::string& rel, const fs::path& shown, Listing
     if (st.st_nlink > 1) return refuse_links(path, st.st_nlink);
     PackageFile f;
     f.source = path;
-    f.archive_path = l.prefix + inside;
+    f.archive_path = l.partition + "/" + inside;
+    f.partition = l.partition;
     f.size = static_cast<uint64_t>(st.st_size);
     f.root = l.root;
     f.folder = l.folder;
@@ -138,7 +134,7 @@ Status list_tree(int dir, const std::string& rel, const fs::path& shown, Listing
 
 // Adds the regular files of one partition's municipality folder, `folder` below the root.
 Status collect_folder(const std::shared_ptr<const WarehouseRoot>& root, const std::string& folder,
-                      const std::string& prefix, std::vector<PackageFile>& out) {
+                      const std::string& partition, std::vector<PackageFile>& out) {
   fs::path shown = root->path() / folder;
   int fd = open_beneath(root->fd(), folder, O_RDONLY | O_DIRECTORY);
   if (fd < 0) {
@@ -155,7 +151,7 @@ Status collect_folder(const std::shared_ptr<const WarehouseRoot>& root, const st
     close(fd);
     return Status::Error("cannot examine warehouse folder " + shown.string() + ": " + std::strerror(err));
   }
-  Listing l{root, folder, id_of(st), prefix, out};
+  Listing l{root, folder, id_of(st), partition, out};
   return list_tree(fd, "", shown, l);
 }
 
@@ -173,21 +169,17 @@ Result<std::vector<PackageFile>> collect_files(const fs::path& warehouse, const 
                                                int municipality) {
   if (municipality < 0 || municipality > 999)
     return Status::Error("invalid municipality code " + std::to_string(municipality));
-  const std::string code = municipality_code(municipality);
   for (const Partition& p : partitions)
-    for (const std::string& part : {std::string(to_string(p.source)), p.interface, p.name})
-      if (part.empty() || part == "." || part == ".." || part.find('/') != std::string::npos)
-        return Status::Error("invalid partition " + p.key() + ": each part must be one plain folder name");
+    if (Status s = check_partition(p); !s.ok()) return s;
   std::vector<PackageFile> files;
   if (partitions.empty()) return files;
   std::error_code ec;
   if (!fs::exists(warehouse, ec) && !ec) return files;  // no warehouse yet: no data for any period
   auto root = WarehouseRoot::open(warehouse);
   if (!root.ok()) return root.status();
-  for (const Partition& p : partitions) {
-    std::string folder = std::string(to_string(p.source)) + "/" + p.interface + "/" + p.name + "/" + code;
-    if (Status s = collect_folder(*root, folder, p.key() + "/", files); !s.ok()) return s;
-  }
+  for (const Partition& p : partitions)
+    if (Status s = collect_folder(*root, municipality_folder(p, municipality), partition_folder(p), files); !s.ok())
+      return s;
   std::sort(files.begin(), files.end(),
             [](const PackageFile& a, const PackageFile& b) { return a.archive_path < b.archive_path; });
   // A partition listed twice must not add its files twice: a tar with duplicate members is

@@ -48,6 +48,7 @@ struct FileId {
 struct PackageFile {
   std::filesystem::path source;  // absolute path in the warehouse, for messages
   std::string archive_path;      // <SOURCE>/<INTERFACE>/<partition>/<relative file path>
+  std::string partition;         // the Partition::key() it belongs to
   uint64_t size = 0;
   std::string sha256;            // hex; filled by the packer's first read
   // Where it is read from: `relative` inside `folder` (SOURCE/INTERFACE/partition/<municipality>,

@@ -19,19 +19,6 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-std::string join(const std::string& folder, const std::string& name) {
-  if (!folder.empty() && folder.back() == '/') return folder + name;
-  return folder + "/" + name;
-}
-
-// A package name is one file name: no slashes, not "." or "..", not hidden.
-Status check_name(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
-      name.front() == '.')
-    return Status::Error("invalid package name '" + name + "': must be a plain file name");
-  return Status::OK();
-}
-
 // mkdir -p; the folders it makes get `mode` exactly (default 0750: flisd's packages are not for
 // every local user), folders already there are left as they are.
 Status make_folders(const std::string& folder, uint32_t mode) {
@@ -101,8 +88,8 @@ Status rename_no_replace(const std::string& from, const std::string& to) {
 // Writes a small file durably: temporary, fsync, rename over the final name.
 Status write_small_file(const std::string& folder, const std::string& name, const std::string& content,
                         uint32_t mode) {
-  std::string tmp = join(folder, temporary_name(name));
-  std::string path = join(folder, name);
+  std::string tmp = join_path(folder, temporary_name(name));
+  std::string path = join_path(folder, name);
   // A fresh file, never one already there: a hard link left at the temporary name by whoever can
   // write the folder would otherwise be truncated and written through.
   if (Status s = remove_if_present(tmp); !s.ok()) return s;
@@ -129,7 +116,7 @@ class DirectoryUpload : public Upload {
  public:
   DirectoryUpload(std::string folder, std::string name, std::string temp, int fd, uint32_t mode)
       : folder_(std::move(folder)), name_(std::move(name)), fd_(fd), mode_(mode),
-        temp_(std::move(temp)), final_(join(folder_, name_)) {}
+        temp_(std::move(temp)), final_(join_path(folder_, name_)) {}
   ~DirectoryUpload() override {
     if (!done_) abort();
   }
@@ -186,13 +173,13 @@ DirectoryTarget::DirectoryTarget(std::string path_template, uint32_t file_mode, 
 Result<std::unique_ptr<Upload>> DirectoryTarget::begin(const std::string& folder, const std::string& name,
                                                        const std::string& attempt) {
   if (Status s = check_folder(folder); !s.ok()) return s;
-  if (Status s = check_name(name); !s.ok()) return s;
+  if (Status s = check_package_name(name); !s.ok()) return s;
   if (Status s = make_folders(folder, dir_mode_); !s.ok()) return s;
-  std::string final_path = join(folder, name);
+  std::string final_path = join_path(folder, name);
   struct stat st;
   if (lstat(final_path.c_str(), &st) == 0)
     return Status::Error(final_path + " already exists; flisd never overwrites a delivered package");
-  std::string temp = join(folder, temporary_name(name, attempt));
+  std::string temp = join_path(folder, temporary_name(name, attempt));
   if (Status s = remove_if_present(temp); !s.ok()) return s;
   int fd = open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Status::Error("cannot create " + temp + ": " + errno_text(errno));
@@ -218,15 +205,15 @@ Status DirectoryTarget::remove_temporaries(const std::string& folder, const std:
     if (is_temporary_of(e->d_name, name)) found.push_back(e->d_name);
   closedir(dir);
   for (const auto& entry : found)
-    if (Status s = remove_if_present(join(folder, entry)); !s.ok()) return s;
+    if (Status s = remove_if_present(join_path(folder, entry)); !s.ok()) return s;
   return Status::OK();
 }
 
 Result<std::optional<RemoteFile>> DirectoryTarget::inspect(const std::string& folder, const std::string& name) {
   if (Status s = check_folder(folder); !s.ok()) return s;
-  if (Status s = check_name(name); !s.ok()) return s;
-  if (Status s = remove_if_present(join(folder, temporary_name(name))); !s.ok()) return s;
-  std::string final_path = join(folder, name);
+  if (Status s = check_package_name(name); !s.ok()) return s;
+  if (Status s = remove_if_present(join_path(folder, temporary_name(name))); !s.ok()) return s;
+  std::string final_path = join_path(folder, name);
   // Neither name is followed if it is a symbolic link: what flisd delivered is a file it wrote,
   // never whatever a link put there points at.
   struct stat st;
@@ -260,7 +247,7 @@ Result<std::optional<RemoteFile>> DirectoryTarget::inspect(const std::string& fo
 Status DirectoryTarget::finish_checksum(const std::string& folder, const std::string& name,
                                         const std::string& sha256_hex) {
   if (Status s = check_folder(folder); !s.ok()) return s;
-  if (Status s = check_name(name); !s.ok()) return s;
+  if (Status s = check_package_name(name); !s.ok()) return s;
   return write_checksum(folder, name, sha256_hex, file_mode_);
 }
 

@@ -14,11 +14,7 @@ namespace {
 nlohmann::ordered_json partition_lists(const Order& order, const std::vector<Partition>& partitions,
                                        const std::vector<PackageFile>& files) {
   std::set<std::string> gave;  // "SOURCE/INTERFACE/partition"
-  for (const PackageFile& f : files) {
-    size_t cut = 0;
-    for (int slash = 0; slash < 3 && cut != std::string::npos; ++slash) cut = f.archive_path.find('/', cut + (slash ? 1 : 0));
-    if (cut != std::string::npos) gave.insert(f.archive_path.substr(0, cut));
-  }
+  for (const PackageFile& f : files) gave.insert(f.partition);
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const std::string& interface : order.interfaces)
     out[interface] = {{"with_data", nlohmann::ordered_json::array()}, {"no_data", nlohmann::ordered_json::array()}};

@@ -15,17 +15,9 @@ using namespace sftp;
 // abort() runs after something failed; it must not hold a worker for a full timeout.
 constexpr std::chrono::milliseconds kAbortTimeout{5000};
 
-std::string join(const std::string& folder, const std::string& name) {
-  if (folder.empty() || folder.back() == '/') return folder + name;
-  return folder + "/" + name;
-}
-
-Status check_name(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
-    return Status::Error("invalid package name '" + name + "'");
-  }
-  return Status::OK();
-}
+// The naming rules every target shares (jobs/target.h), under this file's short names.
+constexpr auto join = join_path;
+constexpr auto check_name = check_package_name;
 
 class SftpTarget final : public DeliveryTarget {
  public:
@@ -87,7 +79,7 @@ class SftpUpload final : public Upload {
         name_(name),
         folder_(folder),
         temp_(temp),
-        final_(join(folder, name)) {
+        final_(join_path(folder, name)) {
     buffer_.reserve(sftp_.write_size());
   }
   ~SftpUpload() override {
@@ -138,8 +130,8 @@ struct ChecksumFile {
       : target(t),
         sftp(c),
         content(checksum_line(sha256_hex, name)),
-        temp(join(folder, temporary_name(name + ".sha256"))),
-        final_path(join(folder, name + ".sha256")) {}
+        temp(join_path(folder, temporary_name(name + ".sha256"))),
+        final_path(join_path(folder, name + ".sha256")) {}
 
   uint32_t post_open() { return sftp.post_open(temp, FXF_WRITE | FXF_CREAT | FXF_TRUNC, target.file_mode()); }
   Status opened(const Result<std::string>& handle) {
@@ -258,7 +250,7 @@ Result<std::unique_ptr<Upload>> SftpTarget::begin(const std::string& folder, con
                                                   const std::string& attempt) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
   if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
-  const std::string temp = join(folder, temporary_name(name, attempt));
+  const std::string temp = join_path(folder, temporary_name(name, attempt));
   return with_session<std::unique_ptr<Upload>>(
       [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name, temp, false); });
 }
@@ -276,11 +268,11 @@ Status SftpTarget::remove_temporaries(const std::string& folder, const std::stri
     }
     std::vector<std::pair<std::string, uint32_t>> removing;
     for (const auto& entry : *entries)
-      if (is_temporary_of(entry, name)) removing.emplace_back(entry, sftp.post_remove(join(folder, entry)));
+      if (is_temporary_of(entry, name)) removing.emplace_back(entry, sftp.post_remove(join_path(folder, entry)));
     for (const auto& [entry, id] : removing) {
       Status st = sftp.status_of(sftp.await(id));
       if (!st.ok() && sftp.last_code() != FX_NO_SUCH_FILE)
-        return Status::Error(url(join(folder, entry)) + ": " + st.message() + " removing a stale temporary file");
+        return Status::Error(url(join_path(folder, entry)) + ": " + st.message() + " removing a stale temporary file");
     }
     return true;
   });
@@ -291,7 +283,7 @@ Result<std::unique_ptr<Upload>> SftpTarget::begin_unless_present(const std::stri
                                                                  const std::string& attempt) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
   if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
-  const std::string temp = join(folder, temporary_name(name, attempt));
+  const std::string temp = join_path(folder, temporary_name(name, attempt));
   return with_session<std::unique_ptr<Upload>>(
       [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name, temp, true); });
 }
@@ -304,7 +296,7 @@ Result<std::unique_ptr<Upload>> SftpTarget::start_upload(SessionPool::Lease& lea
                                                          const std::string& name, const std::string& temp,
                                                          bool present_ok) const {
   SftpClient& sftp = lease.sftp();
-  const std::string final_path = join(folder, name);
+  const std::string final_path = join_path(folder, name);
   const uint32_t flags = FXF_WRITE | FXF_CREAT | FXF_TRUNC;
   uint32_t dir_id = sftp.post_stat(folder);
   uint32_t final_id = sftp.post_stat(final_path);
@@ -366,8 +358,8 @@ Result<std::optional<RemoteFile>> SftpTarget::inspect(const std::string& folder,
 // closes the checksum file when there is one.
 Result<std::optional<RemoteFile>> SftpTarget::look(SftpClient& sftp, const std::string& folder,
                                                     const std::string& name) const {
-  const std::string final_path = join(folder, name);
-  const std::string temp = join(folder, temporary_name(name));
+  const std::string final_path = join_path(folder, name);
+  const std::string temp = join_path(folder, temporary_name(name));
   const std::string sum_path = final_path + ".sha256";
   uint32_t stat_id = sftp.post_stat(final_path);
   uint32_t remove_id = sftp.post_remove(temp);

@@ -5,7 +5,8 @@
 #include "jobs/target.h"
 
 #include <cctype>
-#include <cstdio>
+
+#include "config/kommuner.h"
 
 namespace flis {
 namespace {
@@ -35,11 +36,21 @@ std::string attempt_tag(const std::string& node, int attempt) {
   return tag + "-" + std::to_string(attempt);
 }
 
+Status check_package_name(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos || name.front() == '.')
+    return Status::Error("invalid package name '" + name +
+                         "': a package name is one plain file name, not hidden (no '/', no leading '.')");
+  return Status::OK();
+}
+
+std::string join_path(const std::string& folder, const std::string& name) {
+  if (folder.empty() || folder.back() == '/') return folder + name;
+  return folder + "/" + name;
+}
+
 std::string expand_path(const std::string& path_template, int municipality, const std::string& order_id) {
-  char code[16];
-  std::snprintf(code, sizeof code, "%03d", municipality);
   std::string out = path_template;
-  replace_all(out, "{municipality}", code);
+  replace_all(out, "{municipality}", municipality_code(municipality));
   replace_all(out, "{order}", order_id);
   return out;
 }

@@ -79,6 +79,14 @@ bool is_temporary_of(const std::string& entry, const std::string& name);
 // letters, digits, '-' and '_' in the node name replaced by '_' (it becomes part of a file name).
 std::string attempt_tag(const std::string& node, int attempt);
 
+// A package's name is one plain file name: not empty, no '/', not "." or "..", and not hidden (a
+// leading '.' is how temporary names look). Every target checks it in begin(), inspect() and
+// finish_checksum(), with this one rule.
+Status check_package_name(const std::string& name);
+
+// `name` in `folder` on a target: "folder/name", with no doubled '/'.
+std::string join_path(const std::string& folder, const std::string& name);
+
 // The folder for an order: the target's path template with {municipality} (3 digits) and {order}.
 std::string expand_path(const std::string& path_template, int municipality, const std::string& order_id);
 

@@ -500,6 +500,38 @@ BOOST_AUTO_TEST_CASE(many_orders_missing_the_same_months_get_one_warning_with_a_
          "interfaces)");
 }
 
+BOOST_AUTO_TEST_CASE(a_warning_many_orders_share_is_one_summary_naming_a_few_and_the_count) {
+  auto mixed = [](int i) {
+    return order({"id: M" + std::to_string(i), "municipality: 101", "type: monthly", "source: DSA",
+                  "delivery: flis", "interfaces: [CPR_PERSON, LOEN_ANSAT]", "start: 2026-01-01", "end: 2026-12-31"});
+  };
+  ConfigTree many;
+  for (int i = 1; i <= 40; ++i) many.write("orders/m" + std::to_string(100 + i) + ".yaml", mixed(100 + i));
+  auto r = many.load();
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->orders.size() == 42u);  // every order is still loaded, with the base tree's two
+  BOOST_TEST(r.diagnostics.warning_count() == 1, flis::test::dump(r.diagnostics));
+  expect(r, Sev::warning, "orders/m101.yaml", 6,
+         "orders M101, M102, M103 and 37 more, each: this subscription mixes interfaces of different fagsystemer "
+         "(CPR: CPR_PERSON; OPUS: LOEN_ANSAT)");
+
+  // A few stay a warning each, at their own file and line.
+  ConfigTree few;
+  for (int i = 1; i <= 3; ++i) few.write("orders/m" + std::to_string(i) + ".yaml", mixed(i));
+  auto f = few.load();
+  BOOST_TEST(f.diagnostics.warning_count() == 3, flis::test::dump(f.diagnostics));
+  for (int i = 1; i <= 3; ++i)
+    expect(f, Sev::warning, "orders/m" + std::to_string(i) + ".yaml", 6, "this subscription mixes interfaces");
+
+  // Errors are never summarised: each file names its own.
+  ConfigTree broken;
+  for (int i = 1; i <= 5; ++i)
+    broken.write("orders/b" + std::to_string(i) + ".yaml",
+                 order({"id: B" + std::to_string(i), "municipality: 411", "type: monthly", "source: DSA",
+                        "delivery: flis", "interfaces: [LOEN_ANSAT]", "start: 2026-01-01", "end: 2026-12-31"}));
+  BOOST_TEST(broken.load().diagnostics.error_count() == 5);
+}
+
 // ---- flisd.yaml -------------------------------------------------------------------------------
 
 LoadResult with_settings(const std::string& text) {

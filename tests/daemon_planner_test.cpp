@@ -1,7 +1,8 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
 // The planner: every (order, period) with its state, expected time and missing
-// partitions, what is due now, and when to wake up. The clock is injected; the warehouse is real.
+// partitions, as `flisctl plan` shows them. (What the daemon queues and when it wakes up is the
+// Runner's: tests/daemon_runner_test.cpp.) The clock is injected; the warehouse is real.
 #define BOOST_TEST_MODULE daemon_planner
 #include <boost/test/unit_test.hpp>
 
@@ -202,46 +203,18 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(orders)
 
-BOOST_AUTO_TEST_CASE(catch_up_after_a_long_gap_delivers_every_missed_period_oldest_first) {
-  World w;
-  w.cfg.subscription("K101-LOEN", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2025-01-01", "2027-12-31");
-  for (auto ym = date::year{2025} / 1; ym <= date::year{2026} / 10; ym += date::months{1})
-    w.wh.process("DSA", "LOEN_ANSAT", partition_name(Frequency::monthly, date::local_days{ym / 1}));
-  History h;
-  h.delivered.insert({"K101-LOEN", "2025-01"});
-  h.delivered.insert({"K101-LOEN", "2025-02"});
-  auto due = due_runs(w.cfg.build(), h, at("2026-11-10 12:00"));
-  BOOST_TEST_REQUIRE(due.size() == 20u);  // 2025-03 .. 2026-10; 2026-11 has not ended
-  BOOST_TEST(due.front().period.name() == "2025-03");
-  BOOST_TEST(due.back().period.name() == "2026-10");
-  for (size_t i = 1; i < due.size(); ++i) BOOST_TEST((due[i - 1].period < due[i].period));
-  for (const auto& r : due) BOOST_TEST(to_string(r.state) == "due");
-}
-
-BOOST_AUTO_TEST_CASE(due_runs_leave_out_periods_whose_data_is_not_processed) {
-  World w;
-  w.cfg.subscription("K101-LOEN", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-08-01", "2027-12-31");
-  w.wh.process("DSA", "LOEN_ANSAT", "2026-08");
-  w.wh.process("DSA", "LOEN_ANSAT", "2026-10");
-  auto due = due_runs(w.cfg.build(), {}, at("2026-11-10 12:00"));
-  BOOST_TEST(periods_of(due) == (Names{"K101-LOEN 2026-08", "K101-LOEN 2026-10"}));
-}
-
-BOOST_AUTO_TEST_CASE(one_off_orders_are_chunked_and_due_after_every_subscription) {
+BOOST_AUTO_TEST_CASE(one_off_orders_are_chunked_into_backfill_periods) {
   World w;
   w.cfg.one_off("K101-HIST", 101, {"LOEN_ANSAT"}, "2019-03-15", "2019-06-10", Chunk::month);
   w.cfg.subscription("K999-LOEN", 999, OrderType::monthly, {"LOEN_ANSAT"}, "2026-10-01", "2026-10-31");
   for (const char* m : {"2019-04", "2019-05", "2019-06", "2026-10"}) w.wh.process("DSA", "LOEN_ANSAT", m);
   auto cfg = w.cfg.build();
-  auto due = due_runs(cfg, {}, at("2026-11-10 12:00"));
-  // 2019-03-15..2019-03-31 holds no month start, so it is due with nothing missing; the
-  // subscription comes first although its period is the newest.
-  BOOST_TEST(periods_of(due) == (Names{"K999-LOEN 2026-10", "K101-HIST 2019-03-15..2019-03-31", "K101-HIST 2019-04",
-                                       "K101-HIST 2019-05", "K101-HIST 2019-06-01..2019-06-10"}));
-  BOOST_TEST(!due.front().backfill);
-  BOOST_TEST(due.back().backfill);
   auto planned = plan(cfg, {}, at("2026-11-10 12:00"), window("2019-01-01", "2019-12-31"));
+  // 2019-03-15..2019-03-31 holds no month start, so it is due with nothing missing.
   BOOST_TEST(periods_of(planned).size() == 4u);
+  BOOST_TEST(to_string(find(planned, "K101-HIST", "2019-03-15..2019-03-31").state) == "due");
+  BOOST_TEST(find(planned, "K101-HIST", "2019-04").backfill);
+  BOOST_TEST(!plan(cfg, {}, at("2026-11-10 12:00"), window("2026-10-01", "2026-10-31")).at(0).backfill);
 }
 
 BOOST_AUTO_TEST_CASE(datamart_orders_are_due_only_when_every_entitled_datamart_is_processed) {
@@ -258,7 +231,6 @@ BOOST_AUTO_TEST_CASE(datamart_orders_are_due_only_when_every_entitled_datamart_i
   BOOST_TEST(to_string(find(runs, "DM-147", "2026-10").state) == "due");
   // Open-ended: the coming months are planned too.
   BOOST_TEST(to_string(find(runs, "DM-101", "2026-12").state) == "future");
-  BOOST_TEST(periods_of(due_runs(cfg, {}, at("2026-11-06 12:00"))) == (Names{"DM-147 2026-10"}));
 }
 
 BOOST_AUTO_TEST_CASE(cancelled_and_deactivated_orders_get_no_new_runs_but_keep_their_history) {
@@ -273,14 +245,12 @@ BOOST_AUTO_TEST_CASE(cancelled_and_deactivated_orders_get_no_new_runs_but_keep_t
   h.delivered.insert({"K101-LOEN", "2026-09"});
   auto cfg = w.cfg.build();
   auto now = at("2026-11-10 12:00");
-  BOOST_TEST(due_runs(cfg, h, now).empty());
   auto runs = plan(cfg, h, now, window("2019-01-01", "2026-12-31"));
   BOOST_TEST(to_string(find(runs, "K101-HIST", "2019-01").state) == "delivered");
   BOOST_TEST(to_string(find(runs, "K101-HIST", "2019-02").state) == "cancelled");
   BOOST_TEST(to_string(find(runs, "K101-LOEN", "2026-09").state) == "delivered");
   BOOST_TEST(to_string(find(runs, "K101-LOEN", "2026-10").state) == "cancelled");
   BOOST_TEST(to_string(find(runs, "K101-LOEN", "2026-12").state) == "cancelled");
-  BOOST_TEST(!next_wakeup(cfg, h, now).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(the_plan_does_not_depend_on_the_order_files_were_read_in) {
@@ -298,7 +268,6 @@ BOOST_AUTO_TEST_CASE(the_plan_does_not_depend_on_the_order_files_were_read_in) {
   Config sorted = w.cfg.build();
   auto now = at("2026-11-06 12:00");
   auto reference = plan(sorted, {}, now, window("2026-09-01", "2026-11-30"));
-  auto reference_due = due_runs(sorted, {}, now);
   BOOST_TEST(reference.size() > 100u);
   std::mt19937 rng(42);
   for (int round = 0; round < 5; ++round) {
@@ -312,7 +281,6 @@ BOOST_AUTO_TEST_CASE(the_plan_does_not_depend_on_the_order_files_were_read_in) {
       BOOST_TEST(to_string(runs[i].state) == to_string(reference[i].state));
       BOOST_TEST(runs[i].missing == reference[i].missing);
     }
-    BOOST_TEST(periods_of(due_runs(shuffled, {}, now)) == periods_of(reference_due));
   }
 }
 
@@ -325,40 +293,6 @@ BOOST_AUTO_TEST_CASE(plan_is_sorted_by_expected_time_then_order) {
   auto runs = plan(w.cfg.build(), {}, at("2026-11-10 12:00"), window("2026-10-01", "2026-10-31"));
   BOOST_TEST(periods_of(runs) ==
              (Names{"C-CPR 2026-10-30", "C-CPR 2026-10-31", "A-LOEN 2026-10", "B-LOEN 2026-10"}));
-}
-
-BOOST_AUTO_TEST_SUITE_END()
-
-BOOST_AUTO_TEST_SUITE(wakeup)
-
-BOOST_AUTO_TEST_CASE(a_daily_order_wakes_the_daemon_at_local_midnight) {
-  World w;
-  w.cfg.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-03-01", "2026-12-31");
-  w.wh.process_days("DSA", "CPR_PERSON", day("2026-03-01"), day("2026-03-28"));
-  auto next = next_wakeup(w.cfg.build(), {}, at("2026-03-29 12:00"));
-  BOOST_TEST_REQUIRE(next.has_value());
-  BOOST_TEST(format_local_iso(*next, copenhagen()) == "2026-03-30T00:00:00+02:00");
-}
-
-BOOST_AUTO_TEST_CASE(between_month_end_and_the_calendar_date_the_calendar_time_is_next) {
-  World w;
-  w.cfg.month(date::year{2026} / 10, "2026-11-05 06:00");
-  w.cfg.month(date::year{2026} / 11, "2026-12-04 06:00", {{"OPUS", "2026-12-09 06:00"}});
-  w.cfg.subscription("K101-LOEN", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-10-01", "2026-12-31");
-  auto cfg = w.cfg.build();
-  BOOST_TEST(format_local_iso(*next_wakeup(cfg, {}, at("2026-11-02 12:00")), copenhagen()) ==
-             "2026-11-05T06:00:00+01:00");
-  BOOST_TEST(format_local_iso(*next_wakeup(cfg, {}, at("2026-11-05 06:00")), copenhagen()) ==
-             "2026-12-01T00:00:00+01:00");
-  BOOST_TEST(format_local_iso(*next_wakeup(cfg, {}, at("2026-12-01 00:00")), copenhagen()) ==
-             "2026-12-09T06:00:00+01:00");
-}
-
-BOOST_AUTO_TEST_CASE(nothing_ahead_after_the_last_period_and_its_expected_time) {
-  World w;
-  w.cfg.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-03-01", "2026-03-31");
-  BOOST_TEST(!next_wakeup(w.cfg.build(), {}, at("2026-04-01 06:00")).has_value());
-  BOOST_TEST(next_wakeup(w.cfg.build(), {}, at("2026-04-01 05:59")).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -347,6 +347,34 @@ BOOST_AUTO_TEST_CASE(runs_past_an_end_moved_earlier_are_cancelled_and_earlier_on
   BOOST_TEST(w.runs(RunStatus::waiting).size() == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(a_reload_replans_only_the_orders_it_changed_and_a_refresh_replans_all) {
+  World w;
+  w.builder.subscription("K101-A", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31");
+  w.builder.subscription("K101-B", 101, OrderType::daily, {"CPR_ADRESSE"}, "2026-11-03", "2026-12-31");
+  w.apply();
+  BOOST_TEST(w.refresh().empty());
+  BOOST_TEST_REQUIRE(w.runs(RunStatus::waiting).size() == 2u);  // 2026-11-03 of each
+
+  // Both partitions get processed with no warehouse event (files_changed is not called).
+  w.ready_day("CPR_PERSON", "2026-11-03");
+  w.ready_day("CPR_ADRESSE", "2026-11-03");
+  // A reload that only moves K101-B's end: K101-B is planned again and queued, K101-A is not
+  // looked at (its data is found by the warehouse event or the slow rescan, not by a reload).
+  ConfigBuilder next{w.warehouse.root()};
+  next.standard_catalogue();
+  next.subscription("K101-A", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31");
+  next.subscription("K101-B", 101, OrderType::daily, {"CPR_ADRESSE"}, "2026-11-03", "2027-06-30");
+  w.builder = next;
+  w.apply();
+  BOOST_TEST(periods_of(w.refresh()) == (std::vector<std::string>{"K101-B 2026-11-03"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(periods_of(w.runs(RunStatus::waiting)) == (std::vector<std::string>{"K101-A 2026-11-03"}),
+             boost::test_tools::per_element());
+  // The same configuration again (an overflow, a clock jump): every order.
+  BOOST_TEST(w.refresh().size() == 2u);
+  BOOST_TEST(w.runs(RunStatus::waiting).empty());
+}
+
 BOOST_AUTO_TEST_CASE(subscriptions_come_before_backfill_chunks) {
   World w;
   w.builder.one_off("K101-HIST", 101, {"CPR_PERSON"}, "2026-09-01", "2026-10-31", Chunk::month);
@@ -383,6 +411,28 @@ BOOST_AUTO_TEST_CASE(redeliver_makes_a_new_numbered_package) {
   BOOST_TEST(fs::exists(w.outbox / "101" / "K101-CPR-D_2026-11-03.r2.tar.zst"));
   BOOST_TEST(fs::exists(w.outbox / "101" / "K101-CPR-D_2026-11-03.tar.zst"));
   BOOST_TEST(w.refresh().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_queued_redelivery_of_an_order_deactivated_is_cancelled) {
+  World w;
+  w.builder.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31");
+  w.apply();
+  w.ready_day("CPR_PERSON", "2026-11-03");
+  for (const Run& r : w.refresh()) BOOST_TEST_REQUIRE(w.runner->execute(r).ok());
+  auto again = w.runner->redeliver("K101-CPR-D", "2026-11-03");
+  BOOST_TEST_REQUIRE(again.ok(), again.message());
+
+  ConfigBuilder next{w.warehouse.root()};
+  next.standard_catalogue();
+  next.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31").status =
+      OrderStatus::deactivated;
+  w.builder = next;
+  w.apply();
+  BOOST_TEST(w.refresh().empty());
+  Run r = w.get(again->id);
+  BOOST_TEST((r.status == RunStatus::cancelled));
+  BOOST_TEST(r.error.find("deactivated") != std::string::npos, r.error);
+  BOOST_TEST(!fs::exists(w.outbox / "101" / "K101-CPR-D_2026-11-03.r2.tar.zst"));
 }
 
 BOOST_AUTO_TEST_CASE(trigger_queues_a_processed_period_and_names_what_is_missing) {
@@ -446,3 +496,111 @@ BOOST_AUTO_TEST_CASE(a_node_follows_another_nodes_claim_and_shows_only_its_own_r
   std::string line = w.runner->status_line();
   BOOST_TEST(line.find("node a: 1 order; 0 running;") == 0u, line);
 }
+
+// What is due, as the daemon plans it: every ended period with its data, oldest first per order,
+// subscriptions before backfill chunks.
+BOOST_AUTO_TEST_SUITE(due)
+
+BOOST_AUTO_TEST_CASE(catch_up_after_a_long_gap_queues_every_missed_period_oldest_first) {
+  World w;
+  w.now = at("2026-11-10 12:00");
+  w.builder.subscription("K101-LOEN", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2025-01-01", "2027-12-31");
+  w.apply();
+  for (auto ym = date::year{2025} / 1; ym <= date::year{2026} / 10; ym += date::months{1})
+    w.warehouse.process("DSA", "LOEN_ANSAT", partition_name(Frequency::monthly, date::local_days{ym / 1}));
+  auto queued = w.refresh();
+  BOOST_TEST_REQUIRE(queued.size() == 22u);  // 2025-01 .. 2026-10; 2026-11 has not ended
+  BOOST_TEST(queued.front().period == "2025-01");
+  BOOST_TEST(queued.back().period == "2026-10");
+  for (size_t i = 1; i < queued.size(); ++i) BOOST_TEST(queued[i - 1].period < queued[i].period);
+  for (const auto& r : queued) BOOST_TEST((r.status == RunStatus::queued));
+}
+
+BOOST_AUTO_TEST_CASE(periods_whose_data_is_not_processed_wait_and_the_others_are_queued) {
+  World w;
+  w.now = at("2026-11-10 12:00");
+  w.builder.subscription("K101-LOEN", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-08-01", "2027-12-31");
+  w.apply();
+  w.warehouse.process("DSA", "LOEN_ANSAT", "2026-08");
+  w.warehouse.process("DSA", "LOEN_ANSAT", "2026-10");
+  BOOST_TEST(periods_of(w.refresh()) == (std::vector<std::string>{"K101-LOEN 2026-08", "K101-LOEN 2026-10"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(periods_of(w.runs(RunStatus::waiting)) == (std::vector<std::string>{"K101-LOEN 2026-09"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(one_off_orders_are_chunked_and_queued_after_every_subscription) {
+  World w;
+  w.now = at("2026-11-10 12:00");
+  w.builder.one_off("K101-HIST", 101, {"LOEN_ANSAT"}, "2019-03-15", "2019-06-10", Chunk::month);
+  w.builder.subscription("K999-LOEN", 999, OrderType::monthly, {"LOEN_ANSAT"}, "2026-10-01", "2026-10-31");
+  w.apply();
+  for (const char* m : {"2019-04", "2019-05", "2019-06", "2026-10"}) w.warehouse.process("DSA", "LOEN_ANSAT", m);
+  // 2019-03-15..2019-03-31 holds no month start, so it is due with nothing missing; the
+  // subscription comes first although its period is the newest.
+  BOOST_TEST(periods_of(w.refresh()) ==
+                 (std::vector<std::string>{"K999-LOEN 2026-10", "K101-HIST 2019-03-15..2019-03-31", "K101-HIST 2019-04",
+                                           "K101-HIST 2019-05", "K101-HIST 2019-06-01..2019-06-10"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// When the daemon's timer should fire without a file event: a period's end, a calendar time.
+BOOST_AUTO_TEST_SUITE(wakeup)
+
+BOOST_AUTO_TEST_CASE(a_daily_order_wakes_the_daemon_at_local_midnight) {
+  World w;
+  w.now = at("2026-03-29 12:00");
+  w.builder.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-03-01", "2026-12-31");
+  w.apply();
+  w.warehouse.process_days("DSA", "CPR_PERSON", day("2026-03-01"), day("2026-03-28"));
+  w.refresh();
+  auto next = w.runner->next_wakeup();
+  BOOST_TEST_REQUIRE(next.has_value());
+  BOOST_TEST(format_local_iso(*next, copenhagen()) == "2026-03-30T00:00:00+02:00");
+}
+
+BOOST_AUTO_TEST_CASE(between_month_end_and_the_calendar_date_the_calendar_time_is_next) {
+  World w;
+  w.now = at("2026-11-02 12:00");
+  w.builder.month(date::year{2026} / 10, "2026-11-05 06:00");
+  w.builder.month(date::year{2026} / 11, "2026-12-04 06:00", {{"OPUS", "2026-12-09 06:00"}});
+  w.builder.subscription("K101-LOEN", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-10-01", "2026-12-31");
+  w.apply();
+  w.refresh();
+  BOOST_TEST(format_local_iso(*w.runner->next_wakeup(), copenhagen()) == "2026-11-05T06:00:00+01:00");
+  w.now = at("2026-11-05 06:00");
+  BOOST_TEST_REQUIRE(w.runner->advance().ok());
+  BOOST_TEST(format_local_iso(*w.runner->next_wakeup(), copenhagen()) == "2026-12-01T00:00:00+01:00");
+  w.now = at("2026-12-01 00:00");
+  BOOST_TEST_REQUIRE(w.runner->advance().ok());
+  BOOST_TEST(format_local_iso(*w.runner->next_wakeup(), copenhagen()) == "2026-12-09T06:00:00+01:00");
+}
+
+BOOST_AUTO_TEST_CASE(nothing_ahead_after_the_last_period_and_its_expected_time) {
+  World w;
+  w.now = at("2026-04-01 05:59");
+  w.builder.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-03-01", "2026-03-31");
+  w.apply();
+  w.refresh();
+  BOOST_TEST(w.runner->next_wakeup().has_value());  // 2026-03-31's data is expected at 06:00
+  w.now = at("2026-04-01 06:00");
+  BOOST_TEST_REQUIRE(w.runner->advance().ok());
+  BOOST_TEST(!w.runner->next_wakeup().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(stopped_orders_wake_nobody) {
+  World w;
+  w.now = at("2026-11-10 12:00");
+  w.builder.one_off("K101-HIST", 101, {"LOEN_ANSAT"}, "2019-01-01", "2019-03-31", Chunk::month).status =
+      OrderStatus::cancelled;
+  w.builder.subscription("K101-LOEN", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-09-01", "2026-12-31").status =
+      OrderStatus::deactivated;
+  w.apply();
+  for (const char* m : {"2019-01", "2019-02", "2019-03", "2026-09", "2026-10"}) w.warehouse.process("DSA", "LOEN_ANSAT", m);
+  BOOST_TEST(w.refresh().empty());
+  BOOST_TEST(!w.runner->next_wakeup().has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

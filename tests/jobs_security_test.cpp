@@ -54,15 +54,45 @@ BOOST_AUTO_TEST_CASE(order_ids_with_dot_dot_in_a_path_template_are_refused_by_ev
   BOOST_TEST(!fs::exists(root / "escape"));
 }
 
-BOOST_AUTO_TEST_CASE(package_names_that_are_not_one_plain_file_name_are_refused) {
+// The directory target and the SFTP target apply the same name rule (jobs/target.h): the same
+// names are refused by both, with the same reason, before anything is made.
+BOOST_AUTO_TEST_CASE(package_names_that_are_not_one_plain_file_name_are_refused_by_every_target) {
+  flis::test::SshdFixture sshd;
   TempDir root;
-  flis::DirectoryTarget target;
-  for (std::string name : {"../escape.tar.zst", "sub/escape.tar.zst", "..", ".", "", ".hidden.tar.zst",
-                           "/tmp/escape.tar.zst"}) {
-    auto up = target.begin((root / "out").string(), name);
-    BOOST_TEST(!up.ok(), "'" << name << "' was accepted");
+  auto sftp = flis::make_target(sshd.target("out/{municipality}"));
+  BOOST_TEST_REQUIRE(sftp.ok(), sftp.message());
+  flis::DirectoryTarget dir;
+  struct Case {
+    flis::DeliveryTarget& target;
+    fs::path folder;
+  };
+  std::vector<Case> targets{{dir, root / "out"}, {**sftp, sshd.root() / "out"}};
+  for (std::string name : std::vector<std::string>{"../escape.tar.zst", "sub/escape.tar.zst", "..", ".", "",
+                                                   ".hidden.tar.zst", "/tmp/escape.tar.zst",
+                                                   flis::temporary_name("K101_2026-11.tar.zst")}) {
+    std::vector<std::string> reasons;
+    for (Case& c : targets) {
+      const std::string shown = c.target.describe() + ": '" + name + "'";
+      auto up = c.target.begin(c.folder.string(), name);
+      BOOST_TEST(!up.ok(), shown << " was accepted by begin");
+      BOOST_TEST(!c.target.inspect(c.folder.string(), name).ok(), shown << " was accepted by inspect");
+      BOOST_TEST(!c.target.finish_checksum(c.folder.string(), name, std::string(64, 'a')).ok(),
+                 shown << " was accepted by finish_checksum");
+      if (up.ok()) continue;
+      size_t at = up.message().find("invalid package name");
+      reasons.push_back(at == std::string::npos ? up.message() : up.message().substr(at));
+    }
+    BOOST_TEST_REQUIRE(reasons.size() == 2u);
+    BOOST_TEST(reasons[0] == reasons[1]);
+  }
+  // A plain name is taken by both.
+  for (Case& c : targets) {
+    auto up = c.target.begin(c.folder.string(), "K101_2026-11.tar.zst");
+    BOOST_TEST_REQUIRE(up.ok(), up.message());
+    (*up)->abort();
   }
   BOOST_TEST(!fs::exists(root / "escape.tar.zst"));
+  BOOST_TEST(!fs::exists(sshd.root() / "escape.tar.zst"));
   BOOST_TEST(!fs::exists("/tmp/escape.tar.zst"));
 }
 

@@ -1,12 +1,14 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
-// Which warehouse partitions a period needs, and when a partition counts as processed.
-#define BOOST_TEST_MODULE daemon_warehouse
+// The warehouse layout: which partitions a period needs, where each partition and municipality
+// folder lies, when a partition counts as processed, listing, and reading a path back.
+#define BOOST_TEST_MODULE jobs_warehouse
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
 #include <map>
 
-#include "daemon/warehouse.h"
+#include "jobs/warehouse.h"
 #include "tests/support/sched_fixtures.h"
 
 using namespace flis;
@@ -104,4 +106,50 @@ BOOST_AUTO_TEST_CASE(a_partition_is_processed_only_once_its_marker_exists) {
   wh.process("DSA", "CPR_PERSON", "2026-11-25");
   BOOST_TEST(partition_processed(tmp.path(), p));
   BOOST_TEST(!partition_processed(tmp.path(), Partition{Source::legacy, "CPR_PERSON", "2026-11-25"}));
+}
+
+BOOST_AUTO_TEST_CASE(folders_are_source_interface_partition_then_the_three_digit_municipality) {
+  Partition p{Source::DSA, "CPR_PERSON", "2026-11-25"};
+  BOOST_TEST(partition_folder(p) == p.key());
+  BOOST_TEST(municipality_folder(p, 101) == "DSA/CPR_PERSON/2026-11-25/101");
+  BOOST_TEST(municipality_folder(Partition{Source::legacy, "LOEN_RAW", "2026-10"}, 85) == "legacy/LOEN_RAW/2026-10/085");
+  BOOST_TEST(interface_path("/srv/wh", Source::DM, "DM_BORGER") == std::filesystem::path("/srv/wh/DM/DM_BORGER"));
+}
+
+BOOST_AUTO_TEST_CASE(a_partition_part_that_is_not_one_plain_folder_name_is_refused) {
+  BOOST_TEST(check_partition({Source::DSA, "CPR_PERSON", "2026-11-25"}).ok());
+  for (const Partition& bad : {Partition{Source::DSA, "", "2026-11"}, Partition{Source::DSA, "..", "2026-11"},
+                               Partition{Source::DSA, "CPR_PERSON", "."}, Partition{Source::DSA, "A/B", "2026-11"},
+                               Partition{Source::DSA, "CPR_PERSON", "../../etc"}}) {
+    Status s = check_partition(bad);
+    BOOST_TEST(!s.ok(), bad.key());
+    BOOST_TEST(s.message().find("plain folder name") != std::string::npos, s.message());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_interface_folder_lists_its_partitions_with_their_markers) {
+  TempDir tmp;
+  Warehouse wh(tmp.path());
+  wh.land("DSA", "CPR_PERSON", "2026-11-24", 101);
+  wh.process("DSA", "CPR_PERSON", "2026-11-25");
+  std::ofstream(interface_path(tmp.path(), Source::DSA, "CPR_PERSON") / "stray-file");  // not a partition
+  auto found = list_partitions(interface_path(tmp.path(), Source::DSA, "CPR_PERSON"));
+  std::map<std::string, bool> got;
+  for (const auto& f : found) got[f.name] = f.processed;
+  BOOST_TEST((got == std::map<std::string, bool>{{"2026-11-24", false}, {"2026-11-25", true}}));
+  BOOST_TEST(list_partitions(tmp.path() / "DSA" / "NOT_THERE").empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_change_in_the_warehouse_reads_back_as_the_partition_it_names) {
+  const std::filesystem::path wh = "/srv/warehouse";
+  auto marker = partition_at(wh, wh / "DSA/CPR_PERSON/2026-11-25", "_PROCESSED");
+  BOOST_TEST_REQUIRE(marker.has_value());
+  BOOST_TEST(marker->key() == "DSA/CPR_PERSON/2026-11-25");
+  auto folder = partition_at(wh / "", wh / "DM/DM_BORGER", "2026-10");  // a new partition folder
+  BOOST_TEST_REQUIRE(folder.has_value());
+  BOOST_TEST((folder->source == Source::DM));
+  BOOST_TEST(folder->name == "2026-10");
+  BOOST_TEST(!partition_at(wh, wh / "DSA", "CPR_PERSON").has_value());       // an interface folder
+  BOOST_TEST(!partition_at(wh, wh / "NOPE/X/2026-10", "_PROCESSED").has_value());  // no such source
+  BOOST_TEST(!partition_at(wh, "/elsewhere/DSA/CPR_PERSON", "2026-10").has_value());
 }
