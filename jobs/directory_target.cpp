@@ -194,7 +194,7 @@ Result<std::unique_ptr<Upload>> DirectoryTarget::begin(const std::string& folder
 
 Status DirectoryTarget::remove_temporaries(const std::string& folder, const std::string& name) {
   if (Status s = check_folder(folder); !s.ok()) return s;
-  if (Status s = check_name(name); !s.ok()) return s;
+  if (Status s = check_package_name(name); !s.ok()) return s;
   DIR* dir = opendir(folder.c_str());
   if (dir == nullptr) {
     if (errno == ENOENT) return Status::OK();

@@ -17,7 +17,6 @@ constexpr std::chrono::milliseconds kAbortTimeout{5000};
 
 // The naming rules every target shares (jobs/target.h), under this file's short names.
 constexpr auto join = join_path;
-constexpr auto check_name = check_package_name;
 
 class SftpTarget final : public DeliveryTarget {
  public:
@@ -249,7 +248,7 @@ Status SftpTarget::remove_if_present(SftpClient& sftp, const std::string& path) 
 Result<std::unique_ptr<Upload>> SftpTarget::begin(const std::string& folder, const std::string& name,
                                                   const std::string& attempt) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
-  if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
+  if (Status st = check_package_name(name); !st.ok()) return st.context(url(folder));
   const std::string temp = join_path(folder, temporary_name(name, attempt));
   return with_session<std::unique_ptr<Upload>>(
       [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name, temp, false); });
@@ -258,7 +257,7 @@ Result<std::unique_ptr<Upload>> SftpTarget::begin(const std::string& folder, con
 // One listing of the folder, then the removals pipelined.
 Status SftpTarget::remove_temporaries(const std::string& folder, const std::string& name) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
-  if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
+  if (Status st = check_package_name(name); !st.ok()) return st.context(url(folder));
   Result<bool> done = with_session<bool>([&](SessionPool::Lease& lease) -> Result<bool> {
     SftpClient& sftp = lease.sftp();
     Result<std::vector<std::string>> entries = sftp.list(folder);
@@ -282,7 +281,7 @@ Status SftpTarget::remove_temporaries(const std::string& folder, const std::stri
 Result<std::unique_ptr<Upload>> SftpTarget::begin_unless_present(const std::string& folder, const std::string& name,
                                                                  const std::string& attempt) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
-  if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
+  if (Status st = check_package_name(name); !st.ok()) return st.context(url(folder));
   const std::string temp = join_path(folder, temporary_name(name, attempt));
   return with_session<std::unique_ptr<Upload>>(
       [&](SessionPool::Lease& lease) { return start_upload(lease, folder, name, temp, true); });
@@ -348,7 +347,7 @@ Result<std::unique_ptr<Upload>> SftpTarget::start_upload(SessionPool::Lease& lea
 
 Result<std::optional<RemoteFile>> SftpTarget::inspect(const std::string& folder, const std::string& name) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
-  if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
+  if (Status st = check_package_name(name); !st.ok()) return st.context(url(folder));
   return with_session<std::optional<RemoteFile>>(
       [&](SessionPool::Lease& lease) { return look(lease.sftp(), folder, name); });
 }
@@ -421,7 +420,7 @@ Result<std::optional<RemoteFile>> SftpTarget::look(SftpClient& sftp, const std::
 Status SftpTarget::finish_checksum(const std::string& folder, const std::string& name,
                                    const std::string& sha256_hex) {
   if (Status st = check_folder(folder); !st.ok()) return st.context(url(folder));
-  if (Status st = check_name(name); !st.ok()) return st.context(url(folder));
+  if (Status st = check_package_name(name); !st.ok()) return st.context(url(folder));
   Result<bool> done = with_session<bool>([&](SessionPool::Lease& lease) -> Result<bool> {
     if (Status st = ChecksumFile(*this, lease.sftp(), folder, name, sha256_hex).put(); !st.ok()) return st;
     return true;
