@@ -581,24 +581,10 @@ void EventLoop::dispatch() {
   // Idle: what the other nodes did since the last look, before choosing.
   if (shared_ && inflight_.empty())
     if (Status st = runner_->follow_changes(); !st) log_message(Priority::warning, "following other nodes: " + st.message());
-  auto config = runner_->config();
-  const int workers = worker_count(*config);
-  const int backfill_max = std::min(config->settings.backfill_workers, workers);
-  const int slots = runs_in_flight(*config);  // `workers` packing (deliver() bounds it), as many uploading
-  std::vector<int64_t> chosen;
-  int backfills = backfills_inflight_;
-  std::set<std::string> considered;  // only each order's first queued run may start: in order
-  runner_->for_each_queued([&](const RunBook::Entry& e, const std::string& order) {
-    if (static_cast<int>(inflight_.size() + chosen.size()) >= slots) return false;
-    // The queue lists subscriptions first, so a backfill reaches here only when every due
-    // subscription that could start has started; past the backfill bound nothing more can.
-    if (e.kind == RunKind::backfill && backfills >= backfill_max) return false;
-    if (!considered.insert(order).second) return true;
-    if (busy_orders_.count(order) || inflight_.count(e.id)) return true;
-    if (e.kind == RunKind::backfill) ++backfills;
-    chosen.push_back(e.id);
-    return true;
-  });
+  // An order with a run in flight is held: its next period waits for it.
+  std::vector<int64_t> chosen = runner_->runs_to_start(
+      static_cast<int>(inflight_.size()), backfills_inflight_,
+      [&](const std::string& order) { return busy_orders_.count(order) > 0; });
   for (int64_t id : chosen) {
     auto run = store_->get(id);
     if (!run || !run->has_value()) {

@@ -59,11 +59,9 @@ struct FinishedQueue {
   std::deque<Finished> runs;
 };
 
-// Everything due now, runs_in_flight() runs at a time (at most `workers` of them packing) as the
-// daemon runs them: in the Runner's priority order, at most `backfill_workers` backfill chunks at once, and only the first queued run of each
-// order, never two of one order at once; once a run of an order fails, its later periods wait for
-// the next invocation. The loop alone chooses, counts and draws the progress line; the workers
-// only execute.
+// Everything due now, chosen as the daemon chooses (Runner::runs_to_start): never two runs of one
+// order at once, and once a run of an order fails, its later periods wait for the next
+// invocation. The loop alone chooses, counts and draws the progress line; the workers only execute.
 void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progress) {
   auto planned = runner.refresh();
   if (!planned) {
@@ -72,17 +70,13 @@ void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progr
     return;
   }
   progress.queued(static_cast<int>(planned->size()));
-  auto config = runner.config();
-  const int workers = std::max(1, config->settings.workers);
-  const int backfill_max = std::min(config->settings.backfill_workers, workers);
-  const int slots = runs_in_flight(*config);  // `workers` packing, as many finishing uploads
   FinishedQueue finished;
   std::set<std::string> busy;     // orders with a run in flight: their next period waits for it
   std::set<std::string> blocked;  // orders with a failed run: their later periods wait
   int inflight = 0, backfills = 0;
   // Declared after everything the jobs use: its destructor waits for them.
   WorkerPool pool;
-  pool.grow(slots);
+  pool.grow(runs_in_flight(*runner.config()));  // `workers` packing, as many finishing uploads
 
   // An order leaves `busy` only here, together with its outcome, so its next period is never
   // chosen between a failure and the loop's learning of it.
@@ -108,18 +102,10 @@ void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progr
 
   for (;;) {
     std::vector<int64_t> chosen;
-    if (!g_stop.load()) {
-      std::set<std::string> seen;
-      int more_backfills = backfills;
-      runner.for_each_queued([&](const RunBook::Entry& e, const std::string& order) {
-        if (inflight + static_cast<int>(chosen.size()) >= slots) return false;
-        if (e.kind == RunKind::backfill && more_backfills >= backfill_max) return false;
-        if (!seen.insert(order).second || blocked.count(order) || busy.count(order)) return true;
-        if (e.kind == RunKind::backfill) ++more_backfills;
-        chosen.push_back(e.id);
-        return true;
+    if (!g_stop.load())
+      chosen = runner.runs_to_start(inflight, backfills, [&](const std::string& order) {
+        return busy.count(order) > 0 || blocked.count(order) > 0;
       });
-    }
     for (int64_t id : chosen) {
       auto run = store.get(id);
       if (!run || !run->has_value()) {

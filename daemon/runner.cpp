@@ -401,15 +401,10 @@ Status Runner::replan() {
       if (Status s = cancel_pending(order.id, "no longer a period of order " + order.id + " (its dates changed)", now, gone); !s)
         return s;
     }
-    if (only) {
-      for (const std::string& order : *only)
-        if (!configured.count(order))
-          if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
-    } else {
-      for (const std::string& order : book_.orders_with_runs())
-        if (!configured.count(order))
-          if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
-    }
+    // Orders no longer configured: among those a reload changed, or else all with runs.
+    for (const std::string& order : only ? std::vector<std::string>(only->begin(), only->end()) : book_.orders_with_runs())
+      if (!configured.count(order))
+        if (Status s = cancel_pending(order, inactive_reason(nullptr, order), now); !s) return s;
     if (Status s = queue_retries(now); !s) return s;
     if (Status s = mark_late(*cfg, now, summary); !s) return s;
     plan_horizon(*cfg, pass);
@@ -607,6 +602,28 @@ Outcome Runner::abandon(const Run& run, const Status& why, Outcome outcome) {
 void Runner::for_each_queued(const std::function<bool(const RunBook::Entry&, const std::string&)>& fn) const {
   std::lock_guard lock(book_mu_);
   book_.for_each_queued([&](const RunBook::Entry& e) { return fn(e, book_.order_name(e)); });
+}
+
+std::vector<int64_t> Runner::runs_to_start(int in_flight, int backfills_in_flight,
+                                           const std::function<bool(const std::string&)>& held) const {
+  auto cfg = config();
+  if (!cfg) return {};
+  const int backfill_max = std::min(cfg->settings.backfill_workers, std::max(1, cfg->settings.workers));
+  const int slots = runs_in_flight(*cfg);  // `workers` packing (deliver() bounds it), as many uploading
+  std::vector<int64_t> chosen;
+  int backfills = backfills_in_flight;
+  std::set<std::string> considered;  // only each order's first queued run may start: in order
+  for_each_queued([&](const RunBook::Entry& e, const std::string& order) {
+    if (in_flight + static_cast<int>(chosen.size()) >= slots) return false;
+    // The queue lists subscriptions first, so a backfill reaches here only when every due
+    // subscription that could start has started; past the backfill bound nothing more can.
+    if (e.kind == RunKind::backfill && backfills >= backfill_max) return false;
+    if (!considered.insert(order).second || held(order)) return true;
+    if (e.kind == RunKind::backfill) ++backfills;
+    chosen.push_back(e.id);
+    return true;
+  });
+  return chosen;
 }
 
 Result<std::vector<Run>> Runner::queued_runs() {

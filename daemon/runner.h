@@ -123,6 +123,13 @@ class Runner {
   // The queued runs in priority order, as far as `fn` wants them (it returns false to stop).
   // `fn` must not call back into the Runner.
   void for_each_queued(const std::function<bool(const RunBook::Entry&, const std::string& order)>& fn) const;
+  // The queued runs to start now, as the daemon and `flisd --once` both start them: in priority
+  // order, until runs_in_flight() are in flight, at most `backfill_workers` backfill chunks at once,
+  // and only each order's first queued run, none of an order `held` names (a run of it in flight,
+  // or one failed): a subscription's periods go in order. `in_flight` and `backfills_in_flight` are
+  // the caller's runs already started.
+  std::vector<int64_t> runs_to_start(int in_flight, int backfills_in_flight,
+                                     const std::function<bool(const std::string& order)>& held) const;
 
   // When advance() should next be called: the earliest period end, calendar expected time or retry
   // time after now.
