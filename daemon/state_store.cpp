@@ -153,7 +153,7 @@ class SqlStore final : public StateStore {
   Result<std::vector<Run>> take_orphans() override;
   Result<std::vector<LastDelivery>> last_deliveries() override;
   Result<int64_t> count_runs() override;
-  Status import_run(const Run& run) override;
+  Status import_runs(StateStore& from) override;
 
  private:
   // One UPDATE of run `id` (?1) setting `set`, with `params` from ?2 on; `to` is the transition
@@ -561,22 +561,30 @@ Result<int64_t> SqlStore::count_runs() {
   return n;
 }
 
-Status SqlStore::import_run(const Run& run) {
+Status SqlStore::import_runs(StateStore& from) {
   std::lock_guard lock(mu_);
-  Status s = db_->exec(
-                "INSERT INTO runs (id, order_id, municipality, period, redelivery, kind, status, attempts, created, "
-                "started, finished, next_attempt, bytes, remote, checksum, error, config_version, missing, late, "
-                "node, incarnation, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                "?15, ?16, ?17, ?18, ?19, ?20, ?21, {nextver})",
-                {run.id, run.order, int64_t(run.municipality), run.period, int64_t(run.redelivery),
-                 std::string(to_string(run.kind)), std::string(to_string(run.status)), int64_t(run.attempts),
-                 time_value(run.created), time_value(run.started), time_value(run.finished), time_value(run.next_attempt),
-                 run.bytes, run.remote, run.checksum, run.error, run.config_version, join_missing(run.missing),
-                 int64_t(run.late ? 1 : 0), run.node, run.incarnation},
-                {}, "copying run " + std::to_string(run.id) + " (" + run.order + " " + run.period + ")")
+  Status copied;
+  int64_t highest = 0;
+  Status read = from.scan([&](const Run& run) {
+    if (!copied) return;
+    highest = std::max(highest, run.id);
+    copied = db_->exec(
+                    "INSERT INTO runs (id, order_id, municipality, period, redelivery, kind, status, attempts, created, "
+                    "started, finished, next_attempt, bytes, remote, checksum, error, config_version, missing, late, "
+                    "node, incarnation, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                    "?15, ?16, ?17, ?18, ?19, ?20, ?21, {nextver})",
+                    {run.id, run.order, int64_t(run.municipality), run.period, int64_t(run.redelivery),
+                     std::string(to_string(run.kind)), std::string(to_string(run.status)), int64_t(run.attempts),
+                     time_value(run.created), time_value(run.started), time_value(run.finished),
+                     time_value(run.next_attempt), run.bytes, run.remote, run.checksum, run.error, run.config_version,
+                     join_missing(run.missing), int64_t(run.late ? 1 : 0), run.node, run.incarnation},
+                    {}, "copying run " + std::to_string(run.id) + " (" + run.order + " " + run.period + ")")
                  .status();
-  // The id counter moves past the id given, so the next run made here gets a new one.
-  return s ? db_->ids_taken("advancing the run id counter past " + std::to_string(run.id)) : s;
+  });
+  if (!read) return read;
+  if (!copied) return copied;
+  // The id counter moves past the ids given, so the next run made here gets a new one.
+  return highest > 0 ? db_->ids_taken("advancing the run id counter past " + std::to_string(highest)) : Status::OK();
 }
 
 }  // namespace
@@ -612,11 +620,7 @@ Status copy_history(StateStore& from, StateStore& to) {
     if (*present > 0)
       return Status::Error("the target " + to.location() + " already holds " + std::to_string(*present) +
                            " runs; copy only into an empty database (create a new one, or drop its tables)");
-    Status copied;
-    Status read = from.scan([&](const Run& run) {
-      if (copied) copied = to.import_run(run);
-    });
-    return read ? copied : read;
+    return to.import_runs(from);
   });
 }
 

@@ -166,10 +166,11 @@ class StateStore {
   };
   virtual Result<std::vector<LastDelivery>> last_deliveries() = 0;
 
-  // Moving a history between engines (flisctl state-copy): the number of runs, and one run
-  // inserted exactly as given (id, status, times, attempts); the id counter moves past it.
+  // Moving a history between engines (flisctl state-copy): the number of runs, and every run of
+  // `from` inserted exactly as given (id, status, times, attempts), then the id counter moved past
+  // them once.
   virtual Result<int64_t> count_runs() = 0;
-  virtual Status import_run(const Run& run) = 0;
+  virtual Status import_runs(StateStore& from) = 0;
 
   // The location it was opened with (a path, or a URI as written).
   const std::string& location() const { return location_; }
