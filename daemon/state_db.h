@@ -65,6 +65,15 @@ class StateDb {
   virtual const std::string& shown() const = 0;
 };
 
+// An engine refuses a schema newer than the `known` one it migrates to: a newer flisd wrote it.
+// `shown` is the database as shown in messages (StateDb::shown()).
+inline Status refuse_newer_schema(int version, int known, const std::string& shown) {
+  if (version <= known) return Status::OK();
+  return Status::Error(shown + ": schema version " + std::to_string(version) +
+                       " was created by a newer flisd (this one knows up to " + std::to_string(known) +
+                       "); run that flisd version or restore a backup");
+}
+
 // The engines. Each creates (unless read-only) and migrates its schema to the store's version.
 Result<std::unique_ptr<StateDb>> open_sqlite_db(const std::string& path, bool readonly);
 Result<std::unique_ptr<StateDb>> open_pg_db(const std::string& uri, bool readonly);

@@ -308,20 +308,13 @@ Result<int> stored_version(PgDb& db, bool create) {
   return version < 0 ? 0 : version;
 }
 
-Status refuse_newer(int version, const std::string& shown) {
-  if (version <= kPgSchemaVersion) return Status::OK();
-  return Status::Error(shown + ": schema version " + std::to_string(version) +
-                       " was created by a newer flisd (this one knows up to " + std::to_string(kPgSchemaVersion) +
-                       "); run that flisd version or restore a backup");
-}
-
 // Brings the schema up to date in one transaction; nodes starting at once wait for each other.
 Status migrate(PgDb& db) {
   if (Status s = db.begin("starting the schema migration"); !s) return s;
   Status status = db.plain(kMigrationLock, "locking the schema for its migration");
   Result<int> version = status ? stored_version(db, true) : Result<int>(status);
   status = version.status();
-  if (status) status = refuse_newer(*version, db.shown());
+  if (status) status = refuse_newer_schema(*version, kPgSchemaVersion, db.shown());
   if (status && *version == 0) status = db.plain("INSERT INTO flisd_schema (version) VALUES (0)", "recording the schema version");
   for (int v = version ? *version : kPgSchemaVersion; status && v < kPgSchemaVersion; ++v) {
     status = db.plain(kMigrations[v], "migrating the schema to version " + std::to_string(v + 1));
@@ -362,7 +355,7 @@ Result<std::unique_ptr<StateDb>> open_pg_db(const std::string& uri, bool readonl
   if (readonly) {
     auto version = stored_version(*db, false);
     if (!version) return version.status();
-    if (Status s = refuse_newer(*version, db->shown()); !s) return s;
+    if (Status s = refuse_newer_schema(*version, kPgSchemaVersion, db->shown()); !s) return s;
     if (*version == 0)
       return Status::Error(db->shown() + ": holds no flisd state yet (flisd has not run on it); start flisd once, or "
                                          "copy a history into it with flisctl state-copy");

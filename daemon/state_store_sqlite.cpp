@@ -192,19 +192,12 @@ class SqliteDb final : public StateDb {
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
 };
 
-Status refuse_newer(int version, const std::string& path) {
-  if (version <= kSchemaVersion) return Status::OK();
-  return Status::Error("state database " + path + ": schema version " + std::to_string(version) +
-                       " was created by a newer flisd (this one knows up to " + std::to_string(kSchemaVersion) +
-                       "); run that flisd version or restore a backup");
-}
-
 // Brings the schema up to kSchemaVersion, each step in its own transaction with its version bump.
 Status migrate(SqliteDb& db, const std::string& path) {
   if (auto s = db.begin("starting the schema migration"); !s) return s;
   auto version = db.user_version();
   Status status = version.status();
-  if (status) status = refuse_newer(*version, path);
+  if (status) status = refuse_newer_schema(*version, kSchemaVersion, "state database " + path);
   for (int v = version ? *version : kSchemaVersion; status && v < kSchemaVersion; ++v) {
     status = db.plain(kMigrations[v], "migrating the schema to version " + std::to_string(v + 1));
     std::string bump = "PRAGMA user_version = " + std::to_string(v + 1);
@@ -240,7 +233,7 @@ Result<std::unique_ptr<StateDb>> open_sqlite_db(const std::string& path, bool re
   if (readonly) {
     auto version = db->user_version();
     s = version.status();
-    if (s) s = refuse_newer(*version, path);
+    if (s) s = refuse_newer_schema(*version, kSchemaVersion, "state database " + path);
     if (s && *version < kSchemaVersion)
       s = Status::Error("state database " + path + ": schema version " + std::to_string(*version) +
                         " is older than this flisd's " + std::to_string(kSchemaVersion) +
