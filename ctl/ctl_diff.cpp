@@ -58,10 +58,10 @@ Result<DiffHistory> read_history(const fs::path& db, bool& found) {
   if (!runs) return runs.status();
   for (const Run& r : *runs) {
     if (r.redelivery != 1) continue;
-    if (r.status == RunStatus::delivered) h.history.delivered.emplace(r.order, r.period);
+    if (r.status == RunStatus::delivered) h.history.delivered.emplace(r.order, r.period.name());
     bool open = r.status == RunStatus::waiting || r.status == RunStatus::queued ||
                 (r.status == RunStatus::failed && r.next_attempt);
-    if (open) h.open.emplace(r.order, r.period);
+    if (open) h.open.emplace(r.order, r.period.name());
   }
   return h;
 }

@@ -48,9 +48,8 @@ std::vector<Shown> shown(const std::vector<Run>& runs, const Config& cfg, Instan
   for (const Run& r : runs) {
     Shown s{r, std::nullopt, false};
     const Order* order = cfg.find_order(r.order);
-    auto period = Period::parse(r.period);
-    if (r.status == RunStatus::waiting && order && period) {
-      s.expected = expected_time(cfg, *order, *period);
+    if (r.status == RunStatus::waiting && order) {
+      s.expected = expected_time(cfg, *order, r.period);
       s.late = is_late(s.expected, now);
     }
     out.push_back(s);
@@ -92,7 +91,7 @@ void print_table(const std::vector<Shown>& runs, const date::time_zone* tz) {
       {"RUN", "ORDER", "MUNICIPALITY", "PERIOD", "STATUS", "ATTEMPTS", "STARTED", "FINISHED", "BYTES", "REMOTE/ERROR"}};
   for (const Shown& shown : runs) {
     const Run& r = shown.run;
-    std::string period = r.period + (r.redelivery > 1 ? " (r" + std::to_string(r.redelivery) + ")" : "");
+    std::string period = r.period.name() + (r.redelivery > 1 ? " (r" + std::to_string(r.redelivery) + ")" : "");
     rows.push_back({std::to_string(r.id), r.order, municipality_code(r.municipality), period,
                     std::string(to_string(r.status)), std::to_string(r.attempts), short_time(r.started, tz),
                     short_time(r.finished, tz), r.status == RunStatus::delivered ? human_bytes(uint64_t(r.bytes)) : "-",
@@ -132,7 +131,7 @@ void print_json(const std::vector<Shown>& runs, const date::time_zone* tz) {
     o["run"] = r.id;
     o["order"] = r.order;
     o["municipality"] = r.municipality;
-    o["period"] = r.period;
+    o["period"] = r.period.name();
     o["redelivery"] = r.redelivery;
     o["kind"] = to_string(r.kind);
     o["status"] = to_string(r.status);

@@ -78,7 +78,7 @@ Result<Destination> destination_of(const Config& config, const Order& order, con
   Destination d;
   d.target = std::move(*made);
   d.folder = expand_path(target->path, order.municipality, order.id);
-  d.name = package_name(order.id, run.period, run.redelivery);
+  d.name = package_name(order.id, run.period.name(), run.redelivery);
   return d;
 }
 
@@ -116,8 +116,6 @@ Result<std::optional<Delivered>> already_delivered(Destination& d, const Run& ru
 // rather than built again.
 Result<Delivered> deliver(const Config& config, StateStore& store, const Order& order, const Run& run,
                           Instant created, const std::atomic<bool>* cancel, const std::string& attempt) {
-  auto period = Period::parse(run.period);
-  if (!period) return Status::Error("'" + run.period + "' is not a period name");
   auto dest = destination_of(config, order, run, cancel);
   if (!dest) return dest.status();
   // An earlier attempt that failed mid-upload may have left its own temporary file behind.
@@ -136,8 +134,8 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
 
   PackageSpec spec;
   spec.order = &order;
-  spec.period = *period;
-  spec.partitions = partitions_for(config, order, *period);
+  spec.period = run.period;
+  spec.partitions = partitions_for(config, order, run.period);
   spec.warehouse = config.settings.warehouse;
   spec.compression = config.settings.compression;
   spec.created = created;

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "config/loader.h"
+#include "config/period.h"
 #include "daemon/control_socket.h"
 #include "daemon/delivery.h"
 #include "daemon/log.h"
@@ -612,7 +613,7 @@ void EventLoop::start(const Run& run) {
       if (metrics_) observe(run, outcome);
     } catch (const std::exception& e) {
       log_event(Event::run_failed, Priority::err,
-                {run.order, std::to_string(run.id), run.period, run.municipality, "failed"},
+                {run.order, std::to_string(run.id), run.period.name(), run.municipality, "failed"},
                 std::string("run failed unexpectedly: ") + e.what());
     }
     {
@@ -768,7 +769,17 @@ void EventLoop::update_metrics() {
 
 namespace {
 
-ControlRun to_control(const Run& r) { return {r.id, r.order, r.period, std::string(to_string(r.status))}; }
+ControlRun to_control(const Run& r) { return {r.id, r.order, r.period.name(), std::string(to_string(r.status))}; }
+
+// The period a control request names, as flisctl's --period was written: the protocol's text
+// becomes a Period here, once.
+Result<Period> requested_period(const std::string& text) {
+  auto period = Period::parse(text);
+  if (!period)
+    return Status::Error("'" + text + "' is not a period; write it as in the package name: 2026-11-25, 2026-W48, "
+                         "2026-11, 2026 or 2019-03-15..2019-03-31");
+  return *period;
+}
 
 }  // namespace
 
@@ -778,7 +789,13 @@ ControlReply EventLoop::handle_control(const ControlRequest& request) {
   if (request.cmd == "reload") {
     reply = reload();
   } else if (request.cmd == "trigger") {
-    auto runs = runner_->trigger(*request.order, request.period);
+    std::optional<Period> period;
+    if (request.period) {
+      auto named = requested_period(*request.period);
+      if (!named) return {false, named.message(), {}};
+      period = *named;
+    }
+    auto runs = runner_->trigger(*request.order, period);
     if (!runs) return {false, runs.message(), {}};
     reply.ok = true;
     for (const auto& r : *runs) reply.runs.push_back(to_control(r));
@@ -792,9 +809,11 @@ ControlReply EventLoop::handle_control(const ControlRequest& request) {
     reply = {true, "run " + std::to_string(run->id) + " queued again", {to_control(*run)}};
     need_dispatch_ = true;
   } else if (request.cmd == "redeliver") {
-    auto run = runner_->redeliver(*request.order, *request.period);
+    auto period = requested_period(*request.period);
+    if (!period) return {false, period.message(), {}};
+    auto run = runner_->redeliver(*request.order, *period);
     if (!run) return {false, run.message(), {}};
-    reply = {true, "redelivery of " + *request.order + " " + *request.period + " queued as run " +
+    reply = {true, "redelivery of " + *request.order + " " + period->name() + " queued as run " +
                        std::to_string(run->id), {to_control(*run)}};
     need_dispatch_ = true;
   }

@@ -118,7 +118,7 @@ void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progr
       busy.insert(r.order);
       if (r.kind == RunKind::backfill) ++backfills;
       ++inflight;
-      progress.started(r.order + " " + r.period);
+      progress.started(r.order + " " + r.period.name());
       pool.submit([&runner, &finished, r = std::move(r)] {
         Outcome outcome = runner.execute(r, &g_stop);
         std::lock_guard lock(finished.mu);

@@ -65,7 +65,7 @@ void RunBook::put(const Run& run, std::optional<Instant> expected) {
     e.order = intern(run.order);
     e.redelivery = uint16_t(run.redelivery);
     e.kind = run.kind;
-    if (auto p = Period::parse(run.period)) e.period = *p;
+    e.period = run.period;
     if (run.redelivery == 1) {
       // Periods mostly come in order: appending is the common case.
       auto& runs = by_order_[e.order];

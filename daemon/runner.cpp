@@ -30,11 +30,11 @@ namespace {
 namespace fs = std::filesystem;
 
 LogFields fields_of(const Run& run, RunStatus status) {
-  return LogFields{run.order, std::to_string(run.id), run.period, run.municipality, std::string(to_string(status))};
+  return LogFields{run.order, std::to_string(run.id), run.period.name(), run.municipality, std::string(to_string(status))};
 }
 
 std::string run_title(const Run& run) {
-  std::string t = run.order + " " + run.period;
+  std::string t = run.order + " " + run.period.name();
   if (run.redelivery > 1) t += " (redelivery " + std::to_string(run.redelivery) + ")";
   return t;
 }
@@ -58,7 +58,7 @@ Run proto_of(const Config& cfg, const Order& order, const Period& period, RunSta
   Run r;
   r.order = order.id;
   r.municipality = order.municipality;
-  r.period = period.name();
+  r.period = period;
   r.kind = kind_of(order);
   r.status = status;
   r.created = now;
@@ -90,7 +90,7 @@ std::optional<date::local_days> anchor_day(const std::string& partition) {
 struct Runner::Summary {
   struct Span {
     int count = 0;
-    std::string first, last;      // the oldest and newest period
+    Period first, last;            // the oldest and newest period
     LogFields fields;              // of the newest run
     std::string missing;           // of the newest, as missing_summary() puts it
     std::optional<Instant> expected;  // of the newest
@@ -107,8 +107,8 @@ struct Runner::Summary {
   }
 
   static std::string periods(const Span& s) {
-    if (s.count == 1) return s.first;
-    return std::to_string(s.count) + " periods, " + s.first + " .. " + s.last;
+    if (s.count == 1) return s.first.name();
+    return std::to_string(s.count) + " periods, " + s.first.name() + " .. " + s.last.name();
   }
 
   void log(const Config& cfg) const {
@@ -837,13 +837,13 @@ Status Runner::record_failure(const Config& cfg, const Run& run, const Status& e
   return Status::OK();
 }
 
-Result<std::vector<Run>> Runner::trigger(const std::string& order_id, const std::optional<std::string>& period_name) {
+Result<std::vector<Run>> Runner::trigger(const std::string& order_id, const std::optional<Period>& period) {
   auto cfg = config();
   if (!cfg) return Status::Error("trigger: no configuration loaded");
   const Order* order = cfg->find_order(order_id);
   if (std::string why = inactive_reason(order, order_id); !why.empty())
     return Status::Error(order == nullptr ? "no order " + order_id + " in the configuration" : why);
-  if (!period_name) {
+  if (!period) {
     if (Status s = load_book(); !s) return s;
     Status s = run_pass(*cfg, clock_(), [&](PlanPass& pass, Summary& summary) {
       return reconcile(*cfg, pass, *order, first_day(*order), pass.today(), summary);
@@ -856,15 +856,14 @@ Result<std::vector<Run>> Runner::trigger(const std::string& order_id, const std:
       if (r.order == order_id) mine.push_back(r);
     return mine;
   }
-  auto period = check_period(*cfg, *order, *period_name);
-  if (!period) return period.status();
+  if (Status s = check_period(*cfg, *order, *period); !s) return s;
   Instant now = clock_();
   auto run = store_.ensure(proto_of(*cfg, *order, *period, RunStatus::queued, now));
   if (!run) return run.status();
   switch (run->status) {
     case RunStatus::delivered:
-      return Status::Error(order_id + " " + *period_name + " is already delivered (run " + std::to_string(run->id) +
-                           ", " + run->remote + "); use `flisctl redeliver " + order_id + " --period " + *period_name +
+      return Status::Error(order_id + " " + period->name() + " is already delivered (run " + std::to_string(run->id) +
+                           ", " + run->remote + "); use `flisctl redeliver " + order_id + " --period " + period->name() +
                            "` for a new copy");
     case RunStatus::queued:
     case RunStatus::running:
@@ -884,26 +883,23 @@ Result<std::vector<Run>> Runner::trigger(const std::string& order_id, const std:
   return std::vector<Run>{*fresh};
 }
 
-// A period of `order` that has ended and whose data is all processed.
-Result<Period> Runner::check_period(const Config& cfg, const Order& order, const std::string& name) {
-  auto period = Period::parse(name);
-  if (!period)
-    return Status::Error("'" + name + "' is not a period; write it as in the package name: 2026-11-25, 2026-W48, "
-                         "2026-11, 2026 or 2019-03-15..2019-03-31");
+// OK for a period of `order` that has ended and whose data is all processed; else why not.
+Status Runner::check_period(const Config& cfg, const Order& order, const Period& period) {
+  const std::string name = period.name();
   const date::time_zone* tz = zone_of(cfg.settings);
   Instant now = clock_();
   auto periods = order_periods(order, local_day(now, tz));
-  if (std::find(periods.begin(), periods.end(), *period) == periods.end())
+  if (std::find(periods.begin(), periods.end(), period) == periods.end())
     return Status::Error(name + " is not a period of order " + order.id + " (see `flisctl plan` for its periods)");
-  if (now < period->end_instant(tz))
+  if (now < period.end_instant(tz))
     return Status::Error(order.id + " " + name + " has not ended yet (it ends " +
-                         format_local_short(period->end_instant(tz), tz) + ")");
+                         format_local_short(period.end_instant(tz), tz) + ")");
   std::vector<std::string> missing;
-  for (const Partition& p : partitions_for(cfg, order, *period))
+  for (const Partition& p : partitions_for(cfg, order, period))
     if (!partition_processed(cfg.settings.warehouse, p)) missing.push_back(p.key());
   if (!missing.empty())
     return Status::Error(order.id + " " + name + ": data not processed yet; missing " + missing_summary(missing));
-  return *period;
+  return Status::OK();
 }
 
 
@@ -925,7 +921,7 @@ Result<Run> Runner::retry(int64_t run_id) {
 }
 
 
-Result<Run> Runner::redeliver(const std::string& order_id, const std::string& period) {
+Result<Run> Runner::redeliver(const std::string& order_id, const Period& period) {
   auto cfg = config();
   if (!cfg) return Status::Error("redeliver: no configuration loaded");
   const Order* order = cfg->find_order(order_id);
@@ -937,8 +933,8 @@ Result<Run> Runner::redeliver(const std::string& order_id, const std::string& pe
     return r.period == period && r.status == RunStatus::delivered;
   });
   if (!delivered)
-    return Status::Error(order_id + " " + period + " has not been delivered yet; `flisctl trigger " + order_id +
-                         " --period " + period + "` delivers it the first time");
+    return Status::Error(order_id + " " + period.name() + " has not been delivered yet; `flisctl trigger " +
+                         order_id + " --period " + period.name() + "` delivers it the first time");
   auto run = store_.add_redelivery(order_id, period, order->municipality, kind_of(*order), cfg->version, clock_());
   if (!run) return run;
   {
@@ -947,7 +943,7 @@ Result<Run> Runner::redeliver(const std::string& order_id, const std::string& pe
   }
   log_event(Event::run_queued, Priority::notice, fields_of(*run, RunStatus::queued),
             run_title(*run) + ": redelivery asked for by hand; queued as " +
-                package_name(order_id, period, run->redelivery));
+                package_name(order_id, period.name(), run->redelivery));
   return run;
 }
 

@@ -143,11 +143,11 @@ class Runner {
   // Control operations (flisctl trigger / retry / redeliver through the control socket).
   // trigger: re-check the order now (and, with a period, queue that period if its data is
   // processed; an error names the missing partitions).
-  Result<std::vector<Run>> trigger(const std::string& order, const std::optional<std::string>& period);
+  Result<std::vector<Run>> trigger(const std::string& order, const std::optional<Period>& period);
   // retry: a failed run is queued again now with a fresh retry budget.
   Result<Run> retry(int64_t run_id);
   // redeliver: a new run (.r2, .r3 ...) of an already delivered period.
-  Result<Run> redeliver(const std::string& order, const std::string& period);
+  Result<Run> redeliver(const std::string& order, const Period& period);
 
   RunCounts counts() const;
   // For the STATUS= line: "42 orders; 1 running (K101-CPR-D 2026-11-25); 3 waiting, 1 late; next
@@ -168,7 +168,7 @@ class Runner {
   Status recover_one(const Config& cfg, const Run& run, const std::atomic<bool>* cancel);
   Status record_failure(const Config& cfg, const Run& run, const Status& error, const std::atomic<bool>* cancel,
                         Outcome& outcome);
-  Result<Period> check_period(const Config& cfg, const Order& order, const std::string& name);
+  Status check_period(const Config& cfg, const Order& order, const Period& period);
   Result<Run> reread(int64_t id, std::optional<Instant> expected = std::nullopt);
   void rebuild_watches(const Config& cfg, std::vector<FileEvent>* newly_processed = nullptr);
   // Watches the partition's folder while it waits for its marker; true once it is processed.

@@ -54,12 +54,25 @@ std::vector<std::string> split_missing(const std::string& text) {
   return out;
 }
 
-Run read_run(const SqlRow& s) {
+// Why a row cannot be read as a run: flisd only writes Period::name() in the period column.
+std::string bad_period(int64_t id, const std::string& text) {
+  const std::string run = std::to_string(id);
+  return "run " + run + " has period '" + printable(text) +
+         "', which is not a period name (the row was edited by hand or the database is damaged); set it to "
+         "the period of its package (e.g. UPDATE runs SET period = '2026-11' WHERE id = " + run +
+         ") or remove the run (DELETE FROM runs WHERE id = " + run + "), then try again";
+}
+
+// A row as a Run; an error (bad_period's text) for a period column that does not parse.
+Result<Run> read_run(const SqlRow& s) {
   Run r;
   r.id = s.integer(0);
   r.order = s.text(1);
   r.municipality = int(s.integer(2));
-  r.period = s.text(3);
+  std::string period = s.text(3);
+  auto parsed = Period::parse(period);
+  if (!parsed) return Status::Error(bad_period(r.id, period));
+  r.period = *parsed;
   r.redelivery = int(s.integer(4));
   r.kind = parse_run_kind(s.text(5)).value_or(RunKind::subscription);
   // An unknown status can only come from a hand-edited database; show it as failed, not crash.
@@ -128,7 +141,7 @@ class SqlStore final : public StateStore {
   SqlStore(std::string location, std::unique_ptr<StateDb> db) : StateStore(std::move(location)), db_(std::move(db)) {}
 
   Result<Run> ensure(const Run& proto) override;
-  Result<Run> add_redelivery(const std::string& order, const std::string& period, int municipality, RunKind kind,
+  Result<Run> add_redelivery(const std::string& order, const Period& period, int municipality, RunKind kind,
                              const std::string& config_version, Instant now) override;
   Status set_waiting(int64_t id, const std::vector<std::string>& missing) override;
   Result<bool> set_late(int64_t id) override;
@@ -189,14 +202,15 @@ Status SqlStore::batch(const std::function<Status()>& body) {
 
 Result<Run> SqlStore::ensure(const Run& proto) {
   std::lock_guard lock(mu_);
-  const std::string doing = "recording run " + proto.order + " " + proto.period;
+  const std::string period = proto.period.name();
+  const std::string doing = "recording run " + proto.order + " " + period;
   // One statement: the run exists afterwards, and an existing one is untouched, however many
   // nodes plan the same period at once.
   auto ins = db_->insert(
       "INSERT INTO runs (order_id, municipality, period, redelivery, kind, status, created, config_version, "
       "missing, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, {nextver}) "
       "ON CONFLICT (order_id, period, redelivery) DO NOTHING",
-      {proto.order, int64_t(proto.municipality), proto.period, int64_t(proto.redelivery),
+      {proto.order, int64_t(proto.municipality), period, int64_t(proto.redelivery),
        std::string(to_string(proto.kind)), std::string(to_string(proto.status)), time_value(proto.created),
        proto.config_version, join_missing(proto.missing)},
       doing);
@@ -218,15 +232,16 @@ Result<Run> SqlStore::ensure(const Run& proto) {
     return made;
   }
   auto runs = runs_of(std::string("SELECT ") + kColumns + " FROM runs WHERE order_id = ?1 AND period = ?2 AND redelivery = ?3",
-                      {proto.order, proto.period, int64_t(proto.redelivery)}, "reading run " + proto.order + " " + proto.period);
+                      {proto.order, period, int64_t(proto.redelivery)}, "reading run " + proto.order + " " + period);
   if (!runs) return runs.status();
   if (runs->empty()) return error(doing, "the run vanished right after it was recorded; try again");
   return runs->front();
 }
 
-Result<Run> SqlStore::add_redelivery(const std::string& order, const std::string& period, int municipality,
-                                     RunKind kind, const std::string& config_version, Instant now) {
+Result<Run> SqlStore::add_redelivery(const std::string& order, const Period& of, int municipality, RunKind kind,
+                                     const std::string& config_version, Instant now) {
   std::lock_guard lock(mu_);
+  const std::string period = of.name();
   const std::string doing = "adding a redelivery of " + order + " " + period;
   // One statement computes max + 1 and inserts it, so two callers can never pick the same number.
   // A redelivery is always .r2 or later, even if the first delivery's row is gone.
@@ -360,8 +375,17 @@ Status SqlStore::set_cancelled(int64_t id, Instant now, const std::string& why) 
 Result<std::vector<Run>> SqlStore::runs_of(const std::string& sql, std::vector<SqlValue> params, const std::string& doing) {
   std::lock_guard lock(mu_);
   std::vector<Run> runs;
-  auto r = db_->exec(sql, params, [&](const SqlRow& row) { runs.push_back(read_run(row)); }, doing);
+  Status bad;
+  auto r = db_->exec(sql, params,
+                     [&](const SqlRow& row) {
+                       if (!bad) return;
+                       auto run = read_run(row);
+                       if (run) runs.push_back(std::move(*run));
+                       else bad = run.status();
+                     },
+                     doing);
   if (!r) return r.status();
+  if (!bad) return error(doing, bad.message());
   return runs;
 }
 
@@ -388,9 +412,19 @@ Result<std::vector<Run>> SqlStore::list(const RunFilter& filter) {
 
 Status SqlStore::scan(const std::function<void(const Run&)>& fn) {
   std::lock_guard lock(mu_);
-  return db_->exec(std::string("SELECT ") + kColumns + " FROM runs ORDER BY id", {},
-                   [&](const SqlRow& row) { fn(read_run(row)); }, "reading the runs")
-      .status();
+  const std::string doing = "reading the runs";
+  Status bad;
+  Status s = db_->exec(std::string("SELECT ") + kColumns + " FROM runs ORDER BY id", {},
+                       [&](const SqlRow& row) {
+                         if (!bad) return;  // the rest of the rows are not handed on
+                         auto run = read_run(row);
+                         if (run) fn(*run);
+                         else bad = run.status();
+                       },
+                       doing)
+                 .status();
+  if (!s) return s;
+  return bad ? Status::OK() : error(doing, bad.message());
 }
 
 Status SqlStore::changes_since(int64_t after, const std::function<void(const Run&)>& fn, int64_t* last) {
@@ -403,17 +437,24 @@ Status SqlStore::changes_since(int64_t after, const std::function<void(const Run
     return Status::OK();
   }
   int64_t seen = after;
+  Status bad;
   Status s = db_->exec(std::string("SELECT ") + kColumns + " FROM runs WHERE version > ?1 AND version <= ?2 ORDER BY version",
                        {after, *horizon},
                        [&](const SqlRow& row) {
-                         Run r = read_run(row);
-                         seen = std::max(seen, r.version);
-                         fn(r);
+                         if (!bad) return;  // stop before it: the next look reads it again
+                         auto r = read_run(row);
+                         if (!r) {
+                           bad = r.status();
+                           return;
+                         }
+                         seen = std::max(seen, r->version);
+                         fn(*r);
                        },
                        doing)
                  .status();
-  if (s && last) *last = seen;
-  return s;
+  if (!s) return s;
+  if (last) *last = seen;
+  return bad ? Status::OK() : error(doing, bad.message());
 }
 
 // --- several hosts --------------------------------------------------------------------------------
@@ -568,17 +609,18 @@ Status SqlStore::import_runs(StateStore& from) {
   Status read = from.scan([&](const Run& run) {
     if (!copied) return;
     highest = std::max(highest, run.id);
+    const std::string period = run.period.name();
     copied = db_->exec(
                     "INSERT INTO runs (id, order_id, municipality, period, redelivery, kind, status, attempts, created, "
                     "started, finished, next_attempt, bytes, remote, checksum, error, config_version, missing, late, "
                     "node, incarnation, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                     "?15, ?16, ?17, ?18, ?19, ?20, ?21, {nextver})",
-                    {run.id, run.order, int64_t(run.municipality), run.period, int64_t(run.redelivery),
+                    {run.id, run.order, int64_t(run.municipality), period, int64_t(run.redelivery),
                      std::string(to_string(run.kind)), std::string(to_string(run.status)), int64_t(run.attempts),
                      time_value(run.created), time_value(run.started), time_value(run.finished),
                      time_value(run.next_attempt), run.bytes, run.remote, run.checksum, run.error, run.config_version,
                      join_missing(run.missing), int64_t(run.late ? 1 : 0), run.node, run.incarnation},
-                    {}, "copying run " + std::to_string(run.id) + " (" + run.order + " " + run.period + ")")
+                    {}, "copying run " + std::to_string(run.id) + " (" + run.order + " " + period + ")")
                  .status();
   });
   if (!read) return read;

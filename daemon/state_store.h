@@ -28,6 +28,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "config/period.h"
 #include "daemon/run_state.h"
 
 namespace flis {
@@ -36,7 +37,7 @@ struct Run {
   int64_t id = 0;
   std::string order;
   int municipality = 0;
-  std::string period;       // Period::name()
+  Period period;            // text (Period::name()) only in the store's column
   int redelivery = 1;       // 1 = the delivery; 2, 3, ... = redeliveries asked for by hand (.r2)
   RunKind kind = RunKind::subscription;
   RunStatus status = RunStatus::queued;
@@ -92,7 +93,7 @@ class StateStore {
   // it is (an existing run is never reset). Safe from several nodes at once: one row.
   virtual Result<Run> ensure(const Run& proto) = 0;
   // A new run for a redelivery by hand: redelivery = highest existing + 1, queued.
-  virtual Result<Run> add_redelivery(const std::string& order, const std::string& period, int municipality,
+  virtual Result<Run> add_redelivery(const std::string& order, const Period& period, int municipality,
                                      RunKind kind, const std::string& config_version, Instant now) = 0;
 
   // Transitions; each is committed before it returns.
@@ -125,6 +126,10 @@ class StateStore {
   // Other threads' calls wait until it ends, so keep the body to the writes. Nested: one transaction.
   virtual Status batch(const std::function<Status()>& body) = 0;
 
+  // Reads. A row whose period is not a period name (only a hand edit or a damaged database holds
+  // one) fails the read with an error naming the run, its period text and how to repair it, and a
+  // scan stops there: a run flisd cannot place may be a delivered period, so planning on without
+  // it could deliver that period twice.
   virtual Result<std::optional<Run>> get(int64_t id) = 0;
   virtual Result<std::vector<Run>> list(const RunFilter& filter = {}) = 0;
   // Every run, oldest first, one at a time: loading the run book without holding every row.
