@@ -127,8 +127,8 @@ local_days horizon(const Order& o, local_days today) {
   return today;
 }
 
-// The periods a configuration will still deliver, per order, keyed by period name.
-using ToDeliver = std::map<std::string, std::map<std::string, PlannedRun>>;
+// The periods a configuration will still deliver, per order.
+using ToDeliver = std::map<std::string, std::map<Period, PlannedRun>>;
 
 ToDeliver to_deliver(const Config& config, const History& history, Instant now, const PlanWindow& window,
                      const std::map<std::string, local_days>& horizons) {
@@ -137,24 +137,23 @@ ToDeliver to_deliver(const Config& config, const History& history, Instant now, 
     if (run.state == PlanState::delivered || run.state == PlanState::cancelled) continue;
     auto h = horizons.find(run.order);
     if (h == horizons.end() || run.period.first > h->second) continue;
-    std::string name = run.period.name();
-    out[run.order].emplace(std::move(name), std::move(run));
+    Period period = run.period;
+    out[run.order].emplace(period, std::move(run));
   }
   return out;
 }
 
 // Sums up the periods of `from` missing in `other`.
-PeriodSummary summarize(const std::map<std::string, PlannedRun>* from, const std::map<std::string, PlannedRun>* other,
+PeriodSummary summarize(const std::map<Period, PlannedRun>* from, const std::map<Period, PlannedRun>* other,
                         const std::string& order_id, const DiffHistory& history,
                         const std::function<int64_t(const PlannedRun&)>& bytes_of) {
   PeriodSummary s;
   if (from == nullptr) return s;
-  std::optional<Period> first, last;
-  for (const auto& [name, run] : *from) {
-    if (other != nullptr && other->count(name)) continue;
+  for (const auto& [period, run] : *from) {
+    if (other != nullptr && other->count(period)) continue;
     ++s.count;
-    if (!first || run.period < *first) first = run.period;
-    if (!last || *last < run.period) last = run.period;
+    if (!s.first || period < *s.first) s.first = period;
+    if (!s.last || *s.last < period) s.last = period;
     switch (run.state) {
       case PlanState::due: ++s.due; break;
       case PlanState::waiting:
@@ -162,20 +161,16 @@ PeriodSummary summarize(const std::map<std::string, PlannedRun>* from, const std
       default: ++s.future; break;
     }
     if (bytes_of) s.bytes += bytes_of(run);
-    if (history.open.count({order_id, name})) ++s.with_runs;
+    if (history.open.count({order_id, period})) ++s.with_runs;
   }
-  if (first) s.first = first->name();
-  if (last) s.last = last->name();
   return s;
 }
 
 void add_to(PeriodSummary& total, const PeriodSummary& s) {
   if (s.count == 0) return;
-  auto earlier = [](const std::string& a, const std::string& b) {
-    return Period::parse(a)->first < Period::parse(b)->first;
-  };
-  if (total.first.empty() || earlier(s.first, total.first)) total.first = s.first;
-  if (total.last.empty() || earlier(total.last, s.last)) total.last = s.last;
+  // By first day, as the orders' periods may be of different kinds.
+  if (!total.first || s.first->first < total.first->first) total.first = s.first;
+  if (!total.last || total.last->first < s.last->first) total.last = s.last;
   total.count += s.count;
   total.due += s.due;
   total.waiting += s.waiting;

@@ -21,6 +21,7 @@
 
 #include "base/clock.h"
 #include "config/model.h"
+#include "config/period.h"
 #include "daemon/planner.h"
 
 namespace flis {
@@ -28,7 +29,7 @@ namespace flis {
 // A set of periods of one order, summed up.
 struct PeriodSummary {
   int count = 0;
-  std::string first, last;  // Period::name() of the oldest and newest; empty when count is 0
+  std::optional<Period> first, last;  // the oldest and newest; absent when count is 0
   int due = 0;              // ended and every partition processed: delivered at the next refresh
   int waiting = 0;          // ended, data missing (late included)
   int future = 0;           // not ended yet
@@ -70,7 +71,7 @@ struct DiffHistory {
   History history;  // delivered (order, period) pairs
   // (order, period) of runs a cancellation turns into `cancelled`: waiting, queued or failed with
   // a retry ahead. (A running run is never cut off; it finishes.)
-  std::set<std::pair<std::string, std::string>> open;
+  std::set<std::pair<std::string, Period>> open;
 };
 
 // OLD may be null (no configuration before: every order of NEW is added). The warehouse of NEW is

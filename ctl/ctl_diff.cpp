@@ -58,15 +58,18 @@ Result<DiffHistory> read_history(const fs::path& db, bool& found) {
   if (!runs) return runs.status();
   for (const Run& r : *runs) {
     if (r.redelivery != 1) continue;
-    if (r.status == RunStatus::delivered) h.history.delivered.emplace(r.order, r.period.name());
+    if (r.status == RunStatus::delivered) h.history.delivered.emplace(r.order, r.period);
     bool open = r.status == RunStatus::waiting || r.status == RunStatus::queued ||
                 (r.status == RunStatus::failed && r.next_attempt);
-    if (open) h.open.emplace(r.order, r.period.name());
+    if (open) h.open.emplace(r.order, r.period);
   }
   return h;
 }
 
-std::string span(const PeriodSummary& s) { return s.first == s.last ? s.first : s.first + ".." + s.last; }
+std::string span(const PeriodSummary& s) {
+  if (!s.first || !s.last) return {};
+  return *s.first == *s.last ? s.first->name() : s.first->name() + ".." + s.last->name();
+}
 
 // "128 due now, 2 waiting for data, 12 ahead"
 std::string states(const PeriodSummary& s) {
@@ -148,8 +151,8 @@ void print_human(const ConfigDiff& diff, const std::string& from, const std::str
 Json summary_json(const PeriodSummary& s) {
   Json j;
   j["count"] = s.count;
-  j["first"] = s.count ? Json(s.first) : Json(nullptr);
-  j["last"] = s.count ? Json(s.last) : Json(nullptr);
+  j["first"] = s.first ? Json(s.first->name()) : Json(nullptr);
+  j["last"] = s.last ? Json(s.last->name()) : Json(nullptr);
   j["due"] = s.due;
   j["waiting"] = s.waiting;
   j["future"] = s.future;

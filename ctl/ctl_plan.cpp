@@ -52,7 +52,7 @@ Result<History> read_history(const std::filesystem::path& db) {
   filter.status = RunStatus::delivered;
   auto runs = (*store)->list(filter);
   if (!runs.ok()) return runs.status();
-  for (const auto& run : *runs) history.delivered.insert({run.order, run.period.name()});
+  for (const auto& run : *runs) history.delivered.insert({run.order, run.period});
   return history;
 }
 

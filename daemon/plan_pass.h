@@ -31,20 +31,19 @@ using date::local_seconds;
 
 class PlanPass {
  public:
-  // Whether (order, period) has been delivered already; `name` is period.name(), given to save
-  // making it again.
-  using Delivered = std::function<bool(const std::string& order, const Period& period, const std::string& name)>;
+  // Whether (order, period) has been delivered already.
+  using Delivered = std::function<bool(const std::string& order, const Period& period)>;
 
   PlanPass(const Config& config, Delivered delivered, Instant now)
       : config_(config), delivered_(std::move(delivered)), now_(now), tz_(zone_of(config.settings)),
         today_(local_day(now, tz_)) {}
   // A pass over the delivered pairs of a History.
   PlanPass(const Config& config, const History& history, Instant now)
-      : PlanPass(config, Delivered([&history, key = std::pair<std::string, std::string>()](
-                             const std::string& order, const Period&, const std::string& name) mutable {
-                   // One reused key: no allocation per look-up for the common short period names.
+      : PlanPass(config, Delivered([&history, key = std::pair<std::string, Period>()](
+                             const std::string& order, const Period& period) mutable {
+                   // One reused key: no allocation per look-up.
                    key.first = order;
-                   key.second = name;
+                   key.second = period;
                    return history.delivered.count(key) > 0;
                  }),
                  now) {}
@@ -128,9 +127,7 @@ class PlanPass {
     return latest;
   }
 
-  bool delivered(const Order& order, const Period& period, const std::string& period_name) {
-    return delivered_(order.id, period, period_name);
-  }
+  bool delivered(const Order& order, const Period& period) { return delivered_(order.id, period); }
 
   // What a period of an order needs depends only on (source, interfaces, period), which thousands
   // of orders share; worked out once per pass.
@@ -138,10 +135,12 @@ class PlanPass {
     std::optional<Instant> expected;
     std::vector<std::string> missing;  // Partition::key() of each partition not processed
   };
-  const Needs& needs(const Order& order, const Period& period, const std::string& period_name) {
+  const Needs& needs(const Order& order, const Period& period) {
     needs_key_.assign(to_string(order.source));
     for (const auto& i : order.interfaces) needs_key_.append("|").append(i);
-    needs_key_.append("|").append(period_name);
+    // The period by its days (they say its kind too): no name to format per look-up.
+    needs_key_.append("|").append(std::to_string(period.first.time_since_epoch().count()));
+    needs_key_.append("..").append(std::to_string(period.last.time_since_epoch().count()));
     auto [it, inserted] = needs_.try_emplace(needs_key_);
     if (inserted) {
       it->second.expected = expected(order, period);
@@ -157,10 +156,9 @@ class PlanPass {
     run.municipality = order.municipality;
     run.period = period;
     run.backfill = !order.is_subscription();
-    std::string name = period.name();
-    const Needs& n = needs(order, period, name);
+    const Needs& n = needs(order, period);
     run.expected = n.expected;
-    if (delivered(order, period, name)) {
+    if (delivered(order, period)) {
       run.state = PlanState::delivered;
       return run;
     }

@@ -33,7 +33,7 @@ struct PlannedRun {
 
 // What the run history says of a period: delivered already (and not to be planned again).
 struct History {
-  std::set<std::pair<std::string, std::string>> delivered;  // (order id, period name)
+  std::set<std::pair<std::string, Period>> delivered;  // (order id, period)
 };
 
 // The expected ready time of (order, period): the latest of its interfaces' calendar times.

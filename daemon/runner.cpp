@@ -68,7 +68,7 @@ Run proto_of(const Config& cfg, const Order& order, const Period& period, RunSta
 
 // A planning pass that takes "delivered" from the book (the caller holds the book's lock).
 PlanPass pass_of(const Config& cfg, const RunBook& book, Instant now) {
-  return PlanPass(cfg, [&book](const std::string& order, const Period& period, const std::string&) {
+  return PlanPass(cfg, [&book](const std::string& order, const Period& period) {
     return book.delivered(order, period);
   }, now);
 }
