@@ -309,7 +309,7 @@ int main(int argc, char** argv) {
   date::local_days october_end{date::year{2026} / 10 / 31};
   for (const auto& o : config.orders)
     for (const auto& p : order_periods(o, october_end))
-      if (p.last <= october_end) history.delivered.insert({o.id, p.name()});
+      if (p.last <= october_end) history.delivered.insert({o.id, p});
 
   t = Timer();
   auto month = plan(config, history, now, {date::local_days{kNowMonth / 1}, date::local_days{kNowMonth / date::last}});

@@ -28,6 +28,9 @@ struct World {
   }
 };
 
+// A summary's first or last period by name; empty when it has none.
+std::string name(const std::optional<Period>& p) { return p ? p->name() : std::string(); }
+
 OrderChange only(const ConfigDiff& d) {
   BOOST_REQUIRE_EQUAL(d.orders.size(), 1u);
   return d.orders[0];
@@ -46,8 +49,8 @@ BOOST_AUTO_TEST_CASE(a_new_one_off_order_from_2015_delivers_a_package_per_month_
   OrderChange c = only(w.diff());
   BOOST_TEST(to_string(c.kind) == "added");
   BOOST_TEST(c.delivered.count == 130);
-  BOOST_TEST(c.delivered.first == "2015-01");
-  BOOST_TEST(c.delivered.last == "2025-10");
+  BOOST_TEST(name(c.delivered.first) == "2015-01");
+  BOOST_TEST(name(c.delivered.last) == "2025-10");
   BOOST_TEST(c.delivered.due == 3);
   BOOST_TEST(c.delivered.waiting == 127);
   BOOST_TEST(c.delivered.bytes == 3 * 13);
@@ -57,17 +60,17 @@ BOOST_AUTO_TEST_CASE(a_new_one_off_order_from_2015_delivers_a_package_per_month_
 BOOST_AUTO_TEST_CASE(periods_already_delivered_are_not_counted_as_new) {
   World w;
   w.after.one_off("K101-LOEN-2015", 101, {"LOEN_ANSAT"}, "2015-01-01", "2015-12-31", Chunk::month);
-  w.history.history.delivered = {{"K101-LOEN-2015", "2015-01"}, {"K101-LOEN-2015", "2015-02"}};
+  w.history.history.delivered = {{"K101-LOEN-2015", period("2015-01")}, {"K101-LOEN-2015", period("2015-02")}};
   OrderChange c = only(w.diff());
   BOOST_TEST(c.delivered.count == 10);
-  BOOST_TEST(c.delivered.first == "2015-03");
+  BOOST_TEST(name(c.delivered.first) == "2015-03");
 }
 
 BOOST_AUTO_TEST_CASE(an_end_moved_earlier_cancels_the_periods_after_it_and_counts_their_runs) {
   World w;
   w.before.subscription("K101-LOEN-M", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-01-01", "2027-12-31");
   w.after.subscription("K101-LOEN-M", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-01-01", "2026-09-30");
-  w.history.open = {{"K101-LOEN-M", "2026-10"}};
+  w.history.open = {{"K101-LOEN-M", period("2026-10")}};
   OrderChange c = only(w.diff());
   BOOST_TEST(to_string(c.kind) == "changed");
   BOOST_REQUIRE_EQUAL(c.keys.size(), 1u);
@@ -77,8 +80,8 @@ BOOST_AUTO_TEST_CASE(an_end_moved_earlier_cancels_the_periods_after_it_and_count
   BOOST_REQUIRE(c.end_moves.has_value());
   BOOST_TEST(c.end_moves->second == "2026-09-30");
   BOOST_TEST(c.cancelled.count == 15);
-  BOOST_TEST(c.cancelled.first == "2026-10");
-  BOOST_TEST(c.cancelled.last == "2027-12");
+  BOOST_TEST(name(c.cancelled.first) == "2026-10");
+  BOOST_TEST(name(c.cancelled.last) == "2027-12");
   BOOST_TEST(c.cancelled.with_runs == 1);
   BOOST_TEST(c.delivered.count == 0);
 }
@@ -89,8 +92,8 @@ BOOST_AUTO_TEST_CASE(an_end_moved_later_delivers_the_added_periods_including_tho
   w.after.subscription("K101-LOEN-M", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-01-01", "2027-06-30");
   OrderChange c = only(w.diff());
   BOOST_TEST(c.delivered.count == 12);
-  BOOST_TEST(c.delivered.first == "2026-07");
-  BOOST_TEST(c.delivered.last == "2027-06");
+  BOOST_TEST(name(c.delivered.first) == "2026-07");
+  BOOST_TEST(name(c.delivered.last) == "2027-06");
   BOOST_TEST(c.delivered.waiting == 5);  // 2026-07..2026-11 have ended
   BOOST_TEST(c.delivered.future == 7);
 }
@@ -98,11 +101,11 @@ BOOST_AUTO_TEST_CASE(an_end_moved_later_delivers_the_added_periods_including_tho
 BOOST_AUTO_TEST_CASE(a_removed_order_cancels_what_it_had_not_delivered) {
   World w;
   w.before.one_off("K147-CPR-2024", 147, {"LOEN_ANSAT"}, "2024-01-01", "2024-12-31", Chunk::month);
-  w.history.history.delivered = {{"K147-CPR-2024", "2024-01"}};
+  w.history.history.delivered = {{"K147-CPR-2024", period("2024-01")}};
   OrderChange c = only(w.diff());
   BOOST_TEST(to_string(c.kind) == "removed");
   BOOST_TEST(c.cancelled.count == 11);
-  BOOST_TEST(c.cancelled.first == "2024-02");
+  BOOST_TEST(name(c.cancelled.first) == "2024-02");
   BOOST_TEST(c.delivered.count == 0);
 }
 
@@ -123,11 +126,11 @@ BOOST_AUTO_TEST_CASE(reactivating_a_subscription_delivers_the_periods_it_missed)
   w.before.subscription("K101-LOEN-M", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-01-01", "2026-12-31").status =
       OrderStatus::deactivated;
   w.after.subscription("K101-LOEN-M", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-01-01", "2026-12-31");
-  w.history.history.delivered = {{"K101-LOEN-M", "2026-01"}, {"K101-LOEN-M", "2026-02"}};
+  w.history.history.delivered = {{"K101-LOEN-M", period("2026-01")}, {"K101-LOEN-M", period("2026-02")}};
   OrderChange c = only(w.diff());
   BOOST_TEST(c.delivered.count == 10);
-  BOOST_TEST(c.delivered.first == "2026-03");
-  BOOST_TEST(c.delivered.last == "2026-12");
+  BOOST_TEST(name(c.delivered.first) == "2026-03");
+  BOOST_TEST(name(c.delivered.last) == "2026-12");
 }
 
 BOOST_AUTO_TEST_CASE(a_new_datamart_entitlement_makes_a_datamart_order_appear_up_to_this_month) {
@@ -144,7 +147,7 @@ BOOST_AUTO_TEST_CASE(a_new_datamart_entitlement_makes_a_datamart_order_appear_up
 BOOST_AUTO_TEST_CASE(a_datamart_order_whose_entitlement_goes_disappears_and_its_months_are_cancelled) {
   World w;
   w.before.datamart(851, {"DM_OEKONOMI"}, "2026-01-01");
-  w.history.history.delivered = {{"DM-851", "2026-01"}};
+  w.history.history.delivered = {{"DM-851", period("2026-01")}};
   OrderChange c = only(w.diff());
   BOOST_TEST(to_string(c.kind) == "removed");
   BOOST_TEST(c.datamart);
@@ -182,8 +185,8 @@ BOOST_AUTO_TEST_CASE(without_an_old_configuration_every_order_is_added_and_total
   BOOST_TEST(to_string(d.orders[0].kind) == "added");
   BOOST_TEST(to_string(d.orders[1].kind) == "added");
   BOOST_TEST(d.delivered.count == 18);
-  BOOST_TEST(d.delivered.first == "2025-01");
-  BOOST_TEST(d.delivered.last == "2026-12");
+  BOOST_TEST(name(d.delivered.first) == "2025-01");
+  BOOST_TEST(name(d.delivered.last) == "2026-12");
 }
 
 BOOST_AUTO_TEST_CASE(changed_settings_are_listed_and_the_same_tree_in_another_folder_is_unchanged) {

@@ -266,6 +266,15 @@ BOOST_AUTO_TEST_CASE(control_operations_answer_with_the_runners_word) {
   auto redeliver = d.call({"redeliver", std::string("K101-CPR-DAILY"), std::string("2026-11-02"), {}});
   BOOST_TEST_REQUIRE(redeliver.ok(), redeliver.message());
   BOOST_TEST(!redeliver->ok, "a period never delivered cannot be redelivered: " << redeliver->message);
+
+  // --period as typed is checked once, where the request arrives, for both operations.
+  for (const char* cmd : {"trigger", "redeliver"}) {
+    auto typo = d.call({cmd, std::string("K101-CPR-DAILY"), std::string("2026-11-2"), {}});
+    BOOST_TEST_REQUIRE(typo.ok(), typo.message());
+    BOOST_TEST(!typo->ok);
+    BOOST_TEST(typo->message.find("'2026-11-2' is not a period; write it as in the package name") != std::string::npos,
+               cmd << ": " << typo->message);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_user_outside_group_flisd_is_refused_clearly) {

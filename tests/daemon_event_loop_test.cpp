@@ -318,7 +318,7 @@ chunk: month
     if (r.kind == RunKind::backfill) chunks.push_back(r);
   std::sort(chunks.begin(), chunks.end(), [](const Run& a, const Run& b) { return a.period < b.period; });
   for (size_t i = 1; i < chunks.size(); ++i) {
-    BOOST_TEST((*chunks[i].started >= *chunks[i - 1].finished), chunks[i].period << " overlapped " << chunks[i - 1].period);
+    BOOST_TEST((*chunks[i].started >= *chunks[i - 1].finished), chunks[i].period.name() << " overlapped " << chunks[i - 1].period.name());
   }
   BOOST_TEST(s.stop() == 0);
 }

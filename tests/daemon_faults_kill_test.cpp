@@ -66,9 +66,9 @@ void check_delivered_once(const FlisdTree& tree, const fs::path& folder, const s
   if (!runs) return fail("state database: " + runs.message());
   std::multiset<std::string> periods;
   for (const auto& r : *runs) {
-    periods.insert(r.period);
-    if (r.status != flis::RunStatus::delivered) fail("run " + r.period + " is " + std::string(to_string(r.status)) + ": " + r.error);
-    if (r.redelivery != 1) fail("run " + r.period + " is a redelivery");
+    periods.insert(r.period.name());
+    if (r.status != flis::RunStatus::delivered) fail("run " + r.period.name() + " is " + std::string(to_string(r.status)) + ": " + r.error);
+    if (r.redelivery != 1) fail("run " + r.period.name() + " is a redelivery");
   }
   if (periods != std::multiset<std::string>(kDays.begin(), kDays.end())) fail("runs are not one per period");
 }

@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(a_full_state_disk_stops_runs_with_a_clear_error_and_loses_n
                                                         "K101-DB_2026-11-03.tar.zst"}));
   auto runs = runs_of(tree);
   BOOST_TEST(runs.size() == 3u);
-  for (const auto& r : runs) BOOST_TEST(r.status == flis::RunStatus::delivered, r.period << ": " << r.error);
+  for (const auto& r : runs) BOOST_TEST(r.status == flis::RunStatus::delivered, r.period.name() << ": " << r.error);
   std::cout << "FAULTS state-disk-full-before trials=1 exit=" << code << std::endl;
 }
 
@@ -221,7 +221,7 @@ BOOST_AUTO_TEST_CASE(a_state_disk_that_fills_during_an_upload_loses_nothing_and_
   BOOST_TEST(o.temporaries.empty());
   auto runs = runs_of(tree);
   BOOST_TEST(runs.size() == 2u);
-  for (const auto& r : runs) BOOST_TEST(r.status == flis::RunStatus::delivered, r.period << ": " << r.error);
+  for (const auto& r : runs) BOOST_TEST(r.status == flis::RunStatus::delivered, r.period.name() << ": " << r.error);
   std::cout << "FAULTS state-disk-full-during trials=1 exit=" << code << std::endl;
 }
 
@@ -276,8 +276,8 @@ BOOST_AUTO_TEST_CASE(daily_periods_across_dst_changes_and_clock_jumps_are_neithe
                                              << "; want " << join(std::vector<std::string>(want.begin(), want.end())));
     std::multiset<std::pair<std::string, std::string>> delivered;
     for (const auto& r : runs_of(tree)) {
-      BOOST_TEST(r.status != flis::RunStatus::failed, step << ": " << r.period << " failed: " << r.error);
-      if (r.status == flis::RunStatus::delivered) delivered.insert({r.order, r.period});
+      BOOST_TEST(r.status != flis::RunStatus::failed, step << ": " << r.period.name() << " failed: " << r.error);
+      if (r.status == flis::RunStatus::delivered) delivered.insert({r.order, r.period.name()});
       BOOST_TEST(r.redelivery == 1);
     }
     BOOST_TEST(delivered.size() == got.size(), "one delivered run per package after " << step);

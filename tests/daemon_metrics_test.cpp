@@ -139,7 +139,7 @@ BOOST_AUTO_TEST_CASE(the_store_finds_each_orders_last_delivery) {
       Run proto;
       proto.order = order;
       proto.municipality = 101;
-      proto.period = period;
+      proto.period = *Period::parse(period);
       proto.kind = RunKind::subscription;
       proto.status = RunStatus::queued;
       auto run = s.ensure(proto);

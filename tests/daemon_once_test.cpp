@@ -105,5 +105,5 @@ BOOST_AUTO_TEST_CASE(once_delivers_workers_runs_at_once_and_each_orders_periods_
     BOOST_TEST(o.temporaries.empty(), m << " left behind: " << join(o.temporaries));
     BOOST_TEST(o.problems.empty(), m << ": " << join(o.problems));
   }
-  for (const flis::Run& r : runs_of(tree)) BOOST_TEST(r.status == flis::RunStatus::delivered, r.order << " " << r.period);
+  for (const flis::Run& r : runs_of(tree)) BOOST_TEST(r.status == flis::RunStatus::delivered, r.order << " " << r.period.name());
 }

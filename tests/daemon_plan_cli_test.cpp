@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(delivered_runs_come_from_the_state_database_and_plan_never_
     Run proto;
     proto.order = "K101-LOEN";
     proto.municipality = 101;
-    proto.period = "2026-09";
+    proto.period = period("2026-09");
     proto.kind = RunKind::subscription;
     proto.created = at("2026-10-06T06:00:00Z");
     auto run = (*store)->ensure(proto);

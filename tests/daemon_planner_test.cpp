@@ -192,7 +192,7 @@ BOOST_AUTO_TEST_CASE(delivered_periods_stay_delivered_whatever_the_warehouse_say
   World w;
   w.cfg.subscription("K101-LOEN", 101, OrderType::monthly, {"LOEN_ANSAT"}, "2026-09-01", "2026-12-31");
   History h;
-  h.delivered.insert({"K101-LOEN", "2026-09"});
+  h.delivered.insert({"K101-LOEN", period("2026-09")});
   auto runs = plan(w.cfg.build(), h, at("2026-11-20 12:00"), window("2026-09-01", "2026-10-31"));
   BOOST_TEST(to_string(find(runs, "K101-LOEN", "2026-09").state) == "delivered");
   BOOST_TEST(find(runs, "K101-LOEN", "2026-09").missing.empty());
@@ -241,8 +241,8 @@ BOOST_AUTO_TEST_CASE(cancelled_and_deactivated_orders_get_no_new_runs_but_keep_t
       OrderStatus::deactivated;
   for (const char* m : {"2019-01", "2019-02", "2019-03", "2026-09", "2026-10"}) w.wh.process("DSA", "LOEN_ANSAT", m);
   History h;
-  h.delivered.insert({"K101-HIST", "2019-01"});
-  h.delivered.insert({"K101-LOEN", "2026-09"});
+  h.delivered.insert({"K101-HIST", period("2019-01")});
+  h.delivered.insert({"K101-LOEN", period("2026-09")});
   auto cfg = w.cfg.build();
   auto now = at("2026-11-10 12:00");
   auto runs = plan(cfg, h, now, window("2019-01-01", "2026-12-31"));

@@ -99,7 +99,7 @@ struct World {
 
 std::vector<std::string> periods_of(const std::vector<Run>& runs) {
   std::vector<std::string> out;
-  for (const auto& r : runs) out.push_back(r.order + " " + r.period);
+  for (const auto& r : runs) out.push_back(r.order + " " + r.period.name());
   return out;
 }
 
@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(waiting_runs_name_their_missing_partitions_until_processed)
   BOOST_TEST(w.refresh().empty());
   auto waiting = w.runs(RunStatus::waiting);
   BOOST_TEST_REQUIRE(waiting.size() == 1u);
-  BOOST_TEST(waiting[0].period == "2026-10");
+  BOOST_TEST(waiting[0].period.name() == "2026-10");
   BOOST_TEST(waiting[0].missing == (std::vector<std::string>{"DSA/CPR_PERSON/2026-10-31", "DSA/LOEN_ANSAT/2026-10"}));
 
   auto watched = w.runner->watch_paths();
@@ -399,10 +399,10 @@ BOOST_AUTO_TEST_CASE(redeliver_makes_a_new_numbered_package) {
   w.builder.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31");
   w.apply();
   w.ready_day("CPR_PERSON", "2026-11-03");
-  BOOST_TEST(!w.runner->redeliver("K101-CPR-D", "2026-11-03").ok());  // never delivered yet
+  BOOST_TEST(!w.runner->redeliver("K101-CPR-D", period("2026-11-03")).ok());  // never delivered yet
   for (const Run& r : w.refresh()) BOOST_TEST_REQUIRE(w.runner->execute(r).ok());
 
-  auto again = w.runner->redeliver("K101-CPR-D", "2026-11-03");
+  auto again = w.runner->redeliver("K101-CPR-D", period("2026-11-03"));
   BOOST_TEST_REQUIRE(again.ok(), again.message());
   BOOST_TEST(again->redelivery == 2);
   auto queued = w.refresh();
@@ -419,7 +419,7 @@ BOOST_AUTO_TEST_CASE(a_queued_redelivery_of_an_order_deactivated_is_cancelled) {
   w.apply();
   w.ready_day("CPR_PERSON", "2026-11-03");
   for (const Run& r : w.refresh()) BOOST_TEST_REQUIRE(w.runner->execute(r).ok());
-  auto again = w.runner->redeliver("K101-CPR-D", "2026-11-03");
+  auto again = w.runner->redeliver("K101-CPR-D", period("2026-11-03"));
   BOOST_TEST_REQUIRE(again.ok(), again.message());
 
   ConfigBuilder next{w.warehouse.root()};
@@ -440,14 +440,14 @@ BOOST_AUTO_TEST_CASE(trigger_queues_a_processed_period_and_names_what_is_missing
   w.builder.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-01", "2026-12-31");
   w.apply();
   w.warehouse.land("DSA", "CPR_PERSON", "2026-11-02", 101);
-  auto missing = w.runner->trigger("K101-CPR-D", std::string("2026-11-02"));
+  auto missing = w.runner->trigger("K101-CPR-D", period("2026-11-02"));
   BOOST_TEST_REQUIRE(!missing.ok());
   BOOST_TEST(missing.message().find("DSA/CPR_PERSON/2026-11-02") != std::string::npos, missing.message());
-  BOOST_TEST(!w.runner->trigger("K101-CPR-D", std::string("2026-11-04")).ok());  // not ended
+  BOOST_TEST(!w.runner->trigger("K101-CPR-D", period("2026-11-04")).ok());  // not ended
   BOOST_TEST(!w.runner->trigger("NO-SUCH", std::nullopt).ok());
 
   w.warehouse.process("DSA", "CPR_PERSON", "2026-11-02");
-  auto ok = w.runner->trigger("K101-CPR-D", std::string("2026-11-02"));
+  auto ok = w.runner->trigger("K101-CPR-D", period("2026-11-02"));
   BOOST_TEST_REQUIRE(ok.ok(), ok.message());
   BOOST_TEST_REQUIRE(ok->size() == 1u);
   BOOST_TEST(((*ok)[0].status == RunStatus::queued));
@@ -510,9 +510,9 @@ BOOST_AUTO_TEST_CASE(catch_up_after_a_long_gap_queues_every_missed_period_oldest
     w.warehouse.process("DSA", "LOEN_ANSAT", partition_name(Frequency::monthly, date::local_days{ym / 1}));
   auto queued = w.refresh();
   BOOST_TEST_REQUIRE(queued.size() == 22u);  // 2025-01 .. 2026-10; 2026-11 has not ended
-  BOOST_TEST(queued.front().period == "2025-01");
-  BOOST_TEST(queued.back().period == "2026-10");
-  for (size_t i = 1; i < queued.size(); ++i) BOOST_TEST(queued[i - 1].period < queued[i].period);
+  BOOST_TEST(queued.front().period.name() == "2025-01");
+  BOOST_TEST(queued.back().period.name() == "2026-10");
+  for (size_t i = 1; i < queued.size(); ++i) BOOST_TEST((queued[i - 1].period < queued[i].period), queued[i].period.name());
   for (const auto& r : queued) BOOST_TEST((r.status == RunStatus::queued));
 }
 

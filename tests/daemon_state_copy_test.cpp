@@ -40,6 +40,8 @@ Output flisctl(const std::string& args) {
 
 Instant at(int64_t seconds) { return Instant(std::chrono::seconds(seconds)); }
 
+Period november(int day) { return day_period(date::local_days{date::year{2026} / 11 / day}); }
+
 // A history with a delivered run, a waiting late one, a failed one and a redelivery.
 void make_history(const std::string& path) {
   auto store = StateStore::open(path);
@@ -51,21 +53,21 @@ void make_history(const std::string& path) {
   p.kind = RunKind::subscription;
   p.created = at(1'790'000'000);
   p.config_version = "abc";
-  p.period = "2026-11-02";
+  p.period = november(2);
   int64_t delivered = s.ensure(p)->id;
   BOOST_TEST_REQUIRE(s.set_running(delivered, at(1'790'000'100)).ok());
   BOOST_TEST_REQUIRE(s.set_delivered(delivered, at(1'790'000'200), 4096, "/out/a.tar.zst", "ff00").ok());
-  p.period = "2026-11-03";
+  p.period = november(3);
   p.status = RunStatus::waiting;
   int64_t waiting = s.ensure(p)->id;
   BOOST_TEST_REQUIRE(s.set_waiting(waiting, {"DSA/CPR_PERSON/2026-11-03"}).ok());
   BOOST_TEST_REQUIRE(s.set_late(waiting).ok());
-  p.period = "2026-11-04";
+  p.period = november(4);
   p.status = RunStatus::queued;
   int64_t failed = s.ensure(p)->id;
   BOOST_TEST_REQUIRE(s.set_running(failed, at(1'790'000'300)).ok());
   BOOST_TEST_REQUIRE(s.set_failed(failed, at(1'790'000'400), "sftp: connection refused", at(1'790'001'000)).ok());
-  BOOST_TEST_REQUIRE(s.add_redelivery("K101-CPR-D", "2026-11-02", 101, RunKind::subscription, "abc", at(1'790'000'500)).ok());
+  BOOST_TEST_REQUIRE(s.add_redelivery("K101-CPR-D", november(2), 101, RunKind::subscription, "abc", at(1'790'000'500)).ok());
 }
 
 }  // namespace

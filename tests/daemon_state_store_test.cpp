@@ -39,7 +39,17 @@ struct TempDir {
 
 Instant at(int64_t seconds) { return Instant(std::chrono::seconds(seconds)); }
 
-Run proto(const std::string& order, const std::string& period, RunStatus status = RunStatus::queued) {
+// A period by its name, as the store writes it.
+Period named(const std::string& name) {
+  auto p = Period::parse(name);
+  BOOST_TEST_REQUIRE(p.has_value(), "not a period: " << name);
+  return *p;
+}
+
+// The i-th day of 2026 as a period: many distinct periods for the racing cases.
+Period nth_day(int i) { return day_period(date::local_days{date::year{2026} / 1 / 1} + date::days{i}); }
+
+Run proto(const std::string& order, const Period& period, RunStatus status = RunStatus::queued) {
   Run r;
   r.order = order;
   r.municipality = 101;
@@ -49,6 +59,10 @@ Run proto(const std::string& order, const std::string& period, RunStatus status 
   r.created = at(1000);
   r.config_version = "abc123";
   return r;
+}
+
+Run proto(const std::string& order, const std::string& period, RunStatus status = RunStatus::queued) {
+  return proto(order, named(period), status);
 }
 
 std::unique_ptr<StateStore> open_store(const std::string& path) {
@@ -166,8 +180,8 @@ BOOST_DATA_TEST_CASE(a_batch_commits_all_its_transitions_or_none, bdata::make(kE
   auto runs = store->list();
   BOOST_TEST_REQUIRE(runs.ok(), runs.message());
   BOOST_TEST(runs->size() == 10u, "nine from the batch, the one after; none from the rolled-back batch");
-  for (const Run& r : *runs) BOOST_TEST((r.status == RunStatus::queued), r.period);
-  BOOST_TEST(runs->back().period == "2026-11-11");
+  for (const Run& r : *runs) BOOST_TEST((r.status == RunStatus::queued), r.period.name());
+  BOOST_TEST(runs->back().period.name() == "2026-11-11");
 }
 
 BOOST_DATA_TEST_CASE(every_transition_is_persisted_across_reopen, bdata::make(kEngines), engine) {
@@ -249,11 +263,11 @@ BOOST_DATA_TEST_CASE(redeliveries_are_numbered_from_two_upwards, bdata::make(kEn
   Where w(engine);
   auto store = open_store(w.location);
   int64_t first = store->ensure(proto("K101-CPR-M", "2026-10"))->id;
-  auto r2 = store->add_redelivery("K101-CPR-M", "2026-10", 101, RunKind::subscription, "v2", at(5000));
+  auto r2 = store->add_redelivery("K101-CPR-M", named("2026-10"), 101, RunKind::subscription, "v2", at(5000));
   BOOST_TEST_REQUIRE(r2.ok(), r2.message());
-  auto r3 = store->add_redelivery("K101-CPR-M", "2026-10", 101, RunKind::subscription, "v2", at(5001));
+  auto r3 = store->add_redelivery("K101-CPR-M", named("2026-10"), 101, RunKind::subscription, "v2", at(5001));
   BOOST_TEST_REQUIRE(r3.ok(), r3.message());
-  auto other = store->add_redelivery("K101-CPR-M", "2026-11", 101, RunKind::subscription, "v2", at(5002));
+  auto other = store->add_redelivery("K101-CPR-M", named("2026-11"), 101, RunKind::subscription, "v2", at(5002));
   BOOST_TEST_REQUIRE(other.ok(), other.message());
   BOOST_TEST(r2->redelivery == 2);
   BOOST_TEST(r3->redelivery == 3);
@@ -370,7 +384,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_says_the_disk_is_full) {
       Run r = proto("K101-CPR-D", "2026-11-25");
       r.missing = {std::string(4000, 'x')};  // big rows fill the disk in a few hundred inserts
       for (int i = 0; i < 1000 && last_error.empty(); ++i) {
-        r.period = "p" + std::to_string(i);
+        r.period = nth_day(i);
         auto e = (*store)->ensure(r);
         if (!e.ok()) last_error = e.message();
       }
@@ -453,12 +467,16 @@ void expire(const Where& w, const std::string& node) {
   BOOST_TEST_REQUIRE(w.sql("UPDATE nodes SET lease_until = 0 WHERE name = '" + node + "'"));
 }
 
-int64_t queued_run(StateStore& store, const std::string& period, RunKind kind = RunKind::subscription) {
+int64_t queued_run(StateStore& store, const Period& period, RunKind kind = RunKind::subscription) {
   Run p = proto("K101-CPR-D", period);
   p.kind = kind;
   auto r = store.ensure(p);
   BOOST_TEST_REQUIRE(r.ok(), r.message());
   return r->id;
+}
+
+int64_t queued_run(StateStore& store, const std::string& period, RunKind kind = RunKind::subscription) {
+  return queued_run(store, named(period), kind);
 }
 
 }  // namespace
@@ -591,7 +609,7 @@ BOOST_DATA_TEST_CASE(two_connections_racing_claim_next_never_get_the_same_run, b
   auto b = node_store(w, "b");
   constexpr int kRuns = 150;
   BOOST_TEST_REQUIRE(a->batch([&] {
-                        for (int i = 0; i < kRuns; ++i) queued_run(*a, "2026-" + std::to_string(1000 + i));
+                        for (int i = 0; i < kRuns; ++i) queued_run(*a, nth_day(i));
                         return Status::OK();
                       }).ok());
   std::vector<int64_t> got[2];
@@ -626,7 +644,7 @@ BOOST_DATA_TEST_CASE(ensure_from_two_connections_creates_one_row, bdata::make(kE
   std::vector<int64_t> ids[2];
   auto planner = [&](StateStore& store, int k) {
     for (int i = 0; i < kPeriods; ++i) {
-      auto r = store.ensure(proto("K101-CPR-D", "2026-" + std::to_string(1000 + i), RunStatus::waiting));
+      auto r = store.ensure(proto("K101-CPR-D", nth_day(i), RunStatus::waiting));
       ids[k].push_back(r ? r->id : -1);
     }
   };
@@ -705,7 +723,7 @@ BOOST_AUTO_TEST_CASE(a_sqlite_history_copies_into_an_empty_postgresql_with_its_i
     BOOST_TEST_REQUIRE(src->ensure(proto("K101-CPR-D", "2026-11-26", RunStatus::waiting)).ok());
     BOOST_TEST_REQUIRE(src->set_waiting(2, {"DSA/CPR/2026-11-26"}).ok());
     BOOST_TEST(src->set_late(2).ok());
-    last_id = src->add_redelivery("K101-CPR-D", "2026-11-25", 101, RunKind::subscription, "v2", at(300))->id;
+    last_id = src->add_redelivery("K101-CPR-D", named("2026-11-25"), 101, RunKind::subscription, "v2", at(300))->id;
   }
   auto src = open_store(from.location);
   auto dst = open_store(to.location);
@@ -790,7 +808,7 @@ BOOST_DATA_TEST_CASE(two_nodes_rescuing_at_once_never_take_the_same_orphan, bdat
   constexpr int kRuns = 60;
   BOOST_TEST_REQUIRE(dead->batch([&] {
                            for (int i = 0; i < kRuns; ++i) {
-                             int64_t id = queued_run(*dead, "2026-" + std::to_string(1000 + i));
+                             int64_t id = queued_run(*dead, nth_day(i));
                              if (Status s = dead->set_running(id, at(100)); !s) return s;
                            }
                            return Status::OK();
