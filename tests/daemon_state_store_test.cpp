@@ -151,6 +151,48 @@ BOOST_DATA_TEST_CASE(ensure_creates_once_and_never_resets_an_existing_run, bdata
   BOOST_TEST(store->list()->size() == 1u);
 }
 
+// A period column edited by hand into something that is no period: every read that meets the row
+// fails, naming the run, the text and the repair; none skips it, none reads it as another period.
+BOOST_DATA_TEST_CASE(a_run_whose_period_is_not_a_period_name_fails_the_reads_that_meet_it, bdata::make(kEngines),
+                     engine) {
+  Where w(engine);
+  auto store = open_store(w.location);
+  int64_t before = store->ensure(proto("K101-CPR-D", "2026-11-04"))->id;
+  int64_t bad = store->ensure(proto("K101-CPR-D", "2026-11-05"))->id;
+  int64_t after = store->ensure(proto("K101-CPR-D", "2026-11-06"))->id;
+  BOOST_TEST_REQUIRE(w.sql("UPDATE runs SET period = '2026-11-5' WHERE id = " + std::to_string(bad)));
+
+  const std::string id = std::to_string(bad);
+  auto names_it = [&](const std::string& message) {
+    BOOST_TEST(message.find("run " + id + " has period '2026-11-5', which is not a period name") != std::string::npos,
+               message);
+    BOOST_TEST(message.find("DELETE FROM runs WHERE id = " + id) != std::string::npos, message);
+  };
+  auto one = store->get(bad);
+  BOOST_TEST_REQUIRE(!one.ok());
+  names_it(one.message());
+  auto all = store->list();
+  BOOST_TEST_REQUIRE(!all.ok());
+  names_it(all.message());
+  std::vector<int64_t> handed;
+  Status scanned = store->scan([&](const Run& r) { handed.push_back(r.id); });
+  BOOST_TEST_REQUIRE(!scanned.ok());
+  names_it(scanned.message());
+  BOOST_TEST((handed == std::vector<int64_t>{before}), "the scan stops at the row, not after skipping it");
+  int64_t last = -1;
+  Status changed = store->changes_since(0, [](const Run&) {}, &last);
+  BOOST_TEST_REQUIRE(!changed.ok());
+  names_it(changed.message());
+
+  // The other rows read as ever, and the row repaired as the message says reads again.
+  BOOST_TEST(get_run(*store, after).period.name() == "2026-11-06");
+  BOOST_TEST_REQUIRE(w.sql("UPDATE runs SET period = '2026-11-05' WHERE id = " + id));
+  auto repaired = store->list();
+  BOOST_TEST_REQUIRE(repaired.ok(), repaired.message());
+  BOOST_TEST(repaired->size() == 3u);
+  BOOST_TEST(get_run(*store, bad).period.name() == "2026-11-05");
+}
+
 BOOST_DATA_TEST_CASE(a_batch_commits_all_its_transitions_or_none, bdata::make(kEngines), engine) {
   Where w(engine);
   const std::string& db = w.location;

@@ -112,6 +112,30 @@ row=$(sqlite3 "$cfg/demo/state.db" "SELECT bytes, checksum FROM runs WHERE order
 sum=$(cut -d' ' -f1 "$(packages | grep "/$done_pkg.tar.zst$").sha256")
 [ "$row" = "$(stat -c %s "$(packages | grep "/$done_pkg.tar.zst$")")|$sum" ] || fail "recovered run records '$row'"
 
+echo "--- a run whose period was edited into no period: --once and flisctl runs refuse, naming the run"
+bad=$(sqlite3 "$cfg/demo/state.db" "SELECT id FROM runs WHERE order_id = 'K101-CPR-DAILY' AND period = '2026-11-05'")
+sqlite3 "$cfg/demo/state.db" "UPDATE runs SET period = '2026-11-5' WHERE id = $bad"
+snapshot >"$tmp/before"
+set +e
+"$FLISD" --once --now "$now" --config "$cfg" --log stderr 2>"$tmp/once-bad.log"
+rc=$?
+"$FLISCTL" --config "$cfg" runs >/dev/null 2>"$tmp/runs-bad.err"
+rc_runs=$?
+set -e
+[ $rc = 1 ] || fail "--once over a damaged row exited $rc, not 1"
+for f in "$tmp/once-bad.log" "$tmp/runs-bad.err"; do
+  grep -q "run $bad has period '2026-11-5', which is not a period name" "$f" || fail "no word of run $bad: $(cat "$f")"
+  grep -q "DELETE FROM runs WHERE id = $bad" "$f" || fail "no repair suggested: $(cat "$f")"
+done
+[ $rc_runs = 1 ] || fail "flisctl runs over a damaged row exited $rc_runs, not 1"
+snapshot >"$tmp/after"
+cmp -s "$tmp/before" "$tmp/after" || fail "--once delivered over a run it could not read"
+sqlite3 "$cfg/demo/state.db" "UPDATE runs SET period = '2026-11-05' WHERE id = $bad"
+"$FLISD" --once --now "$now" --config "$cfg" --log stderr 2>"$tmp/once-fixed.log" || fail "--once after the repair exited $?"
+grep -q "0 delivered, 0 failed" "$tmp/once-fixed.log" || fail "after the repair: $(tail -1 "$tmp/once-fixed.log")"
+[ "$(sqlite3 "$cfg/demo/state.db" "SELECT COUNT(*) FROM runs WHERE order_id = 'K101-CPR-DAILY' AND period LIKE '2026-11-05%'")" = 1 ] ||
+  fail "a second run of K101-CPR-DAILY 2026-11-05 was recorded"
+
 echo "--- a target that cannot be written: exit 1, the run failed with its error"
 cfg2=$tmp/cfg2
 cp -r "$FLISD_SOURCE_DIR/config/examples" "$cfg2"
