@@ -33,7 +33,7 @@ Run proto(int i, RunStatus status) {
   Run r;
   r.order = "K" + std::to_string(101 + i % 98) + "-CPR-D";
   r.municipality = 101;
-  r.period = "p" + std::to_string(100000 + i);
+  r.period = day_period(date::local_days{date::year{2000} / 1 / 1} + date::days{i});  // one period each
   r.kind = RunKind::subscription;
   r.status = status;
   r.created = at(1000);
