@@ -5,6 +5,7 @@
 // PostgreSQL 15 (a private server with fsync on, over its unix socket; started here with
 // tests/support/pg_server.h). Per engine:
 //   plan     ensure() of N new runs in one batch (a first refresh), then again (all exist)
+//   scan     scan() of every run (loading the run book); parse: as many period names parsed alone
 //   ensure1  ensure() of 1000 new runs, each its own transaction (a planning pass of a few)
 //   cycle    per run: set_running, set_packed, set_delivered, each committed (what a worker does)
 //   claim    claim_next() until the queue is empty, attached as a node (fenced)
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "daemon/state_store.h"
 #include "tests/support/pg_server.h"
@@ -72,6 +74,19 @@ void bench(const char* engine, const std::string& location, int runs, int cycles
   });
   if (!s) die("replan", s);
   report(engine, "replan", runs, start);
+
+  // scan: every run read back, as the run book is loaded at start; parse: the same number of
+  // period names parsed alone, the part of each row's read that makes its typed Period.
+  int scanned = 0;
+  start = SteadyClock::now();
+  if (Status t = store.scan([&](const Run&) { ++scanned; }); !t) die("scan", t);
+  report(engine, "scan", scanned, start);
+  std::vector<std::string> names;
+  for (int i = 0; i < runs; ++i) names.push_back(proto(i, RunStatus::waiting).period.name());
+  int parsed = 0;
+  start = SteadyClock::now();
+  for (const auto& name : names) parsed += Period::parse(name).has_value() ? 1 : 0;
+  report(engine, "parse", parsed, start);
 
   start = SteadyClock::now();
   for (int i = 0; i < 1000; ++i)
