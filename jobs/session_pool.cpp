@@ -91,7 +91,8 @@ Result<std::unique_ptr<SftpClient>> SessionPool::open_channel(Session& session, 
     refused = !session.ssh->failed() && session.ssh->connected();
   }
   std::lock_guard lock(mu_);
-  if (refused) {
+  // A refusal with no other channel open on the session is no limit on channels: it is dead.
+  if (refused && (session.leased > 1 || !session.idle.empty())) {
     session.one_channel = true;
   } else {
     session.dead = true;
