@@ -166,6 +166,12 @@ std::optional<Target> read_target(YamlReader& r, const Entry& te, const std::str
       ok &= n.has_value();
       if (n) t.max_sessions = static_cast<int>(*n);
     }
+    if (auto it = fields->find("uploads_per_session"); it != fields->end()) {
+      // OpenSSH allows 10 channels per connection unless told otherwise (MaxSessions).
+      auto n = r.integer(it->second, "uploads_per_session", 1, 10);
+      ok &= n.has_value();
+      if (n) t.uploads_per_session = static_cast<int>(*n);
+    }
   }
   for (auto [key, needed, field] : {std::tuple{"file_mode", 0600u, &t.file_mode}, {"dir_mode", 0700u, &t.dir_mode}}) {
     auto it = fields->find(key);

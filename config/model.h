@@ -109,6 +109,7 @@ struct Target {
   // SSH sessions flisd keeps open to this target at most, shared by every run that delivers there
   // (jobs/session_pool.h): the bound on connections a municipality's server sees.
   int max_sessions = 4;
+  int uploads_per_session = 8;  // runs at once on one SSH session, each on its own SFTP channel
   // sftp and directory: folder template with {municipality} and {order}
   std::string path;
   // sftp and directory: the permissions of the packages and .sha256 files flisd creates, and of

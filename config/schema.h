@@ -18,9 +18,9 @@ inline const std::vector<std::string_view> kSettings{"timezone", "warehouse",   
 inline const std::vector<std::string_view> kRetry{"attempts", "initial", "max"};
 inline const std::vector<std::string_view> kCompression{"level", "threads"};
 inline const std::vector<std::string_view> kTarget{"type",        "host",    "port",         "user",
-                                                   "identity",    "known_hosts", "timeout", "max_sessions", "path",
+                                                   "identity",    "known_hosts", "timeout", "max_sessions", "uploads_per_session", "path",
                                                    "file_mode",   "dir_mode"};
-inline const std::vector<std::string_view> kSftpOnly{"host", "port", "user", "identity", "known_hosts", "timeout", "max_sessions"};
+inline const std::vector<std::string_view> kSftpOnly{"host", "port", "user", "identity", "known_hosts", "timeout", "max_sessions", "uploads_per_session"};
 inline const std::vector<std::string_view> kDatamarts{"start", "delivery", "entitlements"};
 inline const std::vector<std::string_view> kMetrics{"listen"};
 // interfaces.yaml

@@ -20,19 +20,22 @@ SessionPool::Lease& SessionPool::Lease::operator=(Lease&& other) noexcept {
     release();
     pool_ = other.pool_;
     key_ = std::move(other.key_);
-    session_ = std::move(other.session_);
+    session_ = other.session_;
+    sftp_ = std::move(other.sftp_);
     reused_ = other.reused_;
     other.pool_ = nullptr;
+    other.session_ = nullptr;
   }
   return *this;
 }
 
 void SessionPool::Lease::release() {
-  if (session_ == nullptr || pool_ == nullptr) return;
+  if (sftp_ == nullptr || pool_ == nullptr) return;
   // The run's cancel flag may not outlive the run.
-  session_->sftp->set_cancel(nullptr);
-  pool_->give_back(key_, std::move(session_));
+  sftp_->set_cancel(nullptr);
+  pool_->give_back(key_, session_, std::move(sftp_));
   pool_ = nullptr;
+  session_ = nullptr;
 }
 
 SessionPool::SessionPool(Settings settings) : settings_(settings) {}
@@ -43,7 +46,13 @@ SessionPool::~SessionPool() {
     std::lock_guard lock(mu_);
     stop_ = true;
     for (auto& [key, host] : hosts_)
-      for (auto& s : host.idle) closing.push_back(std::move(s));
+      for (auto& s : host.sessions) {
+        if (s->leased == 0) {
+          closing.push_back(std::move(s));
+        } else {
+          (void)s.release();  // a lease still holds it (the process is exiting): left to the OS
+        }
+      }
     hosts_.clear();
   }
   reaper_wake_.notify_all();
@@ -62,79 +71,185 @@ std::string SessionPool::key_of(const Request& r) {
          std::to_string(r.tuning.max_in_flight) + '\n' + (r.tuning.use_extensions ? "ext" : "plain");
 }
 
-Result<SessionPool::Lease> SessionPool::acquire(const Request& request) {
-  const std::string key = key_of(request);
-  const int max_sessions = std::max(1, request.max_sessions);
+std::unique_ptr<SessionPool::Session> SessionPool::detach(Host& host, Session* session) {
+  auto it = std::find_if(host.sessions.begin(), host.sessions.end(),
+                         [&](const std::unique_ptr<Session>& s) { return s.get() == session; });
+  if (it == host.sessions.end()) return nullptr;
+  std::unique_ptr<Session> out = std::move(*it);
+  host.sessions.erase(it);
+  return out;
+}
+
+Result<std::unique_ptr<SftpClient>> SessionPool::open_channel(Session& session, const Request& request) {
+  Result<std::unique_ptr<SftpClient>> sftp =
+      SftpClient::start(*session.ssh, request.tuning, request.timeout, request.cancel);
+  if (sftp.ok()) return sftp;
+  // Refused while the connection stays up (OpenSSH's MaxSessions): one run at a time from now on.
+  bool refused = false;
+  {
+    auto io = session.ssh->lock_io();
+    refused = !session.ssh->failed() && session.ssh->connected();
+  }
+  std::lock_guard lock(mu_);
+  // A refusal with no other channel open on the session is no limit on channels: it is dead.
+  if (refused && (session.leased > 1 || !session.idle.empty())) {
+    session.one_channel = true;
+  } else {
+    session.dead = true;
+  }
+  return sftp.status();
+}
+
+Result<SessionPool::Lease> SessionPool::connect(const std::string& key, const Request& request) {
+  auto session = std::make_unique<Session>();
+  Status failed;
+  std::unique_ptr<SftpClient> sftp;
+  Result<std::unique_ptr<SshSession>> ssh = SshSession::connect(request.endpoint, request.connect_timeout);
+  if (ssh.ok()) {
+    session->ssh = std::move(*ssh);
+    Result<std::unique_ptr<SftpClient>> started =
+        SftpClient::start(*session->ssh, request.tuning, request.timeout, request.cancel);
+    if (started.ok()) {
+      sftp = std::move(*started);
+    } else {
+      failed = started.status();
+    }
+  } else {
+    failed = ssh.status();
+  }
+  if (!failed.ok()) {
+    session.reset();  // closed outside the lock
+    std::lock_guard lock(mu_);
+    --hosts_[key].connecting;
+    released_.notify_all();
+    return failed;
+  }
+  ++opened_;
   Lease lease;
   lease.pool_ = this;
   lease.key_ = key;
+  lease.session_ = session.get();
+  lease.sftp_ = std::move(sftp);
+  session->leased = 1;
+  std::lock_guard lock(mu_);
+  Host& host = hosts_[key];
+  --host.connecting;
+  host.sessions.push_back(std::move(session));
+  return lease;
+}
+
+Result<SessionPool::Lease> SessionPool::acquire(const Request& request) {
+  const std::string key = key_of(request);
+  const int max_sessions = std::max(1, request.max_sessions);
+  const int per_session = std::max(1, request.uploads_per_session);
   std::unique_lock lock(mu_);
   for (;;) {
     if (request.cancel && request.cancel->load()) return Status::Error("cancelled: flisd is shutting down");
     Host& host = hosts_[key];  // std::map: the reference stays valid while the lock is dropped
-    while (!host.idle.empty()) {
-      std::unique_ptr<Session> s = std::move(host.idle.back());
-      host.idle.pop_back();
-      ++host.leased;
-      lock.unlock();
-      if (s->sftp->idle_and_alive()) {
-        s->sftp->set_timeout(request.timeout);
-        s->sftp->set_cancel(request.cancel);
-        lease.session_ = std::move(s);
-        lease.reused_ = true;
-        return lease;
-      }
-      s.reset();  // closed by the server while idle, or in a state nobody can trust
-      lock.lock();
-      --host.leased;
+    // The least busy session with room for one more run; a free one first.
+    Session* best = nullptr;
+    for (auto& s : host.sessions) {
+      int room = s->one_channel ? 1 : per_session;
+      if (s->dead || s->leased >= room) continue;
+      if (best == nullptr || s->leased < best->leased) best = s.get();
     }
-    if (host.leased < max_sessions) {
-      ++host.leased;
+    int open = static_cast<int>(host.sessions.size()) + host.connecting;
+    if ((best == nullptr || best->leased > 0) && open < max_sessions) {
+      ++host.connecting;
       lock.unlock();
-      auto session = std::make_unique<Session>();
-      Result<std::unique_ptr<SshSession>> ssh = SshSession::connect(request.endpoint, request.connect_timeout);
-      Status failed;
-      if (ssh.ok()) {
-        session->ssh = std::move(*ssh);
-        Result<std::unique_ptr<SftpClient>> sftp =
-            SftpClient::start(*session->ssh, request.tuning, request.timeout, request.cancel);
-        if (sftp.ok()) {
-          session->sftp = std::move(*sftp);
-        } else {
-          failed = sftp.status();
-        }
-      } else {
-        failed = ssh.status();
+      return connect(key, request);
+    }
+    if (best == nullptr) {
+      ++waiting_;
+      released_.wait_for(lock, kWaitSlice);
+      --waiting_;
+      continue;
+    }
+    Session& session = *best;
+    ++session.leased;
+    std::unique_ptr<SftpClient> sftp;
+    if (!session.idle.empty()) {
+      sftp = std::move(session.idle.back());
+      session.idle.pop_back();
+    }
+    lock.unlock();
+    Lease lease;
+    lease.pool_ = this;
+    lease.key_ = key;
+    lease.session_ = &session;
+    lease.reused_ = true;
+    bool usable = sftp == nullptr || sftp->idle_and_alive();
+    if (!usable) {
+      // Closed by the server while idle, or in a state nobody can trust: so is its session.
+      sftp.reset();
+      std::lock_guard guard(mu_);
+      session.dead = true;
+    }
+    if (sftp == nullptr) {
+      if (usable) {
+        Result<std::unique_ptr<SftpClient>> opened = open_channel(session, request);
+        if (opened.ok()) sftp = std::move(*opened);
       }
-      if (!failed.ok()) {
-        session.reset();
+      if (sftp == nullptr) {
+        // The session was refused a channel or is gone: count this lease out and choose again
+        // (a new session when it was the last, which reports its own error if it fails).
+        lease.pool_ = nullptr;
+        std::unique_ptr<Session> closing;
         lock.lock();
-        --host.leased;
+        --session.leased;
+        if (session.dead && session.leased == 0) closing = detach(hosts_[key], &session);
         released_.notify_all();
-        return failed;
+        if (closing) {
+          lock.unlock();
+          closing.reset();
+          lock.lock();
+        }
+        continue;
       }
-      ++opened_;
-      lease.session_ = std::move(session);
-      return lease;
     }
-    released_.wait_for(lock, kWaitSlice);
+    sftp->set_timeout(request.timeout);
+    sftp->set_cancel(request.cancel);
+    lease.sftp_ = std::move(sftp);
+    return lease;
   }
 }
 
-void SessionPool::give_back(const std::string& key, std::unique_ptr<Session> session) {
-  bool keep = session->sftp->idle_and_alive();
-  if (!keep) session.reset();  // closed outside the lock: it may talk to the server
-  std::lock_guard lock(mu_);
+void SessionPool::give_back(const std::string& key, Session* session, std::unique_ptr<SftpClient> sftp) {
+  // Checked and, when broken, closed outside the pool's lock: that may talk to the server. The
+  // session lives on while this lease counts in `leased`.
+  bool keep = sftp->idle_and_alive();
+  bool session_failed = sftp->broken() || session->ssh->failed();
+  if (!keep) sftp.reset();
+  std::unique_ptr<Session> closing;
+  std::unique_lock lock(mu_);
   auto host = hosts_.find(key);
-  if (host == hosts_.end() || stop_) return;  // the pool is going away; `session` closes here
-  --host->second.leased;
-  if (keep) {
-    session->idle_since = SteadyClock::now();
-    host->second.idle.push_back(std::move(session));
-    if (!reaper_.joinable()) reaper_ = std::thread([this] { reap(); });
-    reaper_wake_.notify_all();
+  if (host == hosts_.end()) {
+    // The pool is going away; the last run out closes the session.
+    if (--session->leased == 0) {
+      sftp.reset();
+      lock.unlock();
+      delete session;
+    }
+    return;
+  }
+  if (session_failed) session->dead = true;
+  --session->leased;
+  if (keep && !session->dead) {
+    session->idle.push_back(std::move(sftp));
+  }
+  if (session->leased == 0) {
+    if (session->dead || stop_) {
+      closing = detach(host->second, session);
+    } else {
+      session->idle_since = SteadyClock::now();
+      if (!reaper_.joinable()) reaper_ = std::thread([this] { reap(); });
+      reaper_wake_.notify_all();
+    }
   }
   released_.notify_all();
+  lock.unlock();
+  sftp.reset();
+  closing.reset();
 }
 
 void SessionPool::reap() {
@@ -144,12 +259,16 @@ void SessionPool::reap() {
     std::vector<std::unique_ptr<Session>> expired;
     auto next = SteadyClock::time_point::max();
     for (auto& [key, host] : hosts_) {
-      auto& idle = host.idle;
-      for (auto it = idle.begin(); it != idle.end();) {
+      auto& sessions = host.sessions;
+      for (auto it = sessions.begin(); it != sessions.end();) {
+        if ((*it)->leased > 0) {
+          ++it;
+          continue;
+        }
         auto deadline = (*it)->idle_since + settings_.idle_timeout;
         if (deadline <= now) {
           expired.push_back(std::move(*it));
-          it = idle.erase(it);
+          it = sessions.erase(it);
         } else {
           next = std::min(next, deadline);
           ++it;
@@ -174,14 +293,23 @@ void SessionPool::reap() {
 size_t SessionPool::open_sessions() const {
   std::lock_guard lock(mu_);
   size_t n = 0;
-  for (const auto& [key, host] : hosts_) n += host.idle.size() + static_cast<size_t>(host.leased);
+  for (const auto& [key, host] : hosts_) n += host.sessions.size() + static_cast<size_t>(host.connecting);
   return n;
 }
 
 size_t SessionPool::idle_sessions() const {
   std::lock_guard lock(mu_);
   size_t n = 0;
-  for (const auto& [key, host] : hosts_) n += host.idle.size();
+  for (const auto& [key, host] : hosts_)
+    for (const auto& s : host.sessions) n += s->leased == 0 ? 1 : 0;
+  return n;
+}
+
+size_t SessionPool::leased_channels() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [key, host] : hosts_)
+    for (const auto& s : host.sessions) n += static_cast<size_t>(s->leased);
   return n;
 }
 

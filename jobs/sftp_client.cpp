@@ -18,6 +18,9 @@ namespace {
 
 // How long one libssh wait may block before we look at `cancel` and our own deadline again.
 constexpr int kSliceMs = 250;
+// How long a wait for input on a shared session lasts at most before the channel looks again (input
+// another channel processed without saying so is then found this late at worst).
+constexpr std::chrono::milliseconds kInputSlice{50};
 // How much a channel read asks for at once.
 constexpr size_t kReadChunk = 64 * 1024;
 
@@ -43,22 +46,32 @@ std::string seconds(std::chrono::milliseconds ms) {
 Result<std::unique_ptr<SftpClient>> SftpClient::start(SshSession& session, const SftpTuning& tuning,
                                                       std::chrono::milliseconds timeout,
                                                       const std::atomic<bool>* cancel) {
-  ssh_channel channel = ssh_channel_new(session.raw());
-  if (channel == nullptr) return Status::Error("cannot make an SSH channel: " + session.last_error());
-  if (ssh_channel_open_session(channel) != SSH_OK) {
-    std::string why = session.last_error();
-    ssh_channel_free(channel);
-    return Status::Error("cannot open an SSH channel: " + why);
-  }
-  if (ssh_channel_request_subsystem(channel, "sftp") != SSH_OK) {
-    std::string why = session.last_error();
-    ssh_channel_free(channel);
-    return Status::Error("the server refused the sftp subsystem: " + why);
+  ssh_channel channel = nullptr;
+  {
+    // Opening a channel waits for the server's answers inside libssh, under the session's lock:
+    // rare (channels are kept), and it processes the other channels' input meanwhile.
+    auto lock = session.lock_io();
+    if (session.failed()) return Status::Error("connection lost: " + session.failure());
+    session.set_timeout(timeout);
+    channel = ssh_channel_new(session.raw());
+    std::string failed;
+    if (channel == nullptr) {
+      failed = "cannot make an SSH channel: " + session.last_error();
+    } else if (ssh_channel_open_session(channel) != SSH_OK) {
+      failed = "cannot open an SSH channel: " + session.last_error();
+    } else if (ssh_channel_request_subsystem(channel, "sftp") != SSH_OK) {
+      failed = "the server refused the sftp subsystem: " + session.last_error();
+    }
+    // From here on libssh waits only in short slices; our loops keep the real deadline and look at
+    // `cancel` between slices.
+    session.set_timeout(std::chrono::milliseconds(kSliceMs));
+    session.input_processed();
+    if (!failed.empty()) {
+      if (channel != nullptr) ssh_channel_free(channel);
+      return Status::Error(failed);
+    }
   }
   std::unique_ptr<SftpClient> client(new SftpClient(session, channel, timeout, cancel));
-  // From here on libssh waits only in short slices; our loops keep the real deadline and look at
-  // `cancel` between slices.
-  session.set_timeout(std::chrono::milliseconds(kSliceMs));
   if (Status st = client->handshake(tuning); !st.ok()) return st;
   return client;
 }
@@ -68,7 +81,8 @@ SftpClient::SftpClient(SshSession& session, ssh_channel_struct* channel,
     : session_(session), channel_(channel), timeout_(timeout), cancel_(cancel) {}
 
 SftpClient::~SftpClient() {
-  if (!broken_ && ssh_channel_is_open(channel_)) ssh_channel_close(channel_);
+  auto lock = session_.lock_io();
+  if (!broken_ && !session_.failed() && ssh_channel_is_open(channel_)) ssh_channel_close(channel_);
   ssh_channel_free(channel_);
 }
 
@@ -128,7 +142,18 @@ Status SftpClient::server_error(uint32_t code, const std::string& message) {
 Status SftpClient::transport_error(const std::string& what) {
   broken_ = true;
   last_code_ = FX_CONNECTION_LOST;
+  // The other channels on the session cannot trust it either (a lost connection, a timeout, a
+  // half-sent packet): they fail now instead of each waiting out its own timeout.
+  session_.fail(what);
   return Status::Error(what);
+}
+
+Status SftpClient::shared_failure() {
+  broken_ = true;
+  last_code_ = FX_CONNECTION_LOST;
+  std::string why = session_.failure();
+  if (why.rfind("connection lost: ", 0) == 0) why.erase(0, 17);
+  return Status::Error("connection lost: " + why + " (seen by another run on the same SSH session)");
 }
 
 Status SftpClient::send(const std::string& packet) {
@@ -159,21 +184,59 @@ Status SftpClient::send_bytes(const char* data, size_t size) {
       // Half a packet on the channel leaves it unusable.
       return done == 0 ? st : transport_error(st.message());
     }
-    uint32_t part = static_cast<uint32_t>(std::min<size_t>(size - done, 1u << 30));
-    int rc = ssh_channel_write(channel_, data + done, part);
-    if (rc < 0) return transport_error("connection lost while sending: " + session_.last_error());
+    if (session_.failed()) return shared_failure();
+    auto lock = session_.lock_io();
+    bool input = session_.input_pending();
+    // Never more than the server's window: libssh would wait for it inside the call, holding the
+    // session from the other channels. A window adjust is input, waited for like a reply.
+    uint32_t window = ssh_channel_window_size(channel_);
+    if (window == 0) {
+      // Our replies are read into rx_ meanwhile (libssh processes new packets, the window adjust
+      // among them, only once this channel's buffer is empty; and a server whose replies nobody
+      // reads stops reading requests).
+      char buf[kReadChunk];
+      int got = ssh_channel_read_nonblocking(channel_, buf, sizeof buf, 0);
+      if (input) session_.input_processed();
+      input = false;
+      if (got == SSH_EOF || got < 0) {
+        std::string why = got == SSH_EOF ? "the server closed the SFTP session" : session_.last_error();
+        lock.unlock();
+        return transport_error("connection lost while sending: " + why);
+      }
+      if (got > 0) {
+        rx_.append(buf, static_cast<size_t>(got));
+        progress = SteadyClock::now();
+        continue;
+      }
+      window = ssh_channel_window_size(channel_);
+    }
+    int rc = 0;
+    if (window > 0) {
+      uint32_t part = static_cast<uint32_t>(std::min<size_t>({size - done, window, 1u << 30}));
+      rc = ssh_channel_write(channel_, data + done, part);
+      // Flushing the socket processes whatever arrives meanwhile too: the others look again.
+      session_.input_processed();
+    }
+    if (rc < 0) {
+      std::string why = session_.last_error();
+      lock.unlock();
+      return transport_error("connection lost while sending: " + why);
+    }
     if (rc > 0) {
       done += static_cast<size_t>(rc);
       progress = SteadyClock::now();
       continue;
     }
-    // Nothing went out in a whole slice: the server is not opening its window.
+    // Nothing went out: the server is not opening its window.
     if (ssh_channel_is_closed(channel_) || !ssh_is_connected(session_.raw())) {
+      lock.unlock();
       return transport_error("connection lost while sending: the server closed the channel");
     }
     if (SteadyClock::now() - progress > timeout_) {
+      lock.unlock();
       return transport_error("the server accepted no data for " + seconds(timeout_) + " (timeout)");
     }
+    session_.wait_input(lock, kInputSlice);
   }
   return Status::OK();
 }
@@ -200,19 +263,38 @@ Result<std::string> SftpClient::receive_packet() {
       return packet;
     }
     if (Status st = check_cancel(); !st.ok()) return st;
-    int rc = ssh_channel_read_timeout(channel_, buf, sizeof buf, 0, kSliceMs);
-    if (rc < 0) return transport_error("connection lost: " + session_.last_error());
+    if (session_.failed()) return shared_failure();
+    auto lock = session_.lock_io();
+    // Non-blocking: whatever the socket holds is processed (for every channel), and this
+    // channel's bytes read; the wait happens outside libssh (SshSession::wait_input).
+    bool input = session_.input_pending();
+    int rc = ssh_channel_read_nonblocking(channel_, buf, sizeof buf, 0);
+    if (input) session_.input_processed();
+    if (rc == SSH_EOF || (rc == 0 && (ssh_channel_is_eof(channel_) || ssh_channel_is_closed(channel_)))) {
+      lock.unlock();
+      return transport_error("connection lost: the server closed the SFTP session");
+    }
+    if (rc < 0) {
+      std::string why = session_.last_error();
+      lock.unlock();
+      return transport_error("connection lost: " + why);
+    }
     if (rc > 0) {
+      lock.unlock();
       rx_.append(buf, static_cast<size_t>(rc));
       progress = SteadyClock::now();
       continue;
     }
-    if (ssh_channel_is_eof(channel_) || ssh_channel_is_closed(channel_)) {
-      return transport_error("connection lost: the server closed the SFTP session");
+    if (!ssh_is_connected(session_.raw())) {
+      std::string why = session_.last_error();
+      lock.unlock();
+      return transport_error("connection lost: " + why);
     }
     if (SteadyClock::now() - progress > timeout_) {
+      lock.unlock();
       return transport_error("no answer from the server for " + seconds(timeout_) + " (timeout)");
     }
+    session_.wait_input(lock, kInputSlice);
   }
 }
 
@@ -381,14 +463,17 @@ bool SftpClient::idle_and_alive() {
       !tx_.empty()) {
     return false;
   }
+  if (session_.failed()) return false;
+  auto lock = session_.lock_io();
   ssh_session s = session_.raw();
   if (!ssh_is_connected(s) || !ssh_channel_is_open(channel_) || ssh_channel_is_eof(channel_)) return false;
-  pollfd p{ssh_get_fd(s), POLLIN, 0};
-  if (::poll(&p, 1, 0) < 0) return false;
-  if (p.revents == 0) return true;  // nothing happened while it sat idle: the usual case
-  // Something arrived: let libssh take it (a keepalive is answered, a disconnect noted).
-  int rc = ssh_channel_poll_timeout(channel_, 0, 0);
-  if (rc != 0) return false;  // SFTP bytes nobody asked for, EOF or an error
+  // Nothing arrived while it sat idle is the usual case. Otherwise let libssh take it (a keepalive
+  // is answered, a disconnect noted, another channel's replies filed for it).
+  // SFTP bytes nobody asked for (or EOF, or an error) leave the channel in a state nobody can trust.
+  bool input = session_.input_pending();
+  int rc = ssh_channel_poll(channel_, 0);
+  if (input) session_.input_processed();
+  if (rc != 0) return false;
   return ssh_is_connected(s) && ssh_channel_is_open(channel_) && !ssh_channel_is_eof(channel_);
 }
 

@@ -36,8 +36,11 @@
 // Writes go out in batches of up to 8 requests (fewer, half-empty SSH packets); anything that waits
 // for a reply sends the batch first.
 //
-// Thread-safety: one SftpClient is used by one thread at a time (libssh sessions are not
-// thread-safe); the session pool (jobs/session_pool.h) hands a client to one run at a time.
+// Thread-safety: one SftpClient (one SSH channel) is used by one thread at a time; the session pool
+// (jobs/session_pool.h) hands a client to one run at a time. Clients on the same SshSession may be
+// used from different threads at once: every libssh call is made under the session's lock, and a
+// client waiting for a reply waits outside libssh (SshSession::wait_input). A connection failure
+// seen by one client fails all of them (SshSession::fail).
 #pragma once
 
 #include <atomic>
@@ -161,6 +164,8 @@ class SftpClient {
   Status expect_status(const Result<sftp::Reply>& reply);
   Status server_error(uint32_t code, const std::string& message);
   Status transport_error(const std::string& what);
+  // The session failed on another channel (SshSession::fail).
+  Status shared_failure();
   Status check_cancel();
 
   SshSession& session_;

@@ -23,6 +23,7 @@ class SftpTarget final : public DeliveryTarget {
   SftpTarget(const Target& config, const std::atomic<bool>* cancel, const SftpTargetOptions& options)
       : endpoint_{config.host, config.port, config.user, config.identity, config.known_hosts},
         max_sessions_(config.max_sessions),
+        uploads_per_session_(config.uploads_per_session),
         cancel_(cancel),
         options_(options),
         pool_(options.pool ? options.pool : &SessionPool::process()),
@@ -61,6 +62,7 @@ class SftpTarget final : public DeliveryTarget {
 
   SshEndpoint endpoint_;
   int max_sessions_;
+  int uploads_per_session_;
   const std::atomic<bool>* cancel_;
   SftpTargetOptions options_;
   SessionPool* pool_;
@@ -191,6 +193,7 @@ Result<SessionPool::Lease> SftpTarget::lease() const {
   SessionPool::Request request;
   request.endpoint = endpoint_;
   request.max_sessions = max_sessions_;
+  request.uploads_per_session = uploads_per_session_;
   request.tuning = options_.tuning;
   request.connect_timeout = options_.connect_timeout;
   request.timeout = options_.timeout;

@@ -4,12 +4,12 @@
 // session pool (jobs/session_pool.h: sessions opened once per server and reused by every run),
 // with libssh for SSH and jobs/sftp_client.h for the pipelined SFTP requests.
 //
-// begin() leases a session (a new one is connected with the host key checked against the
-// configured known_hosts and public-key auth, see jobs/ssh_session.h), makes the folder and each
-// missing parent, refuses a package whose final name already exists, and opens the temporary file
-// with the target's file_mode (0640 unless configured; folders it makes get dir_mode, 0750), set
-// with SETSTAT so the server's umask does not change it (O_TRUNC empties a stale one of an earlier
-// attempt). write() pipelines the bytes.
+// begin() leases an SFTP channel on a pooled session (a new session is connected with the host key
+// checked against the configured known_hosts and public-key auth, see jobs/ssh_session.h), makes
+// the folder and each missing parent, refuses a package whose final name already exists, and
+// opens the temporary file with the target's file_mode (0640 unless configured; folders it makes
+// get dir_mode, 0750), set with SETSTAT so the server's umask does not change it (O_TRUNC empties
+// a stale one of an earlier attempt). write() pipelines the bytes.
 // commit() waits for every write to be acknowledged, fsyncs the file when the server offers
 // fsync@openssh.com, closes it, checks its size, renames it to the final name with a plain SFTP
 // RENAME (which never replaces an existing file; OpenSSH does it as link() + unlink(), so the final
@@ -36,7 +36,7 @@
 // flisd was doing.
 //
 // Thread-safety: a DeliveryTarget may be used from several threads (each begin()/inspect() leases
-// its own session); an Upload belongs to one thread.
+// its own channel, several of which may share one session); an Upload belongs to one thread.
 #pragma once
 
 #include <atomic>

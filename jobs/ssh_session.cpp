@@ -4,7 +4,9 @@
 
 #include <fcntl.h>
 #include <libssh/libssh.h>
+#include <poll.h>
 #include <pwd.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -346,11 +348,69 @@ Result<std::unique_ptr<SshSession>> SshSession::connect(const SshEndpoint& endpo
 }
 
 SshSession::SshSession(ssh_session_struct* session, std::string where)
-    : session_(session), where_(std::move(where)) {}
+    : session_(session), where_(std::move(where)), wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 SshSession::~SshSession() {
   if (ssh_is_connected(session_)) ssh_disconnect(session_);
   ssh_free(session_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+bool SshSession::connected() const { return ssh_is_connected(session_) != 0; }
+
+bool SshSession::input_pending() const {
+  pollfd p{ssh_get_fd(session_), POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && p.revents != 0;
+}
+
+void SshSession::input_processed() {
+  ++input_seen_;
+  input_.notify_all();
+  if (polling_ && wake_fd_ >= 0) {
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+void SshSession::wait_input(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds slice) {
+  if (polling_ || wake_fd_ < 0) {
+    // Another thread watches the socket and wakes us when it brought input, or when it stops
+    // watching (then one of us takes over).
+    uint64_t seen = input_seen_;
+    input_.wait_for(lock, slice, [&] { return input_seen_ != seen || !polling_ || failed(); });
+    return;
+  }
+  polling_ = true;
+  int fd = ssh_get_fd(session_);
+  lock.unlock();
+  pollfd p[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  (void)::poll(p, 2, static_cast<int>(slice.count()));
+  if (p[1].revents != 0) {
+    uint64_t n;
+    (void)!::read(wake_fd_, &n, sizeof n);
+  }
+  lock.lock();
+  polling_ = false;
+  input_.notify_all();  // someone else watches next, or finds its reply
+}
+
+void SshSession::fail(const std::string& why) {
+  {
+    std::lock_guard lock(failure_mu_);
+    if (failed_.load()) return;
+    failure_ = why;
+    failed_ = true;
+  }
+  input_.notify_all();
+  if (wake_fd_ >= 0) {
+    uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+std::string SshSession::failure() const {
+  std::lock_guard lock(failure_mu_);
+  return failure_;
 }
 
 std::string SshSession::last_error() const { return ssh_get_error(session_); }

@@ -20,13 +20,26 @@
 // Errors say what went wrong and what the server or libssh said; they do not repeat the endpoint,
 // which the caller puts in front (SftpTarget: "sftp://flisd@host:22: ...").
 //
-// Thread-safety: one SshSession belongs to one thread; different sessions may be used from
-// different threads at once.
+// Several SFTP channels, each used by its own thread, may share one session (jobs/session_pool.h).
+// libssh sessions are not thread-safe, so every libssh call on the session or any of its channels
+// is made under lock_io(), and never one that blocks waiting for the server: a channel with nothing
+// to read waits in wait_input(), outside libssh. There one waiting thread at a time polls the
+// socket and the others sleep on a condition variable; whoever processes incoming packets (for
+// every channel at once, as libssh does) says so with input_processed(), which wakes them all to
+// look at their own channel. A failure of the connection seen on one channel is recorded with
+// fail(), so every channel sharing the session fails at once with that reason.
+//
+// Thread-safety: connect() and the destructor belong to one thread; the rest may be called from
+// any thread, libssh calls only under lock_io().
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "base/status.h"
@@ -62,10 +75,35 @@ class SshSession {
   // Bounds libssh's own blocking waits (socket flush, channel window) from now on.
   void set_timeout(std::chrono::milliseconds timeout);
 
+  // --- Sharing the session between threads (see above). ---
+  std::unique_lock<std::mutex> lock_io() { return std::unique_lock(io_); }
+  // Under lock_io(): whether the socket has bytes libssh has not read yet (a libssh call now would
+  // process input that may belong to other channels).
+  bool input_pending() const;
+  // Under lock_io(): incoming packets were processed; every waiting channel looks again.
+  void input_processed();
+  // Under lock_io() (held again on return): waits until input may have arrived, at most `slice`.
+  void wait_input(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds slice);
+  // The connection failed (lost, timed out, or a channel left in an unknown state): every channel
+  // on it fails with `why`. The first reason is kept.
+  void fail(const std::string& why);
+  bool failed() const { return failed_.load(); }
+  // Whether libssh still has the connection up (under lock_io()).
+  bool connected() const;
+  std::string failure() const;
+
  private:
   SshSession(ssh_session_struct* session, std::string where);
   ssh_session_struct* session_;
   std::string where_;
+  mutable std::mutex io_;  // every libssh call on the session and its channels
+  std::condition_variable input_;
+  uint64_t input_seen_ = 0;  // bumped by input_processed()
+  bool polling_ = false;     // a thread is in poll() on the socket
+  int wake_fd_ = -1;         // eventfd that ends that poll() early
+  std::atomic<bool> failed_{false};
+  mutable std::mutex failure_mu_;
+  std::string failure_;
 };
 
 // Whether this CPU has AES instructions (AES-NI and carry-less multiply), and the cipher list in

@@ -610,6 +610,23 @@ BOOST_AUTO_TEST_CASE(settings_sftp_target_max_sessions) {
   expect_error(r, "flisd.yaml", 2, "'max_sessions' is only for sftp targets");
 }
 
+BOOST_AUTO_TEST_CASE(settings_sftp_target_uploads_per_session) {
+  const std::string sftp = "targets:\n  flis:\n    type: sftp\n    host: h\n    user: u\n    identity: k\n"
+                           "    known_hosts: kh\n    path: /k/{municipality}\n";
+  auto r = with_settings(sftp + "    uploads_per_session: 0\n");
+  expect_error(r, "flisd.yaml", 9, "uploads_per_session is 0; allowed: 1 to 10");
+  r = with_settings(sftp + "    uploads_per_session: 11\n");
+  expect_error(r, "flisd.yaml", 9, "uploads_per_session is 11; allowed: 1 to 10");
+  r = with_settings(sftp + "    uploads_per_session: 1\n");
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").uploads_per_session == 1);
+  r = with_settings(sftp);
+  BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
+  BOOST_TEST(r.config->settings.targets.at("flis").uploads_per_session == 8, "8 unless said");
+  r = with_settings("targets:\n  flis: {type: directory, path: x, uploads_per_session: 2}\n");
+  expect_error(r, "flisd.yaml", 2, "'uploads_per_session' is only for sftp targets");
+}
+
 BOOST_AUTO_TEST_CASE(settings_directory_target_fields) {
   auto r = with_settings("targets:\n  flis:\n    type: directory\n    host: x\n");
   expect_error(r, "flisd.yaml", 4, "'host' is only for sftp targets");

@@ -1,8 +1,9 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
 // SSH sessions kept and shared (jobs/session_pool.h) against a real OpenSSH sshd: one connection
-// serves many packages, a broken one fails only its own run, idle ones are closed, the bound holds,
-// and every new connection checks the host key again.
+// serves many packages, several at once on their own channels, a broken one fails the runs on it
+// and only those, idle ones are closed, the bounds hold, and every new connection checks the host
+// key again.
 #define BOOST_TEST_MODULE jobs_session_pool
 #include <boost/test/unit_test.hpp>
 
@@ -40,8 +41,10 @@ std::string slurp(const fs::path& p) {
 
 const std::string kSum(64, 'a');  // the target writes what it is given
 
-std::unique_ptr<flis::DeliveryTarget> target_for(flis::Target config, SessionPool& pool, int max_sessions = 4) {
+std::unique_ptr<flis::DeliveryTarget> target_for(flis::Target config, SessionPool& pool, int max_sessions = 4,
+                                                 int uploads_per_session = 8) {
   config.max_sessions = max_sessions;
+  config.uploads_per_session = uploads_per_session;
   flis::SftpTargetOptions o;
   o.timeout = 10s;
   o.connect_timeout = 20s;
@@ -174,7 +177,7 @@ BOOST_AUTO_TEST_CASE(a_new_session_checks_the_host_key_again) {
 BOOST_AUTO_TEST_CASE(a_run_waits_for_a_session_when_max_sessions_are_leased) {
   SshdFixture sshd;
   SessionPool pool;
-  auto target = target_for(sshd.target(), pool, 2);
+  auto target = target_for(sshd.target(), pool, 2, 1);  // one run per session
   fs::path folder = sshd.root() / "kommuner/101/datapakker";
   auto a = target->begin(folder.string(), "A.tar.zst");
   auto b = target->begin(folder.string(), "B.tar.zst");
@@ -182,8 +185,8 @@ BOOST_AUTO_TEST_CASE(a_run_waits_for_a_session_when_max_sessions_are_leased) {
   std::atomic<bool> started{false};
   flis::Result<std::unique_ptr<flis::Upload>> c = flis::Status::Error("not yet");
   std::thread third([&] { c = target->begin(folder.string(), "C.tar.zst"); started = true; });
-  std::this_thread::sleep_for(300ms);
-  BOOST_TEST(!started.load());  // both sessions are leased: C waits, no third connection
+  BOOST_REQUIRE(eventually([&] { return pool.waiting_runs() == 1; }));
+  BOOST_TEST(!started.load());  // both sessions are full: C waits, no third connection
   BOOST_REQUIRE((*a)->commit(kSum).ok());  // hands A's session back
   third.join();
   BOOST_REQUIRE_MESSAGE(c.ok(), c.message());
@@ -217,6 +220,153 @@ BOOST_AUTO_TEST_CASE(more_concurrent_runs_than_sessions_all_deliver_within_the_b
     }
   BOOST_TEST(pool.sessions_opened() <= 2u);
   BOOST_TEST(sshd.logins() <= 2);
+}
+
+BOOST_AUTO_TEST_CASE(several_uploads_at_once_on_one_session) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool, 1);  // one session: the uploads share it
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  constexpr int kUploads = 5;
+  std::vector<std::unique_ptr<flis::Upload>> uploads;
+  std::vector<std::string> data;
+  for (int i = 0; i < kUploads; ++i) {
+    auto up = target->begin(folder.string(), "K101-D_2026-11-1" + std::to_string(i) + ".tar.zst");
+    BOOST_REQUIRE_MESSAGE(up.ok(), up.message());  // none waits for another to commit
+    uploads.push_back(std::move(*up));
+    data.push_back(random_bytes(300 * 1024 + i, 100 + i));
+  }
+  BOOST_TEST(pool.leased_channels() == size_t{kUploads});
+  // Interleaved, as workers' packers feed them.
+  for (size_t at = 0; at < 300 * 1024 + kUploads; at += 10000)
+    for (int i = 0; i < kUploads; ++i) {
+      size_t n = std::min<size_t>(10000, data[i].size() > at ? data[i].size() - at : 0);
+      if (n > 0) BOOST_REQUIRE(uploads[i]->write(data[i].data() + at, n).ok());
+    }
+  for (int i = kUploads - 1; i >= 0; --i) {
+    flis::Status st = uploads[i]->commit(kSum);
+    BOOST_REQUIRE_MESSAGE(st.ok(), st.message());
+  }
+  for (int i = 0; i < kUploads; ++i) {
+    std::string name = "K101-D_2026-11-1" + std::to_string(i) + ".tar.zst";
+    BOOST_TEST(slurp(folder / name) == data[i]);
+    BOOST_TEST(slurp(folder / (name + ".sha256")) == kSum + "  " + name + "\n");
+    BOOST_TEST(!fs::exists(folder / ("." + name + ".part")));
+  }
+  BOOST_TEST(pool.sessions_opened() == 1u);
+  BOOST_TEST(sshd.logins() == 1);
+  BOOST_TEST(pool.leased_channels() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(many_threads_deliver_through_one_session) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool, 1, 4);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  std::vector<std::thread> runs;
+  std::vector<std::string> errors(6);
+  for (int w = 0; w < 6; ++w) {
+    runs.emplace_back([&, w] {
+      for (int i = 0; i < 5; ++i) {
+        std::string name = "K101-D_" + std::to_string(w) + "_" + std::to_string(i) + ".tar.zst";
+        size_t size = i % 2 ? 3000 + w : 150 * 1024 + w;  // small ones beside bigger ones
+        if (auto st = deliver(*target, folder, name, random_bytes(size, w * 10 + i)); !st.ok())
+          errors[w] = name + ": " + st.message();
+      }
+    });
+  }
+  for (auto& t : runs) t.join();
+  for (const auto& e : errors) BOOST_TEST(e.empty(), e);
+  for (int w = 0; w < 6; ++w)
+    for (int i = 0; i < 5; ++i) {
+      std::string name = "K101-D_" + std::to_string(w) + "_" + std::to_string(i) + ".tar.zst";
+      size_t size = i % 2 ? 3000 + w : 150 * 1024 + w;
+      BOOST_TEST(slurp(folder / name) == random_bytes(size, w * 10 + i), name);
+    }
+  BOOST_TEST(pool.sessions_opened() == 1u);
+  BOOST_TEST(sshd.logins() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_shared_session_fails_every_run_on_it_and_a_retry_delivers) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool, 1);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  std::string a_data = random_bytes(200 * 1024, 1), b_data = random_bytes(200 * 1024, 2);
+  auto a = target->begin(folder.string(), "A.tar.zst");
+  auto b = target->begin(folder.string(), "B.tar.zst");
+  BOOST_REQUIRE(a.ok() && b.ok());
+  BOOST_REQUIRE(pool.sessions_opened() == 1u);
+  BOOST_REQUIRE((*a)->write(a_data.data(), a_data.size() / 2).ok());
+  for (pid_t p : sshd.session_pids()) kill(p, SIGKILL);  // the connection both share is cut
+
+  for (flis::Upload* up : {a->get(), b->get()}) {
+    const std::string& data = up == a->get() ? a_data : b_data;
+    flis::Status written = up->write(data.data(), data.size());
+    flis::Status committed = written.ok() ? up->commit(kSum) : written;
+    BOOST_TEST_MESSAGE(committed.message());
+    BOOST_TEST(!committed.ok());
+    BOOST_TEST(committed.message().find("connection lost") != std::string::npos, committed.message());
+    up->abort();
+  }
+  BOOST_TEST(!fs::exists(folder / "A.tar.zst"));
+  BOOST_TEST(!fs::exists(folder / "B.tar.zst"));
+  BOOST_TEST(pool.open_sessions() == 0u, "the broken session was closed, not kept");
+
+  // The retries connect again (and check the host key again) and deliver both.
+  BOOST_REQUIRE(deliver(*target, folder, "A.tar.zst", a_data).ok());
+  BOOST_REQUIRE(deliver(*target, folder, "B.tar.zst", b_data).ok());
+  BOOST_TEST(slurp(folder / "A.tar.zst") == a_data);
+  BOOST_TEST(slurp(folder / "B.tar.zst") == b_data);
+  BOOST_TEST(pool.sessions_opened() == 2u);
+  BOOST_TEST(sshd.logins() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(uploads_per_session_bounds_the_runs_sharing_a_session) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool, 1, 2);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  auto a = target->begin(folder.string(), "A.tar.zst");
+  auto b = target->begin(folder.string(), "B.tar.zst");
+  BOOST_REQUIRE(a.ok() && b.ok());
+  flis::Result<std::unique_ptr<flis::Upload>> c = flis::Status::Error("not yet");
+  std::thread third([&] { c = target->begin(folder.string(), "C.tar.zst"); });
+  BOOST_REQUIRE(eventually([&] { return pool.waiting_runs() == 1; }));  // C waits for room
+  BOOST_REQUIRE((*a)->commit(kSum).ok());  // hands A's channel back
+  third.join();
+  BOOST_REQUIRE_MESSAGE(c.ok(), c.message());
+  BOOST_REQUIRE((*c)->commit(kSum).ok());
+  BOOST_REQUIRE((*b)->commit(kSum).ok());
+  BOOST_TEST(pool.sessions_opened() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_refusing_a_second_channel_gets_one_run_per_session) {
+  flis::test::SshdOptions options;
+  options.max_sessions = 1;  // sshd's MaxSessions: one channel per connection
+  SshdFixture sshd(options);
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool, 1);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  std::string a_data = random_bytes(100 * 1024, 3);
+  auto a = target->begin(folder.string(), "A.tar.zst");
+  BOOST_REQUIRE(a.ok());
+  BOOST_REQUIRE((*a)->write(a_data.data(), a_data.size() / 2).ok());
+  flis::Result<std::unique_ptr<flis::Upload>> b = flis::Status::Error("not yet");
+  std::thread second([&] { b = target->begin(folder.string(), "B.tar.zst"); });
+  // B's channel is refused: no error, it waits for A's, and A's upload is unharmed.
+  BOOST_REQUIRE(eventually([&] { return pool.waiting_runs() == 1; }));
+  BOOST_REQUIRE((*a)->write(a_data.data() + a_data.size() / 2, a_data.size() - a_data.size() / 2).ok());
+  flis::Status a_done = (*a)->commit(kSum);
+  BOOST_REQUIRE_MESSAGE(a_done.ok(), a_done.message());
+  second.join();
+  BOOST_REQUIRE_MESSAGE(b.ok(), b.message());
+  BOOST_REQUIRE((*b)->write("b", 1).ok());
+  BOOST_REQUIRE((*b)->commit(kSum).ok());
+  BOOST_TEST(slurp(folder / "A.tar.zst") == a_data);
+  BOOST_TEST(slurp(folder / "B.tar.zst") == "b");
+  BOOST_TEST(pool.sessions_opened() == 1u);
+  BOOST_TEST(sshd.logins() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(aes_gcm_is_negotiated_where_the_cpu_has_aes_instructions) {

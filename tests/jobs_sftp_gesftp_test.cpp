@@ -4,7 +4,8 @@
 // gesftpserver) as the sftp subsystem of a real sshd. It answers requests concurrently and offers
 // its own set of extensions, so this is what keeps flisd from depending on OpenSSH's behaviour.
 // Also the plain version 3 path (no fsync@openssh.com, no posix-rename@openssh.com, no limits),
-// small write requests, and a server that allows one channel per connection.
+// small write requests, several uploads at once on one session, and a server that allows one
+// channel per connection.
 #define BOOST_TEST_MODULE jobs_sftp_gesftp
 #include <boost/test/unit_test.hpp>
 
@@ -45,8 +46,9 @@ flis::test::SshdOptions green_end(int max_sessions = 0) {
   return o;
 }
 
-std::unique_ptr<flis::DeliveryTarget> target_for(const flis::Target& config, SessionPool& pool,
-                                                 flis::SftpTuning tuning = {}) {
+std::unique_ptr<flis::DeliveryTarget> target_for(flis::Target config, SessionPool& pool,
+                                                 flis::SftpTuning tuning = {}, int max_sessions = 4) {
+  config.max_sessions = max_sessions;
   flis::SftpTargetOptions o;
   o.timeout = 10s;
   o.connect_timeout = 20s;
@@ -152,6 +154,40 @@ BOOST_AUTO_TEST_CASE(a_server_allowing_one_channel_per_connection) {
     flis::Status st = deliver(*target, folder, name, random_bytes(20000, i), std::string(64, 'd'));
     BOOST_REQUIRE_MESSAGE(st.ok(), st.message());
     BOOST_TEST(slurp(folder / name) == random_bytes(20000, i));
+  }
+  BOOST_TEST(pool.sessions_opened() == 1u);
+  BOOST_TEST(sshd.logins() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(plain_sftp_v3_several_uploads_at_once_on_one_session) {
+  SshdFixture sshd(green_end());
+  SessionPool pool;
+  flis::SftpTuning plain;
+  plain.use_extensions = false;
+  plain.request_size = 4096;
+  plain.max_in_flight = 16;
+  auto target = target_for(sshd.target(), pool, plain, 1);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  std::vector<std::unique_ptr<flis::Upload>> uploads;
+  for (int i = 0; i < 4; ++i) {
+    auto up = target->begin_unless_present(folder.string(), "K101-D_2026-11-1" + std::to_string(i) + ".tar.zst");
+    BOOST_REQUIRE_MESSAGE(up.ok(), up.message());
+    BOOST_REQUIRE(*up != nullptr);
+    uploads.push_back(std::move(*up));
+  }
+  for (size_t at = 0; at < 100000; at += 7919)
+    for (int i = 0; i < 4; ++i) {
+      std::string data = random_bytes(100000, i);
+      BOOST_REQUIRE(uploads[i]->write(data.data() + at, std::min<size_t>(7919, data.size() - at)).ok());
+    }
+  for (int i = 0; i < 4; ++i) {
+    flis::Status st = uploads[i]->commit(std::string(64, 'e'));
+    BOOST_REQUIRE_MESSAGE(st.ok(), st.message());
+  }
+  for (int i = 0; i < 4; ++i) {
+    std::string name = "K101-D_2026-11-1" + std::to_string(i) + ".tar.zst";
+    BOOST_TEST(slurp(folder / name) == random_bytes(100000, i));
+    BOOST_TEST(slurp(folder / (name + ".sha256")) == std::string(64, 'e') + "  " + name + "\n");
   }
   BOOST_TEST(pool.sessions_opened() == 1u);
   BOOST_TEST(sshd.logins() == 1);
