@@ -11,9 +11,10 @@ namespace flis {
 namespace {
 
 // Input per worker job. zstd's default at level 3 is 8 MiB, and each worker holds about three
-// jobs' worth of buffers: 2 MiB cuts the memory to a third (about 19 MiB instead of 56 MiB with
-// two workers, measured with `zstd -B`) for about 0.6% more output on CSV, at the same speed.
-constexpr int kJobSize = 2 << 20;
+// jobs' worth of buffers: 1 MiB cuts the memory to a sixth (the CLI with two workers: about
+// 12 MiB with `-B1M`, 19 MiB with `-B2M`, 56 MiB by default) for the same output size and speed
+// on CSV, within measurement noise (bench/world.sh --csv gives the package the memory budget).
+constexpr int kJobSize = 1 << 20;
 
 Status zstd_error(const char* what, size_t code) {
   return Status::Error(std::string("zstd ") + what + ": " + ZSTD_getErrorName(code));
