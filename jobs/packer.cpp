@@ -33,10 +33,10 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kBlock = 256 * 1024;  // read and archive block
-// Compressed bytes held until the manifest leads them (about 17 MiB of CSV); when full, compression
-// waits for the hashes. Within the package's memory budget: a 512 MiB CSV package peaks at about
-// 36 MiB (bench/world.sh --csv), 8 MiB here would make it 38.
-constexpr size_t kHold = 6 << 20;
+// Compressed bytes held until the manifest leads them (about 8 MiB of CSV); when full, compression
+// waits for the hashes. Part of the package's memory budget: each MiB here is about a MiB of
+// peak RSS (bench/world.sh --csv: 38 MiB with 3 MiB, 40-43 MiB with 6).
+constexpr size_t kHold = 3 << 20;
 
 // What a file looked like to one read, when it opened the file and when it finished.
 struct Snapshot {

@@ -11,10 +11,11 @@ namespace flis {
 namespace {
 
 // Input per worker job. zstd's default at level 3 is 8 MiB, and each worker holds about three
-// jobs' worth of buffers: 1 MiB cuts the memory to a sixth (the CLI with two workers: about
-// 12 MiB with `-B1M`, 19 MiB with `-B2M`, 56 MiB by default) for the same output size and speed
-// on CSV, within measurement noise (bench/world.sh --csv gives the package the memory budget).
-constexpr int kJobSize = 1 << 20;
+// jobs' worth of buffers (the CLI with two workers: 56 MiB by default, 19 MiB with `-B2M`, 12 MiB
+// with `-B1M`). 1.5 MiB keeps a 512 MiB CSV package under its 40 MiB budget with the bytes held
+// for the manifest (bench/world.sh --csv: 38 MiB); 1 MiB jobs made it 6% slower end to end
+// (3.26-3.36 s against 3.08-3.16 s), 2 MiB jobs with 6 MiB held 43 MiB.
+constexpr int kJobSize = 3 << 19;
 
 Status zstd_error(const char* what, size_t code) {
   return Status::Error(std::string("zstd ") + what + ": " + ZSTD_getErrorName(code));
