@@ -7,6 +7,7 @@
 //   world_bench --flisd PATH --delayproxy PATH [--small] [--big] [--csv]
 //               [--municipalities 98] [--days 31] [--csv-kib 16] [--workers 2] [--max-sessions 4]
 //               [--delay-ms 5] [--big-mib 256] [--csv-mib 512] [--no-delayed]
+//               [--wrap 'perf stat -d'] [--keep-logs]
 //
 //  --small  98 municipalities x 31 days of daily orders, one 16 KiB CSV each (3,038 packages):
 //           flisd --once to sshd, against `sftp -b` putting the 6,076 built files (packages and
@@ -18,6 +19,9 @@
 //           against `sftp put` (and `put -f`, which fsyncs as flisd does) of the built package.
 //  --csv    one package of --csv-mib CSV to loopback sshd, end to end, against `zstd -3 -T2`
 //           alone on the same bytes; flisd's peak RSS.
+//
+//  --wrap   runs each flisd under a command (perf stat, perf record -g ...); its output goes to
+//           the world's flisd.log, which --keep-logs keeps (the work folder is left in /tmp).
 //
 // Each flisd and sftp runs in a child process (its peak RSS is its own); times are wall clock.
 #include <fcntl.h>
@@ -34,6 +38,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +58,8 @@ struct Options {
   bool small = false, big = false, csv = false, delayed = true;
   int municipalities = 98, days = 31, csv_kib = 16, workers = 2, max_sessions = 4, delay_ms = 5;
   int big_mib = 256, csv_mib = 512;
+  std::vector<std::string> wrap;  // a command each flisd runs under, split at spaces
+  bool keep_logs = false;
 };
 
 struct Measurement {
@@ -159,8 +166,12 @@ struct World {
   void fresh_state() const {
     for (const char* f : {"state.db", "state.db-wal", "state.db-shm"}) fs::remove(dir / f);
   }
-  Measurement once(const fs::path& flisd, const std::string& now) const {
-    return run_child({flisd.string(), "--once", "--config", (dir / "etc").string(), "--now", now}, dir / "flisd.log");
+  Measurement once(const Options& o, const std::string& now) const {
+    std::vector<std::string> argv = o.wrap;
+    for (std::string a : {o.flisd.string(), std::string("--once"), std::string("--config"), (dir / "etc").string(),
+                          std::string("--now"), now})
+      argv.push_back(a);
+    return run_child(argv, dir / "flisd.log");
   }
 };
 
@@ -281,7 +292,7 @@ void small_world(const Options& o, flis::test::SshdFixture& sshd, int proxy_port
   {
     world.settings_directory(work / "outbox", o.workers);
     world.fresh_state();
-    Measurement d = world.once(o.flisd, kNow);
+    Measurement d = world.once(o, kNow);
     std::printf("%-9s %-34s %9.2f %10.1f %14s%s\n", "local", "flisd --once to a directory", d.seconds,
                 packages / d.seconds, "-", d.ok ? "" : "  (FAILED: see flisd.log)");
     clear(work / "outbox");
@@ -297,7 +308,7 @@ void small_world(const Options& o, flis::test::SshdFixture& sshd, int proxy_port
     world.fresh_state();
     clear(remote);
     int logins = sshd.logins();
-    Measurement f = world.once(o.flisd, kNow);
+    Measurement f = world.once(o, kNow);
     int sessions = sshd.logins() - logins;
     std::vector<fs::path> built = files_under(remote);
     std::printf("%-9s %-34s %9.2f %10.1f %14.4f%s\n", label, "flisd --once end to end", f.seconds,
@@ -344,7 +355,7 @@ Measurement one_big_package(const Options& o, const World& world, const flis::te
   world.settings(t, 1, 1, threads);
   world.fresh_state();
   clear(remote);
-  Measurement m = world.once(o.flisd, kNow);
+  Measurement m = world.once(o, kNow);
   for (const auto& f : files_under(remote))
     if (f.extension() == ".zst") *built = remote / f;
   return m;
@@ -425,7 +436,8 @@ int run(const Options& o) {
   if (o.csv) csv_package(o, sshd, work);
   kill(proxy, SIGKILL);
   waitpid(proxy, nullptr, 0);
-  clear(work);
+  if (o.keep_logs) std::printf("kept %s (flisd.log of each world in it)\n", work.c_str());
+  else clear(work);
   return 0;
 }
 
@@ -450,6 +462,10 @@ int main(int argc, char** argv) {
     else if (a == "--delay-ms") o.delay_ms = std::stoi(value());
     else if (a == "--big-mib") o.big_mib = std::stoi(value());
     else if (a == "--csv-mib") o.csv_mib = std::stoi(value());
+    else if (a == "--wrap") {
+      std::istringstream words(value());
+      for (std::string w; words >> w;) o.wrap.push_back(w);
+    } else if (a == "--keep-logs") o.keep_logs = true;
     else {
       std::fprintf(stderr, "world_bench: unknown option %s (see bench/world_bench.cpp)\n", a.c_str());
       return 2;

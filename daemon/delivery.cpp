@@ -152,11 +152,14 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
     return Status::Error("package build cancelled: flisd is stopping; the run stays queued");
   }
   auto packed = build_package(spec, **upload, cancel);
-  packing_gate().leave();  // every byte is with the upload: the server's part needs no packing place
   if (!packed) {
+    // Removed before the next package may start: a package that filled the server's disk gives
+    // its room back to the ones after it.
     (*upload)->abort();
+    packing_gate().leave();
     return packed.status();
   }
+  packing_gate().leave();  // every byte is with the upload: the server's part needs no packing place
   // Recorded before the commit, so a crash inside it can be finished by recover() (exactly once).
   if (Status s = store.set_packed(run.id, int64_t(packed->bytes), (*upload)->remote_path(), packed->sha256); !s) {
     (*upload)->abort();

@@ -1,8 +1,10 @@
 // SPDX-FileCopyrightText: 2026 The flisd authors
 // SPDX-License-Identifier: MPL-2.0
-// The packer: one pass from warehouse files through a POSIX/pax tar into zstd streaming compression
-// and on to an Upload. manifest.json is the first member; it carries each file's
-// size and SHA-256, so files are hashed in a first read. Memory stays flat whatever the size.
+// The packer: warehouse files through a POSIX/pax tar into zstd streaming compression and on to an
+// Upload. manifest.json is the first member; it carries each file's size and SHA-256, so files are
+// hashed in a read of their own, which runs beside the archive's: the files are compressed while
+// they are hashed, and the manifest's frame is put in front when the hashes are known
+// (jobs/package_stream.h). Memory stays flat whatever the size.
 #pragma once
 
 #include <atomic>
@@ -33,9 +35,12 @@ struct PackageSpec {
   // Test seam: called after the warehouse files are listed and before the first is read, so a test
   // can swap a folder at exactly that moment. Unset in production.
   std::function<void()> after_listing;
-  // Test seam: called after every file is hashed and before the archive starts, so a test can
-  // change a warehouse file between the two reads without racing. Unset in production.
+  // Test seams: after_hashing is called on the hashing side once every file is hashed, before
+  // the manifest is made; before_packing on the archive's side before its first warehouse file is
+  // opened. A test that waits in before_packing for after_hashing changes a file between the two
+  // reads without racing. Unset in production.
   std::function<void()> after_hashing;
+  std::function<void()> before_packing;
 };
 
 struct PackResult {

@@ -122,9 +122,10 @@ constexpr const char* kHostKeys =
 constexpr const char* kMacs =
     "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512";
 // AES-GCM is 1.5-2x faster than chacha20-poly1305 where the CPU has AES instructions, and much
-// slower where it has not.
+// slower where it has not. aes128-gcm first: 10 rounds instead of 14, on both ends (the server's
+// decryption shares the machine's cores with its own work), and still a 128-bit security level.
 constexpr const char* kCiphersAesNi =
-    "aes256-gcm@openssh.com,aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-ctr,aes192-ctr,"
+    "aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-ctr,aes192-ctr,"
     "aes128-ctr";
 constexpr const char* kCiphersSoftware =
     "chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes192-ctr,"

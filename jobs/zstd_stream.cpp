@@ -10,11 +10,12 @@
 namespace flis {
 namespace {
 
-constexpr size_t kOutputChunk = 1 << 20;  // what the Upload receives per write(), but the last
 // Input per worker job. zstd's default at level 3 is 8 MiB, and each worker holds about three
-// jobs' worth of buffers: 2 MiB cuts the memory to a third (about 19 MiB instead of 56 MiB with
-// two workers, measured with `zstd -B`) for about 0.6% more output on CSV, at the same speed.
-constexpr int kJobSize = 2 << 20;
+// jobs' worth of buffers (the CLI with two workers: 56 MiB by default, 19 MiB with `-B2M`, 12 MiB
+// with `-B1M`). 1.5 MiB keeps a 512 MiB CSV package under its 40 MiB budget with the bytes held
+// for the manifest (bench/world.sh --csv: 38 MiB); 1 MiB jobs made it 6% slower end to end
+// (3.26-3.36 s against 3.08-3.16 s), 2 MiB jobs with 6 MiB held 43 MiB.
+constexpr int kJobSize = 3 << 19;
 
 Status zstd_error(const char* what, size_t code) {
   return Status::Error(std::string("zstd ") + what + ": " + ZSTD_getErrorName(code));
@@ -27,10 +28,11 @@ int compression_threads(const Compression& c) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-Result<std::unique_ptr<ZstdWriter>> ZstdWriter::open(const Compression& c, Upload& out, uint64_t input_bytes) {
+Result<std::unique_ptr<ZstdWriter>> ZstdWriter::open(const Compression& c, Sink sink, uint64_t input_bytes,
+                                                     size_t chunk) {
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   if (cctx == nullptr) return Status::Error("zstd: cannot create a compression context (out of memory)");
-  std::unique_ptr<ZstdWriter> w(new ZstdWriter(cctx, out));
+  std::unique_ptr<ZstdWriter> w(new ZstdWriter(cctx, std::move(sink), std::max<size_t>(chunk, 4096)));
   size_t rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, c.level);
   if (ZSTD_isError(rc)) return zstd_error("compression level", rc);
   rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
@@ -43,15 +45,14 @@ Result<std::unique_ptr<ZstdWriter>> ZstdWriter::open(const Compression& c, Uploa
   return w;
 }
 
-ZstdWriter::ZstdWriter(ZSTD_CCtx_s* cctx, Upload& out) : cctx_(cctx), out_(out), buffer_(kOutputChunk) {}
+ZstdWriter::ZstdWriter(ZSTD_CCtx_s* cctx, Sink sink, size_t chunk)
+    : cctx_(cctx), sink_(std::move(sink)), chunk_(chunk), buffer_(new char[chunk]) {}
 
 ZstdWriter::~ZstdWriter() { ZSTD_freeCCtx(cctx_); }
 
 Status ZstdWriter::flush_output() {
   if (used_ == 0) return Status::OK();
-  sha_.update(buffer_.data(), used_);
-  bytes_out_ += used_;
-  Status s = out_.write(buffer_.data(), used_);
+  Status s = sink_(buffer_.get(), used_);
   used_ = 0;
   return s;
 }
@@ -59,11 +60,11 @@ Status ZstdWriter::flush_output() {
 Status ZstdWriter::write(const void* data, size_t size) {
   ZSTD_inBuffer in{data, size, 0};
   while (in.pos < in.size) {
-    ZSTD_outBuffer out{buffer_.data(), buffer_.size(), used_};
+    ZSTD_outBuffer out{buffer_.get(), chunk_, used_};
     size_t rc = ZSTD_compressStream2(cctx_, &out, &in, ZSTD_e_continue);
     used_ = out.pos;
     if (ZSTD_isError(rc)) return zstd_error("compression failed", rc);
-    if (used_ == buffer_.size())
+    if (used_ == chunk_)
       if (Status s = flush_output(); !s.ok()) return s;
   }
   return Status::OK();
@@ -72,16 +73,14 @@ Status ZstdWriter::write(const void* data, size_t size) {
 Status ZstdWriter::finish() {
   ZSTD_inBuffer in{nullptr, 0, 0};
   for (;;) {
-    ZSTD_outBuffer out{buffer_.data(), buffer_.size(), used_};
+    ZSTD_outBuffer out{buffer_.get(), chunk_, used_};
     size_t remaining = ZSTD_compressStream2(cctx_, &out, &in, ZSTD_e_end);
     used_ = out.pos;
     if (ZSTD_isError(remaining)) return zstd_error("compression failed", remaining);
-    if (remaining == 0 || used_ == buffer_.size())
+    if (remaining == 0 || used_ == chunk_)
       if (Status s = flush_output(); !s.ok()) return s;
     if (remaining == 0) break;
   }
-  if (Status s = out_.finish(); !s.ok()) return s;
-  sha256_hex_ = sha_.hex();
   return Status::OK();
 }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
+#include <future>
 #include <random>
 #include <map>
 #include <set>
@@ -51,9 +52,10 @@ struct Delivery {
 };
 
 // Builds the package of `order` for November 2026 into `out` through a DirectoryTarget, committing
-// on success and aborting on failure, as the runner does.
+// on success and aborting on failure, as the runner does. `between`, when given, runs after every
+// file is hashed and before the archive reads its first file (the archive waits for it).
 Delivery deliver(const fs::path& warehouse, const flis::Order& order, std::vector<flis::Partition> partitions,
-                 const fs::path& out, std::function<void()> after_hashing = {},
+                 const fs::path& out, std::function<void()> between = {},
                  const std::atomic<bool>* cancel = nullptr, flis::Compression compression = {}) {
   flis::PackageSpec spec;
   spec.order = &order;
@@ -62,7 +64,17 @@ Delivery deliver(const fs::path& warehouse, const flis::Order& order, std::vecto
   spec.warehouse = warehouse;
   spec.compression = compression;
   spec.created = date::sys_days{2026_y / date::December / 4} + std::chrono::hours(5);
-  spec.after_hashing = std::move(after_hashing);
+  std::promise<void> hashed;
+  std::future<void> hashed_future = hashed.get_future();
+  if (between) {
+    spec.after_hashing = [&] {
+      between();
+      hashed.set_value();
+    };
+    spec.before_packing = [&] {
+      BOOST_REQUIRE(hashed_future.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    };
+  }
   flis::DirectoryTarget target;
   std::string name = flis::package_name(order.id, spec.period.name());
   Delivery d;
@@ -239,6 +251,51 @@ BOOST_AUTO_TEST_CASE(the_tar_writer_refuses_more_or_fewer_bytes_than_announced) 
   BOOST_TEST(!(*tar)->write("abcd", 4).ok());
   BOOST_REQUIRE((*tar)->write("ab", 2).ok());
   BOOST_TEST((*tar)->finish_entry().message().find("1 bytes short") != std::string::npos);
+}
+
+// The files are compressed while they are hashed, so a package is two zstd frames: the manifest's,
+// then the files'. Every reader of RFC 8878 streams takes them as one.
+BOOST_AUTO_TEST_CASE(a_package_is_two_zstd_frames_that_tar_zstd_reads_as_one_archive) {
+  TempDir wh, out, scratch;
+  sample_warehouse(wh.path());
+  std::string rows;
+  for (size_t i = 0; rows.size() < (size_t(24) << 20); ++i) rows += std::to_string(i * 7919 % 1000003) + ";række\n";
+  write_file(wh / "DSA/LOEN_ANSAT/2026-11/101/rows.csv", rows);
+  auto d = deliver(wh.path(), monthly_order(), kParts, out.path(), {}, nullptr, flis::Compression{3, 2});
+  BOOST_REQUIRE_MESSAGE(d.result.ok(), d.result.message());
+  auto listed = flis::test::run("zstd -lv " + flis::test::quote(d.package.string()));
+  BOOST_TEST(listed.out.find("# Zstandard Frames: 2") != std::string::npos, listed.out);
+  auto members = flis::test::run("tar --zstd -tf " + flis::test::quote(d.package.string()));
+  BOOST_REQUIRE_EQUAL(members.status, 0);
+  BOOST_TEST(members.out.rfind("manifest.json\n", 0) == 0, members.out);
+  auto x = flis::test::run("cd " + flis::test::quote(scratch.path().string()) + " && tar --zstd -xf " +
+                           flis::test::quote(d.package.string()));
+  BOOST_REQUIRE_EQUAL(x.status, 0);
+  BOOST_TEST((read_file(scratch / "DSA/LOEN_ANSAT/2026-11/rows.csv") == rows));
+  auto manifest = nlohmann::json::parse(read_file(scratch / "manifest.json"));
+  BOOST_TEST(manifest["files"].size() == 4u);
+}
+
+// A file gone after listing fails the build while the archive's compressed bytes are still held
+// for the manifest: nothing reaches the target.
+BOOST_AUTO_TEST_CASE(a_failure_while_compression_runs_ahead_of_hashing_leaves_no_package) {
+  TempDir wh;
+  write_file(wh / "DSA/CPR_PERSON/2026-11/101/a.csv", flis::test::random_bytes(3 << 20, 5));
+  fs::path victim = wh / "DSA/CPR_PERSON/2026-11/101/b.csv";
+  write_file(victim, "b\n");
+  flis::Order order = monthly_order();
+  flis::PackageSpec spec;
+  spec.order = &order;
+  spec.period = flis::month_period(2026_y / date::November);
+  spec.partitions = {part("CPR_PERSON", "2026-11")};
+  spec.warehouse = wh.path();
+  spec.compression = flis::Compression{3, 2};
+  spec.after_listing = [&] { fs::remove(victim); };
+  MemoryUpload up;
+  auto r = flis::build_package(spec, up);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.message().find(victim.string()) != std::string::npos, r.message());
+  BOOST_TEST(up.bytes.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_file_that_grows_between_hashing_and_packing_fails_naming_it) {
