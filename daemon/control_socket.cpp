@@ -354,12 +354,14 @@ Result<ControlReply> control_call(const std::filesystem::path& path, const Contr
     return Status::Error("cannot connect to flisd at " + path.string() + ": " + errno_text(err));
   }
   set_timeouts(fd, kClientTimeoutSec);
-  if (!write_all(fd, encode(request) + "\n"))
-    return Status::Error("cannot send to flisd at " + path.string() + ": " + errno_text(errno));
+  // A flisd with too many connections answers at once and closes, perhaps before the request
+  // is sent: its answer is still waiting to be read, and says more than the failed send.
+  const bool sent = write_all(fd, encode(request) + "\n");
+  const int send_error = errno;
   std::string line;
-  if (!read_line(fd, line))
-    return Status::Error("flisd at " + path.string() + " closed the connection without an answer");
-  return decode_reply(line);
+  if (read_line(fd, line)) return decode_reply(line);
+  if (!sent) return Status::Error("cannot send to flisd at " + path.string() + ": " + errno_text(send_error));
+  return Status::Error("flisd at " + path.string() + " closed the connection without an answer");
 }
 
 }  // namespace flis

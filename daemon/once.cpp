@@ -7,7 +7,15 @@
 // pack at once and as many more finish their uploads, as in the daemon, in the Runner's priority
 // order and never two of one order at once; once a run of an order fails, that order's later
 // periods wait for the next invocation, so a subscription's periods are still delivered in order.
+//
+// It attaches as a node like the daemon (--node, default the host name) and holds a lease while it
+// works, so a daemon beside it (or on another host, on a shared PostgreSQL state) never takes its
+// runs over as orphans, and it never "recovers" a live daemon's runs: the same name as a live flisd
+// is refused.
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -16,11 +24,13 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/loader.h"
 #include "config/period.h"
 #include "daemon/delivery.h"
+#include "daemon/event_loop.h"
 #include "daemon/log.h"
 #include "daemon/options.h"
 #include "daemon/progress.h"
@@ -137,6 +147,64 @@ void run_queued(Runner& runner, StateStore& store, Tally& tally, Progress& progr
   }
 }
 
+// Renews the node's lease every third of it from a thread of its own (the loop above blocks on
+// its workers). When the lease is lost, or cannot be renewed for two thirds of it, --once stops:
+// no new runs, uploads cancelled (g_stop is their cancel flag) before another node may take them
+// over, and the runner writes nothing more about them.
+class LeaseKeeper {
+ public:
+  LeaseKeeper(StateStore& store, Runner& runner, std::chrono::seconds lease)
+      : store_(store), runner_(runner), lease_(lease), thread_([this] { run(); }) {}
+  ~LeaseKeeper() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  // Why the lease was given up; empty while it holds.
+  std::string lost() {
+    std::lock_guard lock(mu_);
+    return lost_;
+  }
+
+ private:
+  void run() {
+    auto renewed = std::chrono::steady_clock::now();
+    std::unique_lock lock(mu_);
+    bool warned = false;
+    while (!changed_.wait_for(lock, lease_ / 3, [this] { return stop_; })) {
+      lock.unlock();
+      const auto asked = std::chrono::steady_clock::now();
+      Status st = store_.renew_lease();
+      lock.lock();
+      if (st) {
+        renewed = asked;
+        continue;
+      }
+      if (!is_lease_lost(st) && asked - renewed <= lease_ * 2 / 3) {
+        if (!warned) std::fprintf(stderr, "flisd: cannot renew the node's lease (trying again): %s\n", st.message().c_str());
+        warned = true;
+        continue;
+      }
+      lost_ = st.message();
+      runner_.set_fenced(true);
+      g_stop.store(true);
+      return;
+    }
+  }
+
+  StateStore& store_;
+  Runner& runner_;
+  const std::chrono::seconds lease_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool stop_ = false;
+  std::string lost_;
+  std::thread thread_;  // last: started once the members above exist
+};
+
 std::string summary(const Runner& runner, const Tally& tally) {
   RunCounts c = runner.counts();
   int64_t waiting = c.by_status[size_t(RunStatus::waiting)], queued = c.by_status[size_t(RunStatus::queued)],
@@ -187,20 +255,43 @@ int flisd_once(const DaemonOptions& options) {
     return 1;
   }
 
+  const std::string node = options.node.empty() ? host_name() : options.node;
+  const auto lease_length = std::chrono::seconds(options.lease_seconds);
+  if (auto lease = (*store)->attach_node(node, lease_length, host_name(), int(getpid())); !lease) {
+    std::fprintf(stderr, "flisd --once: %s\n", lease.message().c_str());
+    return 1;
+  }
+
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   Runner runner(**store, clock);
   runner.set_config(loaded.config);
-  if (Status s = runner.recover(&g_stop); !s) {
-    std::fprintf(stderr, "flisd: recovering runs left running: %s\n", s.message().c_str());
+  Tally tally;
+  std::string lost;
+  {
+    LeaseKeeper keeper(**store, runner, lease_length);
+    // With a lease, recovery takes over only the runs no live node holds (this node's earlier,
+    // dead incarnations and nodes whose lease ended), checking each on its target.
+    if (Status s = runner.recover(&g_stop); !s) {
+      std::fprintf(stderr, "flisd: recovering runs left running: %s\n", s.message().c_str());
+      (void)(*store)->release_lease();
+      return 1;
+    }
+    Progress progress(Progress::wanted());
+    run_queued(runner, **store, tally, progress);
+    progress.done();
+    lost = keeper.lost();
+  }
+  std::fprintf(stderr, "%s\n", summary(runner, tally).c_str());
+  if (!lost.empty()) {
+    std::fprintf(stderr, "flisd --once: node %s gave up its lease (%s); its unfinished runs are taken over by "
+                 "another node or the next start\n", node.c_str(), lost.c_str());
     return 1;
   }
-
-  Tally tally;
-  Progress progress(Progress::wanted());
-  run_queued(runner, **store, tally, progress);
-  progress.done();
-  std::fprintf(stderr, "%s\n", summary(runner, tally).c_str());
+  // Runs still running (a stop, a state that could not be written) become orphans at once, for
+  // the next start or another node to check on their target.
+  if (Status s = (*store)->release_lease(); !s)
+    std::fprintf(stderr, "flisd: releasing the node's lease: %s\n", s.message().c_str());
   if (g_stop.load()) return 1;
   return tally.failed == 0 ? 0 : 1;
 }

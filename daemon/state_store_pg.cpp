@@ -334,10 +334,13 @@ static_assert(kPgSchemaVersion == 3, "both engines keep the same schema version"
 
 Result<std::unique_ptr<StateDb>> open_pg_db(const std::string& uri, bool readonly) {
   const std::string shown = redacted(uri);
-  // Before dbname, so the URI may say otherwise; after it, what flisd insists on.
+  // Before dbname, so the URI may say otherwise; after it, what flisd insists on. Over TCP a
+  // database that stops answering (a cut link, a paused host) must fail a call within seconds, not
+  // block the daemon's loop past its lease: unacknowledged data fails after tcp_user_timeout (ms),
+  // a silent wait for an answer after keepalives_idle + keepalives_count x keepalives_interval.
   std::vector<const char*> keys{"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
-                                "fallback_application_name", "dbname"};
-  std::vector<const char*> values{"10", "10", "5", "3", "flisd", uri.c_str()};
+                                "tcp_user_timeout", "fallback_application_name", "dbname"};
+  std::vector<const char*> values{"10", "5", "2", "3", "10000", "flisd", uri.c_str()};
   if (readonly) {
     keys.push_back("options");
     values.push_back("-c default_transaction_read_only=on");

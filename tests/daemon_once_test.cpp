@@ -4,6 +4,8 @@
 // packages at once, never more, yet a subscription's periods still go one after another, oldest
 // first.
 #define BOOST_TEST_MODULE daemon_once
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -11,7 +13,12 @@
 #include <mutex>
 #include <set>
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include "daemon/delivery.h"
+#include "daemon/event_loop.h"
 #include "daemon/log.h"
 #include "daemon/options.h"
 #include "tests/support/fault_runs.h"
@@ -106,4 +113,94 @@ BOOST_AUTO_TEST_CASE(once_delivers_workers_runs_at_once_and_each_orders_periods_
     BOOST_TEST(o.problems.empty(), m << ": " << join(o.problems));
   }
   for (const flis::Run& r : runs_of(tree)) BOOST_TEST(r.status == flis::RunStatus::delivered, r.order << " " << r.period.name());
+}
+
+// flisd --once holds a node lease like the daemon: beside a live flisd it never "recovers" that
+// flisd's running runs (removing its temporary file, delivering the package a second time), and it
+// refuses that flisd's node name. The live flisd here is this test process, attached as "alpha".
+namespace {
+
+struct Held {
+  int64_t run = 0;
+  fs::path temporary;  // alpha's upload in progress
+};
+
+// Order K101's run of 2026-11-01 running on node "alpha", with alpha's temporary file in the outbox.
+Held run_held_by_alpha(const FlisdTree& tree, flis::StateStore& store) {
+  auto lease = store.attach_node("alpha", std::chrono::seconds(300), flis::host_name(), int(getpid()));
+  BOOST_TEST_REQUIRE(lease.ok(), lease.message());
+  flis::Run proto;
+  proto.order = order_of(101);
+  proto.municipality = 101;
+  proto.period = kDays.front();
+  proto.created = flis::system_now();
+  auto run = store.ensure(proto);
+  BOOST_TEST_REQUIRE(run.ok(), run.message());
+  BOOST_TEST_REQUIRE(store.set_running(run->id, flis::system_now()).ok());
+  Held held{run->id, tree.outbox(101) / ("." + order_of(101) + "_" + kDays.front() + ".tar.zst.alpha-1.part")};
+  fs::create_directories(held.temporary.parent_path());
+  std::ofstream(held.temporary) << "half a package";
+  return held;
+}
+
+void two_orders(FlisdTree& tree) {
+  for (int m : {101, 147}) {
+    tree.daily_order(order_of(m), m, kDays.front(), kDays.front());
+    tree.land(kDays.front(), m, "person.csv", "cpr;navn\n" + std::to_string(m) + ";x\n");
+  }
+}
+
+int once_as(const FlisdTree& tree, const std::string& node, std::string* log) {
+  std::vector<std::string> args = tree.once_args("2026-11-05 12:00");
+  args.insert(args.end(), {"--node", node});
+  Child c(args, tree.root() / ("once-" + node + ".log"));
+  int code = c.wait();
+  *log = c.log();
+  return code;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(once_refuses_the_node_name_of_a_live_flisd) {
+  FlisdTree tree;
+  two_orders(tree);
+  fs::create_directories(tree.state_dir());
+  auto store = flis::StateStore::open(tree.state().string());
+  BOOST_TEST_REQUIRE(store.ok(), store.message());
+  Held held = run_held_by_alpha(tree, **store);
+
+  std::string log;
+  BOOST_TEST(once_as(tree, "alpha", &log) == 1, log);
+  BOOST_TEST(has(log, "node alpha is held by process " + std::to_string(getpid())), log);
+  BOOST_TEST(has(log, "--node"), log);
+  BOOST_TEST(check_outbox(tree.outbox(147)).packages.empty(), "nothing is delivered under a name held by another");
+  BOOST_TEST(fs::exists(held.temporary));
+}
+
+BOOST_AUTO_TEST_CASE(once_beside_a_live_flisd_leaves_its_running_runs_alone_until_its_lease_ends) {
+  FlisdTree tree;
+  two_orders(tree);
+  fs::create_directories(tree.state_dir());
+  auto store = flis::StateStore::open(tree.state().string());
+  BOOST_TEST_REQUIRE(store.ok(), store.message());
+  Held held = run_held_by_alpha(tree, **store);
+
+  std::string log;
+  BOOST_TEST(once_as(tree, "beta", &log) == 0, log);
+  BOOST_TEST(check_outbox(tree.outbox(147)).checksummed.size() == 1u, log);
+  auto alpha_run = (*store)->get(held.run);
+  BOOST_TEST_REQUIRE((alpha_run.ok() && alpha_run->has_value()));
+  BOOST_TEST((**alpha_run).status == flis::RunStatus::running, "alpha's run was taken from a live node: " << log);
+  BOOST_TEST((**alpha_run).node == "alpha");
+  BOOST_TEST(fs::exists(held.temporary), "alpha's upload in progress was removed");
+  BOOST_TEST(check_outbox(tree.outbox(101)).packages.empty());
+
+  // alpha stops (its lease ends now): the next --once takes the run over, checks the target and
+  // delivers it once, with alpha's temporary file gone.
+  BOOST_TEST_REQUIRE((*store)->release_lease().ok());
+  BOOST_TEST(once_as(tree, "beta", &log) == 0, log);
+  Outbox o = check_outbox(tree.outbox(101));
+  BOOST_TEST(o.checksummed.size() == 1u, log);
+  BOOST_TEST(o.temporaries.empty(), join(o.temporaries));
+  BOOST_TEST(o.problems.empty(), join(o.problems));
 }
