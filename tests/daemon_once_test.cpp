@@ -11,11 +11,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <set>
-
-#include <unistd.h>
-
 #include <fstream>
+#include <set>
 
 #include "daemon/delivery.h"
 #include "daemon/event_loop.h"
@@ -132,7 +129,7 @@ Held run_held_by_alpha(const FlisdTree& tree, flis::StateStore& store) {
   flis::Run proto;
   proto.order = order_of(101);
   proto.municipality = 101;
-  proto.period = kDays.front();
+  proto.period = *flis::Period::parse(kDays.front());
   proto.created = flis::system_now();
   auto run = store.ensure(proto);
   BOOST_TEST_REQUIRE(run.ok(), run.message());
