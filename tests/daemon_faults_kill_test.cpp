@@ -124,8 +124,7 @@ void run_trials(FlisdTree& tree, const fs::path& folder, const std::string& targ
       Child flisd(tree.once_args(kNow), tree.root() / "killed.log");
       bool hit = true;
       if (trial.kind == "mid-upload") {
-        fs::path temp = folder / ("." + package_of(day) + ".part");
-        hit = wait_until(flisd, [&] { return size_of(temp) >= uint64_t(double(kDataSize) * share); });
+        hit = wait_until(flisd, [&] { return upload_size(folder, package_of(day)) >= uint64_t(double(kDataSize) * share); });
       } else if (trial.kind == "after-rename") {
         hit = wait_until(flisd, [&] { return file_exists(folder / package_of(day)); });
       } else {

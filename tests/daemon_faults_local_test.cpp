@@ -45,12 +45,12 @@ struct PausedRun {
   }
   // Runs flisd, pauses it inside a.bin, calls change(), lets it go on; its exit code and log.
   int run(const std::function<void()>& change, std::string& log) {
-    fs::path temp = tree.outbox(101) / ".K101-WH_2026-11-01.tar.zst.part";
+    auto temp_size = [&] { return upload_size(tree.outbox(101), "K101-WH_2026-11-01.tar.zst"); };
     Child flisd(tree.once_args(kNow), tree.root() / "paused.log");
-    bool inside = wait_until(flisd, [&] { return size_of(temp) >= (1u << 20); });
+    bool inside = wait_until(flisd, [&] { return temp_size() >= (1u << 20); });
     flisd.stop();
     BOOST_TEST_REQUIRE(inside, "flisd never got to packing:\n" << flisd.log());
-    BOOST_TEST_REQUIRE(size_of(temp) < (19u << 20), "paused too late to be inside a.bin");
+    BOOST_TEST_REQUIRE(temp_size() < (19u << 20), "paused too late to be inside a.bin");
     change();
     flisd.resume();
     int code = flisd.wait();
@@ -195,12 +195,12 @@ BOOST_AUTO_TEST_CASE(a_state_disk_that_fills_during_an_upload_loses_nothing_and_
   tree.daily_order("K101-DB", 101, "2026-11-01", "2026-11-02");
   tree.land_random("2026-11-01", 101, "data.bin", 16u << 20, 3);
   tree.land_random("2026-11-02", 101, "data.bin", 16u << 20, 4);
-  fs::path temp = tree.outbox(101) / ".K101-DB_2026-11-01.tar.zst.part";
+  auto temp_size = [&] { return upload_size(tree.outbox(101), "K101-DB_2026-11-01.tar.zst"); };
   std::string log;
   int code;
   {
     Child flisd(tree.once_args("2026-11-05 12:00"), tree.root() / "full.log");
-    BOOST_TEST_REQUIRE(wait_until(flisd, [&] { return size_of(temp) >= (1u << 20); }), flisd.log());
+    BOOST_TEST_REQUIRE(wait_until(flisd, [&] { return temp_size() >= (1u << 20); }), flisd.log());
     flisd.stop();
     disk.fill();
     flisd.resume();

@@ -44,7 +44,9 @@ Seen look(const FlisdTree& tree) {
     for (const auto& e : fs::directory_iterator(tree.outbox(m))) {
       std::string name = e.path().filename().string();
       if (name.ends_with(".tar.zst")) s.packages.insert(name);
-      if (name.front() == '.' && name.ends_with(".tar.zst.part")) s.uploading.insert(name.substr(1, name.size() - 6));
+      // ".<package>.<node>-<attempt>.part": the package's name is what comes before its tag.
+      if (auto end = name.find(".tar.zst."); name.front() == '.' && end != std::string::npos && name.ends_with(".part"))
+        s.uploading.insert(name.substr(1, end - 1 + 8));
     }
   }
   return s;
@@ -89,6 +91,9 @@ BOOST_AUTO_TEST_CASE(once_delivers_workers_runs_at_once_and_each_orders_periods_
   BOOST_TEST(code == 0);
   BOOST_TEST(most_inside == 2, "packages being built at once: " << most_inside << " (workers: 2)");
   BOOST_TEST(seen.size() == kMunicipalities.size() * kDays.size());
+  size_t uploads_seen = 0;
+  for (const Seen& s : seen) uploads_seen += s.uploading.size();
+  BOOST_TEST(uploads_seen > 0u, "no upload in progress was ever seen: the check below would prove nothing");
   for (const Seen& s : seen) {
     // Of one order, only the oldest period not yet delivered may be uploading.
     for (const std::string& up : s.uploading) {

@@ -402,6 +402,17 @@ inline uint64_t size_of(const fs::path& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
 }
+// The size of `package`'s upload in progress in `folder`: its temporary file, named
+// ".<package>.part" or, when flisd runs as a node (always, since --once attaches as one),
+// ".<package>.<node>-<attempt>.part". 0 while there is none.
+inline uint64_t upload_size(const fs::path& folder, const std::string& package) {
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.starts_with("." + package + ".") && name.ends_with(".part")) return size_of(it->path());
+  }
+  return 0;
+}
 inline bool file_exists(const fs::path& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0;
