@@ -161,16 +161,24 @@ int once_as(const FlisdTree& tree, const std::string& node, std::string* log) {
   return code;
 }
 
+// Two orders due, and this test process attached as the live node "alpha" running K101's run.
+struct BesideAlpha {
+  FlisdTree tree;
+  std::unique_ptr<flis::StateStore> store;
+  Held held;
+  BesideAlpha() {
+    two_orders(tree);
+    fs::create_directories(tree.state_dir());
+    auto opened = flis::StateStore::open(tree.state().string());
+    BOOST_TEST_REQUIRE(opened.ok(), opened.message());
+    store = std::move(*opened);
+    held = run_held_by_alpha(tree, *store);
+  }
+};
+
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(once_refuses_the_node_name_of_a_live_flisd) {
-  FlisdTree tree;
-  two_orders(tree);
-  fs::create_directories(tree.state_dir());
-  auto store = flis::StateStore::open(tree.state().string());
-  BOOST_TEST_REQUIRE(store.ok(), store.message());
-  Held held = run_held_by_alpha(tree, **store);
-
+BOOST_FIXTURE_TEST_CASE(once_refuses_the_node_name_of_a_live_flisd, BesideAlpha) {
   std::string log;
   BOOST_TEST(once_as(tree, "alpha", &log) == 1, log);
   BOOST_TEST(has(log, "node alpha is held by process " + std::to_string(getpid())), log);
@@ -179,18 +187,11 @@ BOOST_AUTO_TEST_CASE(once_refuses_the_node_name_of_a_live_flisd) {
   BOOST_TEST(fs::exists(held.temporary));
 }
 
-BOOST_AUTO_TEST_CASE(once_beside_a_live_flisd_leaves_its_running_runs_alone_until_its_lease_ends) {
-  FlisdTree tree;
-  two_orders(tree);
-  fs::create_directories(tree.state_dir());
-  auto store = flis::StateStore::open(tree.state().string());
-  BOOST_TEST_REQUIRE(store.ok(), store.message());
-  Held held = run_held_by_alpha(tree, **store);
-
+BOOST_FIXTURE_TEST_CASE(once_beside_a_live_flisd_leaves_its_running_runs_alone_until_its_lease_ends, BesideAlpha) {
   std::string log;
   BOOST_TEST(once_as(tree, "beta", &log) == 0, log);
   BOOST_TEST(check_outbox(tree.outbox(147)).checksummed.size() == 1u, log);
-  auto alpha_run = (*store)->get(held.run);
+  auto alpha_run = store->get(held.run);
   BOOST_TEST_REQUIRE((alpha_run.ok() && alpha_run->has_value()));
   BOOST_TEST((**alpha_run).status == flis::RunStatus::running, "alpha's run was taken from a live node: " << log);
   BOOST_TEST((**alpha_run).node == "alpha");
@@ -199,7 +200,7 @@ BOOST_AUTO_TEST_CASE(once_beside_a_live_flisd_leaves_its_running_runs_alone_unti
 
   // alpha stops (its lease ends now): the next --once takes the run over, checks the target and
   // delivers it once, with alpha's temporary file gone.
-  BOOST_TEST_REQUIRE((*store)->release_lease().ok());
+  BOOST_TEST_REQUIRE(store->release_lease().ok());
   BOOST_TEST(once_as(tree, "beta", &log) == 0, log);
   Outbox o = check_outbox(tree.outbox(101));
   BOOST_TEST(o.checksummed.size() == 1u, log);
