@@ -279,17 +279,14 @@ Result<PackResult> build_package(const PackageSpec& spec, Upload& upload, const 
   for (const auto& f : files) input += f.size + 1024;
   PackageStream out(upload, kHold);
   std::vector<Read> packed(files.size());
-  std::vector<bool> checked(files.size(), false);
+  size_t checked = 0;  // files before this one had both their reads compared (packed in order)
   PackResult result;
   Status s;
   {
     HashPass hashes(files, compression_threads(spec.compression), cancel, spec.after_hashing);
     auto check_packed = [&]() -> Status {
-      for (size_t i = 0; i < files.size(); ++i) {
-        if (checked[i] || !packed[i].done) continue;
-        if (Status c = check_reads(files[i], hashes.read(i), packed[i]); !c.ok()) return c;
-        checked[i] = true;
-      }
+      for (; checked < files.size() && packed[checked].done; ++checked)
+        if (Status c = check_reads(files[checked], hashes.read(checked), packed[checked]); !c.ok()) return c;
       return Status::OK();
     };
     // Once every file is hashed: the manifest's frame in front of what was held.
