@@ -364,13 +364,17 @@ bool SshSession::input_pending() const {
   return ::poll(&p, 1, 0) > 0 && p.revents != 0;
 }
 
+// Ends the poll() of the thread watching the socket.
+void SshSession::wake_poller() {
+  if (wake_fd_ < 0) return;
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
 void SshSession::input_processed() {
   ++input_seen_;
   input_.notify_all();
-  if (polling_ && wake_fd_ >= 0) {
-    uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof one);
-  }
+  if (polling_) wake_poller();
 }
 
 void SshSession::wait_input(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds slice) {
@@ -403,10 +407,7 @@ void SshSession::fail(const std::string& why) {
     failed_ = true;
   }
   input_.notify_all();
-  if (wake_fd_ >= 0) {
-    uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof one);
-  }
+  wake_poller();
 }
 
 std::string SshSession::failure() const {

@@ -94,6 +94,7 @@ class SshSession {
 
  private:
   SshSession(ssh_session_struct* session, std::string where);
+  void wake_poller();
   ssh_session_struct* session_;
   std::string where_;
   mutable std::mutex io_;  // every libssh call on the session and its channels
