@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "jobs/sftp_client.h"
 #include "jobs/sftp_protocol.h"
 
 using namespace flis::sftp;
@@ -117,4 +118,17 @@ BOOST_AUTO_TEST_CASE(a_write_header_frames_the_data_that_follows) {
   packet += "abc";
   std::string expected = head(FXP_WRITE, 5) + str("h1") + u32(1) + u32(2) + str("abc");
   BOOST_TEST(packet == u32(static_cast<uint32_t>(expected.size())) + expected);
+}
+
+// The WRITE pipeline holds about one round trip at 200 MB/s: a short one keeps 256 KiB in flight
+// (a deeper queue on loopback only makes sshd buffer it, at a cost), a long one up to the maximum.
+BOOST_AUTO_TEST_CASE(the_write_pipeline_is_sized_to_the_round_trip) {
+  using us = std::chrono::microseconds;
+  BOOST_TEST(flis::write_pipeline_depth(us(0), 32768, 64) == 64u);       // nothing measured yet
+  BOOST_TEST(flis::write_pipeline_depth(us(150), 32768, 64) == 9u);      // loopback: 256 KiB
+  BOOST_TEST(flis::write_pipeline_depth(us(2000), 32768, 64) == 13u);    // 400 KB
+  BOOST_TEST(flis::write_pipeline_depth(us(10000), 32768, 64) == 62u);   // 2 MB
+  BOOST_TEST(flis::write_pipeline_depth(us(50000), 32768, 64) == 64u);   // never past the maximum
+  BOOST_TEST(flis::write_pipeline_depth(us(150), 4096, 64) == 64u);      // small writes: more of them
+  BOOST_TEST(flis::write_pipeline_depth(us(150), 32768, 4) == 4u);
 }
