@@ -118,6 +118,26 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
                           Instant created, const std::atomic<bool>* cancel, const std::string& attempt) {
   auto dest = destination_of(config, order, run, cancel);
   if (!dest) return dest.status();
+
+  PackageSpec spec;
+  spec.order = &order;
+  spec.period = run.period;
+  spec.partitions = partitions_for(config, order, run.period);
+  spec.warehouse = config.settings.warehouse;
+  spec.compression = config.settings.compression;
+  spec.created = created;
+  Status unready;
+  for (const auto& p : spec.partitions)
+    if (unready.ok() && !partition_processed(spec.warehouse, p))
+      unready = Status::Error("partition " + p.key() + " is not processed (no _PROCESSED in " +
+                              partition_path(spec.warehouse, p).string() + ")");
+  // The files are hashed while the target is reached: over a long round trip, connecting and
+  // looking for an earlier delivery take as long as hashing a few hundred MiB. Outside the
+  // packing gate, so at most runs_in_flight() runs hash at once. Its errors wait for the target's
+  // answer: a package already delivered is recorded even when its files are gone.
+  Result<std::unique_ptr<PackageSource>> source = unready;
+  if (unready.ok()) source = PackageSource::start(spec, cancel);
+
   // An earlier attempt that failed mid-upload may have left its own temporary file behind.
   if (run.attempts > 1)
     if (Status s = dest->target->remove_temporaries(dest->folder, dest->name); !s) return s;
@@ -131,27 +151,17 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
     upload = dest->target->begin(dest->folder, dest->name, attempt);
     if (!upload) return upload.status();
   }
+  if (!source) {
+    (*upload)->abort();
+    return source.status();
+  }
 
-  PackageSpec spec;
-  spec.order = &order;
-  spec.period = run.period;
-  spec.partitions = partitions_for(config, order, run.period);
-  spec.warehouse = config.settings.warehouse;
-  spec.compression = config.settings.compression;
-  spec.created = created;
-  for (const auto& p : spec.partitions)
-    if (!partition_processed(spec.warehouse, p)) {
-      (*upload)->abort();
-      return Status::Error("partition " + p.key() + " is not processed (no _PROCESSED in " +
-                           partition_path(spec.warehouse, p).string() + ")");
-    }
-
-  if (const auto& pause = delivery_pause()) spec.after_hashing = [&pause, cancel] { pause(cancel); };
   if (!packing_gate().enter(config.settings.workers, cancel)) {
     (*upload)->abort();
     return Status::Error("package build cancelled: flisd is stopping; the run stays queued");
   }
-  auto packed = build_package(spec, **upload, cancel);
+  if (const auto& pause = delivery_pause()) pause(cancel);
+  auto packed = build_package(**source, **upload);
   if (!packed) {
     // Removed before the next package may start: a package that filled the server's disk gives
     // its room back to the ones after it.

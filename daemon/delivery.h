@@ -30,8 +30,9 @@ struct Delivered {
   bool found = false;  // already on the target: an earlier attempt got as far as the final rename
 };
 
-// How many runs may be in flight at once: `workers` building packages (reading the warehouse,
-// hashing, compressing: deliver() lets no more than that many do so at a time) and as many more
+// How many runs may be in flight at once: `workers` building packages (reading the warehouse and
+// compressing: deliver() lets no more than that many do so at a time; each run hashes its files
+// before that, while its target is reached) and as many more
 // finishing their uploads (the server's fsync, the renames, the checksum file), so that uploading
 // overlaps packing instead of a worker waiting for the server. The service and flisd --once both
 // dispatch this many.
@@ -50,9 +51,9 @@ Result<Delivered> deliver(const Config& config, StateStore& store, const Order& 
 Result<std::optional<Delivered>> find_delivered(const Config& config, const Order& order, const Run& run,
                                                 const std::atomic<bool>* cancel);
 
-// Test seam: when set, called on the worker after the package's files are hashed and its temporary
-// file is open on the target, before the first archived byte; a test stops the daemon there
-// instead of racing an upload. Unset in production.
+// Test seam: when set, called on the worker once its run holds a packing place and its temporary
+// file is open on the target, before the first archived byte (the files may still be being
+// hashed); a test stops the daemon there instead of racing an upload. Unset in production.
 void set_delivery_pause_for_tests(std::function<void(const std::atomic<bool>* cancel)> pause);
 
 }  // namespace flis

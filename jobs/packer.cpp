@@ -132,6 +132,66 @@ Status hash_file(PackageFile& f, Read& read, std::vector<char>& buf, const std::
   return Status::OK();
 }
 
+// The archive's read: the file into the tar, as it is now; check_reads() compares it with the
+// hashing read.
+Status pack_file(const PackageFile& f, Read& read, TarWriter& tar, std::vector<char>& buf,
+                 const std::function<Status()>& check) {
+  auto fd = open_file(f);
+  if (!fd.ok()) return fd.status();
+  auto st = snapshot(*fd, f);
+  Status s = st.status();
+  if (s.ok() && st->size != f.size) s = changed_size(f, f.size, st->size);
+  if (s.ok()) s = tar.begin_entry(f.archive_path, f.size, st->mtime.tv_sec);
+  uint64_t remaining = f.size;
+  while (s.ok() && remaining > 0) {
+    if (s = check(); !s.ok()) break;
+    ssize_t n = read_some(*fd, buf.data(), std::min<uint64_t>(buf.size(), remaining));
+    if (n < 0) s = unreadable(f, errno);
+    else if (n == 0) s = changed_size(f, f.size, f.size - remaining);
+    else {
+      remaining -= static_cast<uint64_t>(n);
+      s = tar.write(buf.data(), static_cast<size_t>(n));
+    }
+  }
+  // A file that grew, or was rewritten in place while read, no longer matches its manifest line.
+  char extra;
+  if (s.ok()) {
+    ssize_t n = read_some(*fd, &extra, 1);
+    auto after = snapshot(*fd, f);
+    if (n > 0 || (after.ok() && after->size != f.size)) s = changed_size(f, f.size, after.ok() ? after->size : f.size + 1);
+    else if (!after.ok()) s = after.status();
+    else {
+      read.open = *st;
+      read.end = *after;
+      read.done = true;
+    }
+  }
+  close(*fd);
+  if (s.ok()) s = tar.finish_entry();
+  return s;
+}
+
+// The manifest's tar member (header, content, padding; the archive's end comes with the files)
+// as a zstd frame of its own.
+Result<std::string> manifest_frame(const std::string& manifest, const Compression& c, Instant created) {
+  std::string frame;
+  auto z = ZstdWriter::open(Compression{c.level, 1}, [&frame](const char* d, size_t n) {
+    frame.append(d, n);
+    return Status::OK();
+  }, manifest.size() + 1024, 64 * 1024);
+  if (!z.ok()) return z.status();
+  auto tar = TarWriter::open([&z](const void* d, size_t n) { return (*z)->write(d, n); });
+  if (!tar.ok()) return tar.status();
+  Status s = (*tar)->begin_entry("manifest.json", manifest.size(), created.time_since_epoch().count());
+  if (s.ok()) s = (*tar)->write(manifest.data(), manifest.size());
+  if (s.ok()) s = (*tar)->finish_entry();
+  if (s.ok()) s = (*z)->finish();  // the tar writer is dropped unclosed: no end-of-archive here
+  if (!s.ok()) return s;
+  return frame;
+}
+
+}  // namespace
+
 // The hashing read of every file, on threads of its own (with SHA-NI one core hashes about
 // 1.6 GB/s, several times what compression takes in), in archive order. The archive's side asks
 // done() as it goes and waits() when it must have the hashes.
@@ -201,79 +261,40 @@ class HashPass {
   std::vector<std::thread> pool_;
 };
 
-// The archive's read: the file into the tar, as it is now; check_reads() compares it with the
-// hashing read.
-Status pack_file(const PackageFile& f, Read& read, TarWriter& tar, std::vector<char>& buf,
-                 const std::function<Status()>& check) {
-  auto fd = open_file(f);
-  if (!fd.ok()) return fd.status();
-  auto st = snapshot(*fd, f);
-  Status s = st.status();
-  if (s.ok() && st->size != f.size) s = changed_size(f, f.size, st->size);
-  if (s.ok()) s = tar.begin_entry(f.archive_path, f.size, st->mtime.tv_sec);
-  uint64_t remaining = f.size;
-  while (s.ok() && remaining > 0) {
-    if (s = check(); !s.ok()) break;
-    ssize_t n = read_some(*fd, buf.data(), std::min<uint64_t>(buf.size(), remaining));
-    if (n < 0) s = unreadable(f, errno);
-    else if (n == 0) s = changed_size(f, f.size, f.size - remaining);
-    else {
-      remaining -= static_cast<uint64_t>(n);
-      s = tar.write(buf.data(), static_cast<size_t>(n));
-    }
-  }
-  // A file that grew, or was rewritten in place while read, no longer matches its manifest line.
-  char extra;
-  if (s.ok()) {
-    ssize_t n = read_some(*fd, &extra, 1);
-    auto after = snapshot(*fd, f);
-    if (n > 0 || (after.ok() && after->size != f.size)) s = changed_size(f, f.size, after.ok() ? after->size : f.size + 1);
-    else if (!after.ok()) s = after.status();
-    else {
-      read.open = *st;
-      read.end = *after;
-      read.done = true;
-    }
-  }
-  close(*fd);
-  if (s.ok()) s = tar.finish_entry();
-  return s;
-}
-
-// The manifest's tar member (header, content, padding; the archive's end comes with the files)
-// as a zstd frame of its own.
-Result<std::string> manifest_frame(const std::string& manifest, const Compression& c, Instant created) {
-  std::string frame;
-  auto z = ZstdWriter::open(Compression{c.level, 1}, [&frame](const char* d, size_t n) {
-    frame.append(d, n);
-    return Status::OK();
-  }, manifest.size() + 1024, 64 * 1024);
-  if (!z.ok()) return z.status();
-  auto tar = TarWriter::open([&z](const void* d, size_t n) { return (*z)->write(d, n); });
-  if (!tar.ok()) return tar.status();
-  Status s = (*tar)->begin_entry("manifest.json", manifest.size(), created.time_since_epoch().count());
-  if (s.ok()) s = (*tar)->write(manifest.data(), manifest.size());
-  if (s.ok()) s = (*tar)->finish_entry();
-  if (s.ok()) s = (*z)->finish();  // the tar writer is dropped unclosed: no end-of-archive here
-  if (!s.ok()) return s;
-  return frame;
-}
-
-}  // namespace
-
 std::string package_name(const std::string& order_id, const std::string& period_name, int redelivery) {
   std::string name = order_id + "_" + period_name;
   if (redelivery > 1) name += ".r" + std::to_string(redelivery);
   return name + ".tar.zst";
 }
 
-Result<PackResult> build_package(const PackageSpec& spec, Upload& upload, const std::atomic<bool>* cancel) {
+PackageSource::PackageSource(const PackageSpec& spec, const std::atomic<bool>* cancel, std::vector<PackageFile> files)
+    : spec_(spec), cancel_(cancel), files_(std::move(files)) {}
+
+PackageSource::~PackageSource() = default;
+
+Result<std::unique_ptr<PackageSource>> PackageSource::start(const PackageSpec& spec, const std::atomic<bool>* cancel) {
   if (spec.order == nullptr) return Status::Error("build_package: no order given");
-  const Order& order = *spec.order;
-  auto collected = collect_files(spec.warehouse, spec.partitions, order.municipality);
+  auto collected = collect_files(spec.warehouse, spec.partitions, spec.order->municipality);
   if (!collected.ok()) return collected.status();
-  std::vector<PackageFile>& files = *collected;
+  std::unique_ptr<PackageSource> source(new PackageSource(spec, cancel, std::move(*collected)));
   if (spec.after_listing) spec.after_listing();
+  source->hashes_ = std::make_unique<HashPass>(source->files_, compression_threads(spec.compression), cancel,
+                                               spec.after_hashing);
+  return source;
+}
+
+Result<PackResult> build_package(const PackageSpec& spec, Upload& upload, const std::atomic<bool>* cancel) {
+  auto source = PackageSource::start(spec, cancel);
+  if (!source.ok()) return source.status();
+  return build_package(**source, upload);
+}
+
+Result<PackResult> build_package(PackageSource& source, Upload& upload) {
+  if (!source.hashes_) return Status::Error("internal error: a package source was built twice");
+  const PackageSpec& spec = source.spec_;
+  const Order& order = *spec.order;
+  const std::atomic<bool>* cancel = source.cancel_;
+  std::vector<PackageFile>& files = source.files_;
 
   uint64_t input = 1024;
   for (const auto& f : files) input += f.size + 1024;
@@ -283,7 +304,9 @@ Result<PackResult> build_package(const PackageSpec& spec, Upload& upload, const 
   PackResult result;
   Status s;
   {
-    HashPass hashes(files, compression_threads(spec.compression), cancel, spec.after_hashing);
+    // Joined (hashing stopped) at the end of this block, whatever happened.
+    std::unique_ptr<HashPass> owned = std::move(source.hashes_);
+    HashPass& hashes = *owned;
     auto check_packed = [&]() -> Status {
       for (; checked < files.size() && packed[checked].done; ++checked)
         if (Status c = check_reads(files[checked], hashes.read(checked), packed[checked]); !c.ok()) return c;

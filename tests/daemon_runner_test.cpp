@@ -294,6 +294,39 @@ BOOST_AUTO_TEST_CASE(execute_records_a_package_a_crashed_attempt_already_deliver
   BOOST_TEST(slurp(folder / "K101-CPR-D_2026-11-03.tar.zst") == "first");
 }
 
+// The files are hashed while the target is looked at; a package already there is recorded even when
+// its warehouse files have gone meanwhile (here: turned into a link flisd refuses to follow).
+BOOST_AUTO_TEST_CASE(a_package_already_delivered_is_recorded_even_when_its_files_are_gone) {
+  World w;
+  w.builder.subscription("K101-CPR-D", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31");
+  w.apply();
+  w.ready_day("CPR_PERSON", "2026-11-03");
+  w.ready_day("CPR_PERSON", "2026-11-04");
+  w.now = at("2026-11-05 12:00");
+  auto queued = w.refresh();
+  BOOST_TEST_REQUIRE(queued.size() == 2u);
+  fs::path folder = w.outbox / "101";
+  fs::create_directories(folder);
+  std::ofstream(folder / "K101-CPR-D_2026-11-03.tar.zst") << "first";
+  std::ofstream(folder / "K101-CPR-D_2026-11-03.tar.zst.sha256") << std::string(64, 'b') << "  x\n";
+  for (const char* day : {"2026-11-03", "2026-11-04"}) {
+    fs::path municipality = w.warehouse.dir("DSA", "CPR_PERSON", day) / "101";
+    fs::remove_all(municipality);
+    fs::create_directory_symlink(w.outbox, municipality);
+  }
+
+  BOOST_TEST_REQUIRE(w.runner->execute(queued[0]).ok());
+  BOOST_TEST((w.get(queued[0].id).status == RunStatus::delivered));
+
+  // Not there: the listing's refusal is the run's error, and no temporary file is left.
+  flis::Outcome second = w.runner->execute(queued[1]);
+  BOOST_TEST(!second.ok());
+  BOOST_TEST(second.message().find("2026-11-04/101") != std::string::npos, second.message());
+  BOOST_TEST(files_under(folder) == (std::vector<std::string>{"K101-CPR-D_2026-11-03.tar.zst",
+                                                             "K101-CPR-D_2026-11-03.tar.zst.sha256"}),
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(runs_of_deactivated_and_removed_orders_are_cancelled) {
   World w;
   w.builder.subscription("K101-A", 101, OrderType::daily, {"CPR_PERSON"}, "2026-11-03", "2026-12-31");
