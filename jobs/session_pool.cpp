@@ -214,6 +214,50 @@ Result<SessionPool::Lease> SessionPool::acquire(const Request& request) {
   }
 }
 
+Result<SessionPool::Lease> SessionPool::acquire_beside(const Lease& beside, const Request& request) {
+  if (!beside || beside.pool_ != this) return Status::Error("internal error: no lease to open a channel beside");
+  Session& session = *beside.session_;
+  std::unique_ptr<SftpClient> sftp;
+  {
+    std::lock_guard lock(mu_);
+    if (session.dead || session.one_channel || session.leased >= std::max(1, request.uploads_per_session))
+      return Status::Error("no room for another channel on the session");
+    ++session.leased;
+    if (!session.idle.empty()) {
+      sftp = std::move(session.idle.back());
+      session.idle.pop_back();
+    }
+  }
+  Lease lease;
+  lease.pool_ = this;
+  lease.key_ = beside.key_;
+  lease.session_ = &session;
+  lease.reused_ = true;
+  Status failed;
+  if (sftp != nullptr && !sftp->idle_and_alive()) {
+    sftp.reset();
+    failed = Status::Error("an idle channel of the session was closed");
+    std::lock_guard lock(mu_);
+    session.dead = true;
+  } else if (sftp == nullptr) {
+    Result<std::unique_ptr<SftpClient>> opened = open_channel(session, request);
+    if (opened.ok()) sftp = std::move(*opened);
+    else failed = opened.status();
+  }
+  if (sftp == nullptr) {
+    // `beside` still holds the session, so it is not closed here.
+    lease.pool_ = nullptr;
+    std::lock_guard lock(mu_);
+    --session.leased;
+    released_.notify_all();
+    return failed;
+  }
+  sftp->set_timeout(request.timeout);
+  sftp->set_cancel(request.cancel);
+  lease.sftp_ = std::move(sftp);
+  return lease;
+}
+
 void SessionPool::give_back(const std::string& key, Session* session, std::unique_ptr<SftpClient> sftp) {
   // Checked and, when broken, closed outside the pool's lock: that may talk to the server. The
   // session lives on while this lease counts in `leased`.
@@ -310,6 +354,14 @@ size_t SessionPool::leased_channels() const {
   size_t n = 0;
   for (const auto& [key, host] : hosts_)
     for (const auto& s : host.sessions) n += static_cast<size_t>(s->leased);
+  return n;
+}
+
+size_t SessionPool::idle_channels() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [key, host] : hosts_)
+    for (const auto& s : host.sessions) n += s->idle.size();
   return n;
 }
 

@@ -119,6 +119,12 @@ class SessionPool {
   // connecting (SshSession::connect, SftpClient::start) or "cancelled".
   Result<Lease> acquire(const Request& request);
 
+  // A second channel on the session `beside` holds, for the same run (a big upload's background
+  // sync, jobs/sftp_target.cpp), counted against uploads_per_session. Never waits and never
+  // connects: an error when the session is full, failed, or its server allows one channel.
+  // `beside` must stay held, unchanged, until this returns.
+  Result<Lease> acquire_beside(const Lease& beside, const Request& request);
+
   // Sessions opened since the pool was made (for tests, benchmarks and logs).
   uint64_t sessions_opened() const { return opened_.load(); }
   // Sessions open now, with runs on them or idle.
@@ -127,6 +133,8 @@ class SessionPool {
   size_t idle_sessions() const;
   // Runs holding a channel now.
   size_t leased_channels() const;
+  // Open channels no run holds, kept with their sessions.
+  size_t idle_channels() const;
   // Runs waiting for room on a session now.
   int waiting_runs() const { return waiting_.load(); }
 

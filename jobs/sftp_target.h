@@ -59,6 +59,11 @@ struct SftpTargetOptions {
   // subsystem).
   std::chrono::milliseconds connect_timeout{30'000};
   SftpTuning tuning;
+  // A big upload is flushed to the server's disk while it is written, on a second channel of its
+  // session, from this many bytes on and again every `background_sync_every` (0: never), so the
+  // FSYNC at commit has little left to do. Only where the server offers fsync@openssh.com.
+  uint64_t background_sync_from = 64ull << 20;
+  uint64_t background_sync_every = 32ull << 20;
   // Where sessions come from; null: SessionPool::process().
   SessionPool* pool = nullptr;
 };

@@ -41,14 +41,16 @@ std::string slurp(const fs::path& p) {
 
 const std::string kSum(64, 'a');  // the target writes what it is given
 
+// `sync_every`: a background sync from that many bytes on and every so many after (0: the default).
 std::unique_ptr<flis::DeliveryTarget> target_for(flis::Target config, SessionPool& pool, int max_sessions = 4,
-                                                 int uploads_per_session = 8) {
+                                                 int uploads_per_session = 8, uint64_t sync_every = 0) {
   config.max_sessions = max_sessions;
   config.uploads_per_session = uploads_per_session;
   flis::SftpTargetOptions o;
   o.timeout = 10s;
   o.connect_timeout = 20s;
   o.pool = &pool;
+  if (sync_every > 0) o.background_sync_from = o.background_sync_every = sync_every;
   auto t = flis::make_sftp_target(config, nullptr, o);
   BOOST_REQUIRE_MESSAGE(t.ok(), t.message());
   return std::move(*t);
@@ -367,6 +369,80 @@ BOOST_AUTO_TEST_CASE(a_server_refusing_a_second_channel_gets_one_run_per_session
   BOOST_TEST(slurp(folder / "B.tar.zst") == "b");
   BOOST_TEST(pool.sessions_opened() == 1u);
   BOOST_TEST(sshd.logins() == 1);
+}
+
+// Files in `folder`, hidden ones (temporary files) included.
+std::vector<std::string> names_in(const fs::path& folder) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(folder)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A big upload is flushed to the server's disk while it is written, from a second channel of its
+// own session: no second connection, and the package arrives intact.
+BOOST_AUTO_TEST_CASE(a_big_upload_is_synced_from_beside_it_on_the_same_session) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool, 4, 8, 1 << 20);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  std::string data = random_bytes(6 << 20, 5);
+  auto up = target->begin(folder.string(), "A.tar.zst");
+  BOOST_REQUIRE(up.ok());
+  BOOST_REQUIRE((*up)->write(data.data(), data.size()).ok());
+  BOOST_REQUIRE(eventually([&] { return pool.leased_channels() == 2; }));  // the sync's channel
+  flis::Status done = (*up)->commit(kSum);
+  BOOST_REQUIRE_MESSAGE(done.ok(), done.message());
+  BOOST_TEST(slurp(folder / "A.tar.zst") == data);
+  BOOST_TEST(names_in(folder) == (std::vector<std::string>{"A.tar.zst", "A.tar.zst.sha256"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(pool.sessions_opened() == 1u);
+  BOOST_TEST(sshd.logins() == 1);
+  BOOST_TEST(pool.leased_channels() == 0u);
+  BOOST_TEST(pool.idle_channels() == 2u);  // both kept with the session for the next runs
+}
+
+// No room for the sync's channel (a session full of runs, or a server allowing one channel per
+// connection): the upload goes on without it, on its one session.
+BOOST_AUTO_TEST_CASE(a_big_upload_with_no_room_beside_it_is_delivered_without_the_sync) {
+  for (int max_channels : {0, 1}) {  // 0: sshd's default (10), with uploads_per_session 1
+    BOOST_TEST_CONTEXT("sshd MaxSessions " << max_channels) {
+      flis::test::SshdOptions options;
+      options.max_sessions = max_channels;
+      SshdFixture sshd(options);
+      SessionPool pool;
+      auto target = target_for(sshd.target(), pool, 1, max_channels == 0 ? 1 : 8, 1 << 20);
+      fs::path folder = sshd.root() / "kommuner/101/datapakker";
+      std::string data = random_bytes(6 << 20, 6);
+      auto up = target->begin(folder.string(), "A.tar.zst");
+      BOOST_REQUIRE(up.ok());
+      BOOST_REQUIRE((*up)->write(data.data(), data.size()).ok());
+      flis::Status done = (*up)->commit(kSum);
+      BOOST_REQUIRE_MESSAGE(done.ok(), done.message());
+      BOOST_TEST(slurp(folder / "A.tar.zst") == data);
+      BOOST_TEST(pool.sessions_opened() == 1u);
+      BOOST_TEST(sshd.logins() == 1);
+      BOOST_TEST(pool.idle_channels() == 1u);
+    }
+  }
+}
+
+// An upload aborted while its background sync runs leaves nothing behind, and both channels are
+// handed back to the session.
+BOOST_AUTO_TEST_CASE(an_aborted_big_upload_leaves_nothing_and_hands_both_channels_back) {
+  SshdFixture sshd;
+  SessionPool pool;
+  auto target = target_for(sshd.target(), pool, 4, 8, 1 << 20);
+  fs::path folder = sshd.root() / "kommuner/101/datapakker";
+  std::string data = random_bytes(6 << 20, 7);
+  auto up = target->begin(folder.string(), "A.tar.zst");
+  BOOST_REQUIRE(up.ok());
+  BOOST_REQUIRE((*up)->write(data.data(), data.size()).ok());
+  BOOST_REQUIRE(eventually([&] { return pool.leased_channels() == 2; }));
+  (*up)->abort();
+  BOOST_TEST(names_in(folder).empty());
+  BOOST_TEST(pool.leased_channels() == 0u);
+  BOOST_TEST(pool.idle_channels() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(aes128_gcm_is_negotiated_where_the_cpu_has_aes_instructions) {
