@@ -33,6 +33,14 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kBlock = 256 * 1024;  // read and archive block
+
+// A read buffer for `files`: kBlock, or less when every file is smaller (a daily package's 16 KiB
+// file needs no 256 KiB of fresh pages).
+std::vector<char> read_buffer(const std::vector<PackageFile>& files) {
+  uint64_t largest = 0;
+  for (const auto& f : files) largest = std::max(largest, f.size);
+  return std::vector<char>(static_cast<size_t>(std::clamp<uint64_t>(largest + 1, 4096, kBlock)));
+}
 // Compressed bytes held until the manifest leads them (about 8 MiB of CSV); when full, compression
 // waits for the hashes. Part of the package's memory budget: each MiB here is about a MiB of
 // peak RSS (bench/world.sh --csv: 38 MiB with 3 MiB, 40-43 MiB with 6).
@@ -227,7 +235,7 @@ class HashPass {
 
  private:
   void work() {
-    std::vector<char> buf(kBlock);
+    std::vector<char> buf = read_buffer(files_);
     auto stop = [this] { return stop_.load(std::memory_order_relaxed) || is_cancelled(cancel_); };
     for (size_t i; !failed_.load() && (i = next_.fetch_add(1)) < files_.size();) {
       Status s = hash_file(files_[i], reads_[i], buf, stop);
@@ -342,7 +350,7 @@ Result<PackResult> build_package(PackageSource& source, Upload& upload) {
     if (!tar.ok()) return tar.status();
     TarWriter& t = **tar;
     if (spec.before_packing) spec.before_packing();
-    std::vector<char> buf(kBlock);
+    std::vector<char> buf = read_buffer(files);
     for (size_t i = 0; s.ok() && i < files.size(); ++i) {
       s = pack_file(files[i], packed[i], t, buf, check);
       result.raw_bytes += files[i].size;
