@@ -3,6 +3,7 @@
 #include "ctl/config_diff.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -55,6 +56,13 @@ std::vector<KeyChange> changed_keys(const Order& before, const Order& after) {
   return out;
 }
 
+// A mode as flisd.yaml writes it: "0640".
+std::string octal(uint32_t mode) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%04o", mode & 07777u);
+  return text;
+}
+
 // A path as the sysadmin wrote it: relative to the configuration folder when inside it.
 std::string path_text(const std::filesystem::path& p, const std::filesystem::path& dir) {
   if (p.empty()) return {};
@@ -71,6 +79,8 @@ std::map<std::string, std::string> settings_of(const Config& c) {
       {"state", path_text(s.state, c.dir)},
       {"workers", std::to_string(s.workers)},
       {"backfill_workers", std::to_string(s.backfill_workers)},
+      {"compression.level", std::to_string(s.compression.level)},
+      {"compression.threads", std::to_string(s.compression.threads)},
       {"retry.attempts", std::to_string(s.retry.attempts)},
       {"retry.initial", std::to_string(s.retry.initial.count()) + "s"},
       {"retry.max", std::to_string(s.retry.max.count()) + "s"},
@@ -80,6 +90,8 @@ std::map<std::string, std::string> settings_of(const Config& c) {
     k[at + "type"] = std::string(to_string(t.type));
     // A directory target's path is local, and made absolute by the loader; an SFTP path is remote.
     k[at + "path"] = t.type == TargetType::directory ? path_text(t.path, c.dir) : t.path;
+    k[at + "file_mode"] = octal(t.file_mode);
+    k[at + "dir_mode"] = octal(t.dir_mode);
     if (t.type != TargetType::sftp) continue;
     k[at + "host"] = t.host;
     k[at + "port"] = std::to_string(t.port);
@@ -87,6 +99,8 @@ std::map<std::string, std::string> settings_of(const Config& c) {
     k[at + "identity"] = path_text(t.identity, c.dir);
     k[at + "known_hosts"] = path_text(t.known_hosts, c.dir);
     k[at + "timeout"] = std::to_string(t.timeout.count()) + "s";
+    k[at + "max_sessions"] = std::to_string(t.max_sessions);
+    k[at + "uploads_per_session"] = std::to_string(t.uploads_per_session);
   }
   if (s.datamarts) {
     std::ostringstream start;

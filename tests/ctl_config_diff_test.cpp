@@ -211,4 +211,24 @@ BOOST_AUTO_TEST_CASE(changed_settings_are_listed_and_the_same_tree_in_another_fo
   BOOST_TEST(d.settings[0].after == "/srv/outbox/{municipality}");
   BOOST_TEST(d.settings[1].key == "workers");
   BOOST_TEST(d.settings[1].after == "4");
+
+  // Every key a sysadmin may change is shown, the SFTP sessions' bounds and the modes included.
+  Target sftp;
+  sftp.name = "kommune";
+  sftp.type = TargetType::sftp;
+  sftp.host = "sftp.example.dk";
+  a.settings.targets["kommune"] = sftp;
+  sftp.max_sessions = 2;
+  sftp.uploads_per_session = 1;
+  sftp.file_mode = 0600;
+  b.settings.targets["kommune"] = sftp;
+  b.settings.compression.level = 9;
+  d = diff_configs(&a, b, w.history, at("2026-12-02 10:00"));
+  std::vector<std::string> keys;
+  for (const auto& c : d.settings) keys.push_back(c.key + ": " + c.before + " -> " + c.after);
+  BOOST_TEST(keys == (std::vector<std::string>{"compression.level: 3 -> 9", "targets.flis.path: outbox/{municipality} -> /srv/outbox/{municipality}",
+                                               "targets.kommune.file_mode: 0640 -> 0600",
+                                               "targets.kommune.max_sessions: 4 -> 2",
+                                               "targets.kommune.uploads_per_session: 8 -> 1", "workers: 2 -> 4"}),
+             boost::test_tools::per_element());
 }
