@@ -379,6 +379,14 @@ std::vector<std::string> names_in(const fs::path& folder) {
   return out;
 }
 
+// A.tar.zst begun in `folder` with `data` written, not committed.
+std::unique_ptr<flis::Upload> upload_of(flis::DeliveryTarget& target, const fs::path& folder, const std::string& data) {
+  auto up = target.begin(folder.string(), "A.tar.zst");
+  BOOST_REQUIRE_MESSAGE(up.ok(), up.message());
+  BOOST_REQUIRE((*up)->write(data.data(), data.size()).ok());
+  return std::move(*up);
+}
+
 // A big upload is flushed to the server's disk while it is written, from a second channel of its
 // own session: no second connection, and the package arrives intact.
 BOOST_AUTO_TEST_CASE(a_big_upload_is_synced_from_beside_it_on_the_same_session) {
@@ -387,11 +395,9 @@ BOOST_AUTO_TEST_CASE(a_big_upload_is_synced_from_beside_it_on_the_same_session) 
   auto target = target_for(sshd.target(), pool, 4, 8, 1 << 20);
   fs::path folder = sshd.root() / "kommuner/101/datapakker";
   std::string data = random_bytes(6 << 20, 5);
-  auto up = target->begin(folder.string(), "A.tar.zst");
-  BOOST_REQUIRE(up.ok());
-  BOOST_REQUIRE((*up)->write(data.data(), data.size()).ok());
+  auto up = upload_of(*target, folder, data);
   BOOST_REQUIRE(eventually([&] { return pool.leased_channels() == 2; }));  // the sync's channel
-  flis::Status done = (*up)->commit(kSum);
+  flis::Status done = up->commit(kSum);
   BOOST_REQUIRE_MESSAGE(done.ok(), done.message());
   BOOST_TEST(slurp(folder / "A.tar.zst") == data);
   BOOST_TEST(names_in(folder) == (std::vector<std::string>{"A.tar.zst", "A.tar.zst.sha256"}),
@@ -414,10 +420,7 @@ BOOST_AUTO_TEST_CASE(a_big_upload_with_no_room_beside_it_is_delivered_without_th
       auto target = target_for(sshd.target(), pool, 1, max_channels == 0 ? 1 : 8, 1 << 20);
       fs::path folder = sshd.root() / "kommuner/101/datapakker";
       std::string data = random_bytes(6 << 20, 6);
-      auto up = target->begin(folder.string(), "A.tar.zst");
-      BOOST_REQUIRE(up.ok());
-      BOOST_REQUIRE((*up)->write(data.data(), data.size()).ok());
-      flis::Status done = (*up)->commit(kSum);
+      flis::Status done = upload_of(*target, folder, data)->commit(kSum);
       BOOST_REQUIRE_MESSAGE(done.ok(), done.message());
       BOOST_TEST(slurp(folder / "A.tar.zst") == data);
       BOOST_TEST(pool.sessions_opened() == 1u);
@@ -434,12 +437,9 @@ BOOST_AUTO_TEST_CASE(an_aborted_big_upload_leaves_nothing_and_hands_both_channel
   SessionPool pool;
   auto target = target_for(sshd.target(), pool, 4, 8, 1 << 20);
   fs::path folder = sshd.root() / "kommuner/101/datapakker";
-  std::string data = random_bytes(6 << 20, 7);
-  auto up = target->begin(folder.string(), "A.tar.zst");
-  BOOST_REQUIRE(up.ok());
-  BOOST_REQUIRE((*up)->write(data.data(), data.size()).ok());
+  auto up = upload_of(*target, folder, random_bytes(6 << 20, 7));
   BOOST_REQUIRE(eventually([&] { return pool.leased_channels() == 2; }));
-  (*up)->abort();
+  up->abort();
   BOOST_TEST(names_in(folder).empty());
   BOOST_TEST(pool.leased_channels() == 0u);
   BOOST_TEST(pool.idle_channels() == 2u);
