@@ -5,7 +5,7 @@
 # files, on loopback and through bench/delayproxy (10 ms round trip). Starts its own sshd and proxy
 # on 127.0.0.1 and removes everything it made. See bench/world_bench.cpp for what each part does.
 #
-#   bench/world.sh [--small] [--big] [--csv] [--workers 2] [--max-sessions 4] [world_bench options...]
+#   bench/world.sh [--small] [--big] [--csv] [--rounds 1] [--workers 2] [--max-sessions 4] [world_bench options...]
 #
 # Targets (issue 11): 3,038 small packages within 3x of `sftp -b` on loopback and faster than it
 # over 10 ms; 256 MiB over 10 ms at most 1.0x `sftp put`; 512 MiB CSV at least 0.85 of
