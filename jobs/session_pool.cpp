@@ -33,7 +33,15 @@ void SessionPool::Lease::release() {
   if (sftp_ == nullptr || pool_ == nullptr) return;
   // The run's cancel flag may not outlive the run.
   sftp_->set_cancel(nullptr);
-  pool_->give_back(key_, session_, std::move(sftp_));
+  pool_->give_back(key_, session_, std::move(sftp_), true);
+  pool_ = nullptr;
+  session_ = nullptr;
+}
+
+void SessionPool::Lease::discard() {
+  if (sftp_ == nullptr || pool_ == nullptr) return;
+  sftp_->set_cancel(nullptr);
+  pool_->give_back(key_, session_, std::move(sftp_), false);
   pool_ = nullptr;
   session_ = nullptr;
 }
@@ -258,10 +266,11 @@ Result<SessionPool::Lease> SessionPool::acquire_beside(const Lease& beside, cons
   return lease;
 }
 
-void SessionPool::give_back(const std::string& key, Session* session, std::unique_ptr<SftpClient> sftp) {
+void SessionPool::give_back(const std::string& key, Session* session, std::unique_ptr<SftpClient> sftp,
+                            bool reusable) {
   // Checked and, when broken, closed outside the pool's lock: that may talk to the server. The
   // session lives on while this lease counts in `leased`.
-  bool keep = sftp->idle_and_alive();
+  bool keep = reusable && sftp->idle_and_alive();
   bool session_failed = sftp->broken() || session->ssh->failed();
   if (!keep) sftp.reset();
   std::unique_ptr<Session> closing;

@@ -94,6 +94,9 @@ class SessionPool {
     bool reused() const { return reused_; }
     // Back to the pool: kept when it is healthy, closed otherwise.
     void release();
+    // Back to the pool, the channel closed whatever its state (its session stays): for a channel
+    // left with a request unanswered or a handle open on the server.
+    void discard();
 
    private:
     friend class SessionPool;
@@ -148,7 +151,7 @@ class SessionPool {
   // marked as refusing a second channel, or dead.
   Result<std::unique_ptr<SftpClient>> open_channel(Session& session, const Request& request);
   Result<Lease> connect(const std::string& key, const Request& request);
-  void give_back(const std::string& key, Session* session, std::unique_ptr<SftpClient> sftp);
+  void give_back(const std::string& key, Session* session, std::unique_ptr<SftpClient> sftp, bool reusable);
   // Takes the session out of its host when it is dead or expired and nobody holds a channel;
   // the caller closes it outside the lock.
   std::unique_ptr<Session> detach(Host& host, Session* session);

@@ -93,7 +93,7 @@ class BackgroundSync {
     thread_ = std::thread([this] { run(); });
   }
   // Waits for an FSYNC under way (the disk work it does is work the commit needs anyway), closes
-  // the handle and hands the channel back.
+  // the handle and hands the channel back; after abandon(), at once, whatever the server does.
   ~BackgroundSync() {
     {
       std::lock_guard lock(mu_);
@@ -114,12 +114,16 @@ class BackgroundSync {
     wake_.notify_all();
   }
   int syncs() const { return syncs_.load(); }
+  // The upload is being aborted, perhaps because the server stalled: nothing more is waited for
+  // (abort() stays bounded by its own short timeout), and the channel is closed, not kept.
+  void abandon() { abandoned_ = true; }
 
  private:
   void run() {
     Result<SessionPool::Lease> lease = target_.lease_beside(beside_);
     if (!lease.ok() || !lease->sftp().has_fsync()) return;
     SftpClient& sftp = lease->sftp();
+    sftp.set_cancel(&abandoned_);  // the run's own cancel aborts the upload, which abandons this
     Result<std::string> handle = sftp.open(path_, FXF_READ, 0);
     if (!handle.ok()) return;
     for (;;) {
@@ -131,7 +135,9 @@ class BackgroundSync {
       if (!sftp.fsync(*handle).ok()) break;
       ++syncs_;
     }
-    if (!sftp.broken()) (void)sftp.close(*handle);
+    // Abandoned, the handle may stay open (the server stalled): the channel is closed rather than
+    // kept, and the server's sftp-server with it, so the file's space is not held by this handle.
+    if (abandoned_ || sftp.broken() || !sftp.close(*handle).ok()) lease->discard();
   }
 
   const SftpTarget& target_;
@@ -140,6 +146,7 @@ class BackgroundSync {
   std::mutex mu_;
   std::condition_variable wake_;
   bool wanted_ = false, stop_ = false;
+  std::atomic<bool> abandoned_{false};
   std::atomic<int> syncs_{0};
   std::thread thread_;
 };
@@ -647,6 +654,7 @@ Status SftpUpload::commit_package(const std::string& sha256_hex) {
 void SftpUpload::abort() {
   if (done_) return;
   done_ = true;
+  if (syncer_) syncer_->abandon();
   syncer_.reset();
   if (!sftp_.broken()) {
     // Cleaning up is wanted even when shutdown cancelled the upload; the short timeout bounds it.
