@@ -95,12 +95,16 @@ class BackgroundSync {
   // Waits for an FSYNC under way (the disk work it does is work the commit needs anyway), closes
   // the handle and hands the channel back; after abandon(), at once, whatever the server does.
   ~BackgroundSync() {
+    stop();
+    thread_.join();
+  }
+  // No more FSYNCs: the one under way finishes and the handle is closed, while the caller goes on.
+  void stop() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
     }
     wake_.notify_all();
-    thread_.join();
   }
   BackgroundSync(const BackgroundSync&) = delete;
   BackgroundSync& operator=(const BackgroundSync&) = delete;
@@ -575,7 +579,9 @@ Status SftpUpload::commit(const std::string& sha256_hex) {
 Status SftpUpload::commit_package(const std::string& sha256_hex) {
   SftpClient& sftp = sftp_;
   if (Status st = flush_buffer(); !st.ok()) return st;
-  syncer_.reset();
+  // Its last FSYNC and CLOSE overlap round trip 1; it is done before the rename (a server on
+  // Windows refuses to rename a file another handle holds open).
+  if (syncer_) syncer_->stop();
   ChecksumFile sum(target_, sftp, folder_, name_, sha256_hex);
   // Round trip 1, behind the last writes: the package's FSTAT (its size as the server has it; the
   // handle's requests are answered in order, so after every write), FSYNC and CLOSE; the final
@@ -599,6 +605,7 @@ Status SftpUpload::commit_package(const std::string& sha256_hex) {
   Result<Attrs> existing = sftp.attrs_of(sftp.await(final_id));
   Result<std::string> sum_handle = sum_open_id ? sftp.handle_of(sftp.await(sum_open_id))
                                                : Result<std::string>(Status::Error("not opened yet"));
+  syncer_.reset();
 
   Status problem;
   if (!written.ok()) {
