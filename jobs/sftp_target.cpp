@@ -49,6 +49,8 @@ class SftpTarget final : public DeliveryTarget {
   }
   uint32_t file_mode() const { return file_mode_; }
   const SftpTargetOptions& options() const { return options_; }
+  // A second channel on the session `beside` holds (SessionPool::acquire_beside).
+  Result<SessionPool::Lease> lease_beside(const SessionPool::Lease& beside) const;
 
  private:
   // Runs `step` on a leased session; once more on a new session when it failed on a reused one
@@ -57,11 +59,6 @@ class SftpTarget final : public DeliveryTarget {
   Result<T> with_session(Step step) const;
   SessionPool::Request request() const;
   Result<SessionPool::Lease> lease() const;
- public:
-  // A second channel on the session `beside` holds (SessionPool::acquire_beside).
-  Result<SessionPool::Lease> lease_beside(const SessionPool::Lease& beside) const;
-
- private:
   // `present_ok`: a final name already there is an OK result without an Upload, not an error.
   Result<std::unique_ptr<Upload>> start_upload(SessionPool::Lease& lease, const std::string& folder,
                                                const std::string& name, const std::string& temp,
@@ -117,7 +114,6 @@ class BackgroundSync {
     }
     wake_.notify_all();
   }
-  int syncs() const { return syncs_.load(); }
   // The upload is being aborted, perhaps because the server stalled: nothing more is waited for
   // (abort() stays bounded by its own short timeout), and the channel is closed, not kept.
   void abandon() { abandoned_ = true; }
@@ -137,7 +133,6 @@ class BackgroundSync {
       wanted_ = false;
       lock.unlock();
       if (!sftp.fsync(*handle).ok()) break;
-      ++syncs_;
     }
     // Abandoned, the handle may stay open (the server stalled): the channel is closed rather than
     // kept, and the server's sftp-server with it, so the file's space is not held by this handle.
@@ -151,7 +146,6 @@ class BackgroundSync {
   std::condition_variable wake_;
   bool wanted_ = false, stop_ = false;
   std::atomic<bool> abandoned_{false};
-  std::atomic<int> syncs_{0};
   std::thread thread_;
 };
 
@@ -202,7 +196,7 @@ class SftpUpload final : public Upload {
   std::string buffer_;  // bytes not yet sent, less than one request
   uint64_t offset_ = 0;
   uint64_t next_sync_ = 0;                  // where to ask for the next background FSYNC; 0: never
-  std::unique_ptr<BackgroundSync> syncer_;  // from kSyncFrom on, when the server has fsync
+  std::unique_ptr<BackgroundSync> syncer_;  // from background_sync_from on, with fsync@openssh.com
   bool handle_open_ = true;
   bool done_ = false;   // committed or aborted
   Status failed_;
