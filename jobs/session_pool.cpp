@@ -29,19 +29,15 @@ SessionPool::Lease& SessionPool::Lease::operator=(Lease&& other) noexcept {
   return *this;
 }
 
-void SessionPool::Lease::release() {
+void SessionPool::Lease::release() { hand_back(true); }
+
+void SessionPool::Lease::discard() { hand_back(false); }
+
+void SessionPool::Lease::hand_back(bool reusable) {
   if (sftp_ == nullptr || pool_ == nullptr) return;
   // The run's cancel flag may not outlive the run.
   sftp_->set_cancel(nullptr);
-  pool_->give_back(key_, session_, std::move(sftp_), true);
-  pool_ = nullptr;
-  session_ = nullptr;
-}
-
-void SessionPool::Lease::discard() {
-  if (sftp_ == nullptr || pool_ == nullptr) return;
-  sftp_->set_cancel(nullptr);
-  pool_->give_back(key_, session_, std::move(sftp_), false);
+  pool_->give_back(key_, session_, std::move(sftp_), reusable);
   pool_ = nullptr;
   session_ = nullptr;
 }

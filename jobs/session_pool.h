@@ -100,6 +100,7 @@ class SessionPool {
 
    private:
     friend class SessionPool;
+    void hand_back(bool reusable);
     SessionPool* pool_ = nullptr;
     std::string key_;
     Session* session_ = nullptr;

@@ -578,17 +578,19 @@ BOOST_AUTO_TEST_CASE(settings_sftp_target_fields) {
   expect_error(r, "flisd.yaml", 6, "unknown placeholder '{kommune}'");
 }
 
+// An SFTP target with every required key, for the tests of its optional ones (appended lines).
+const std::string kSftpTarget = "targets:\n  flis:\n    type: sftp\n    host: h\n    user: u\n    identity: k\n"
+                                "    known_hosts: kh\n    path: /k/{municipality}\n";
+
 BOOST_AUTO_TEST_CASE(settings_sftp_target_timeout) {
-  const std::string sftp = "targets:\n  flis:\n    type: sftp\n    host: h\n    user: u\n    identity: k\n"
-                           "    known_hosts: kh\n    path: /k/{municipality}\n";
-  auto r = with_settings(sftp + "    timeout: 0s\n");
+  auto r = with_settings(kSftpTarget + "    timeout: 0s\n");
   expect_error(r, "flisd.yaml", 9, "timeout must be between 1s and 1h");
-  r = with_settings(sftp + "    timeout: 2h\n");
+  r = with_settings(kSftpTarget + "    timeout: 2h\n");
   expect_error(r, "flisd.yaml", 9, "timeout must be between 1s and 1h");
-  r = with_settings(sftp + "    timeout: 5m\n");
+  r = with_settings(kSftpTarget + "    timeout: 5m\n");
   BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
   BOOST_TEST(r.config->settings.targets.at("flis").timeout.count() == 300);
-  r = with_settings(sftp);
+  r = with_settings(kSftpTarget);
   BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
   BOOST_TEST(r.config->settings.targets.at("flis").timeout.count() == 30, "30 s unless said");
   r = with_settings("targets:\n  flis: {type: directory, path: \"x/{municipality}\", timeout: 5s}\n");
@@ -596,14 +598,12 @@ BOOST_AUTO_TEST_CASE(settings_sftp_target_timeout) {
 }
 
 BOOST_AUTO_TEST_CASE(settings_sftp_target_max_sessions) {
-  const std::string sftp = "targets:\n  flis:\n    type: sftp\n    host: h\n    user: u\n    identity: k\n"
-                           "    known_hosts: kh\n    path: /k/{municipality}\n";
-  auto r = with_settings(sftp + "    max_sessions: 0\n");
+  auto r = with_settings(kSftpTarget + "    max_sessions: 0\n");
   expect_error(r, "flisd.yaml", 9, "max_sessions is 0; allowed: 1 to 64");
-  r = with_settings(sftp + "    max_sessions: 8\n");
+  r = with_settings(kSftpTarget + "    max_sessions: 8\n");
   BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
   BOOST_TEST(r.config->settings.targets.at("flis").max_sessions == 8);
-  r = with_settings(sftp);
+  r = with_settings(kSftpTarget);
   BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
   BOOST_TEST(r.config->settings.targets.at("flis").max_sessions == 4, "4 unless said");
   r = with_settings("targets:\n  flis: {type: directory, path: x, max_sessions: 2}\n");
@@ -611,16 +611,14 @@ BOOST_AUTO_TEST_CASE(settings_sftp_target_max_sessions) {
 }
 
 BOOST_AUTO_TEST_CASE(settings_sftp_target_uploads_per_session) {
-  const std::string sftp = "targets:\n  flis:\n    type: sftp\n    host: h\n    user: u\n    identity: k\n"
-                           "    known_hosts: kh\n    path: /k/{municipality}\n";
-  auto r = with_settings(sftp + "    uploads_per_session: 0\n");
+  auto r = with_settings(kSftpTarget + "    uploads_per_session: 0\n");
   expect_error(r, "flisd.yaml", 9, "uploads_per_session is 0; allowed: 1 to 10");
-  r = with_settings(sftp + "    uploads_per_session: 11\n");
+  r = with_settings(kSftpTarget + "    uploads_per_session: 11\n");
   expect_error(r, "flisd.yaml", 9, "uploads_per_session is 11; allowed: 1 to 10");
-  r = with_settings(sftp + "    uploads_per_session: 1\n");
+  r = with_settings(kSftpTarget + "    uploads_per_session: 1\n");
   BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
   BOOST_TEST(r.config->settings.targets.at("flis").uploads_per_session == 1);
-  r = with_settings(sftp);
+  r = with_settings(kSftpTarget);
   BOOST_TEST_REQUIRE(r.config != nullptr, flis::test::dump(r.diagnostics));
   BOOST_TEST(r.config->settings.targets.at("flis").uploads_per_session == 8, "8 unless said");
   r = with_settings("targets:\n  flis: {type: directory, path: x, uploads_per_session: 2}\n");
