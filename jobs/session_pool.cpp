@@ -104,6 +104,43 @@ Result<std::unique_ptr<SftpClient>> SessionPool::open_channel(Session& session, 
   return sftp.status();
 }
 
+std::unique_ptr<SftpClient> SessionPool::count_lease(Session& session) {
+  ++session.leased;
+  if (session.idle.empty()) return nullptr;
+  std::unique_ptr<SftpClient> sftp = std::move(session.idle.back());
+  session.idle.pop_back();
+  return sftp;
+}
+
+Result<std::unique_ptr<SftpClient>> SessionPool::channel_on(Session& session, std::unique_ptr<SftpClient> idle,
+                                                             const Request& request) {
+  Result<std::unique_ptr<SftpClient>> sftp = std::move(idle);
+  if (*sftp == nullptr) {
+    sftp = open_channel(session, request);
+  } else if (!(*sftp)->idle_and_alive()) {
+    // Closed by the server while idle, or in a state nobody can trust: so is its session.
+    sftp->reset();
+    std::lock_guard guard(mu_);
+    session.dead = true;
+    return Status::Error("an idle channel of the session was closed");
+  }
+  if (!sftp.ok()) return sftp;
+  (*sftp)->set_timeout(request.timeout);
+  (*sftp)->set_cancel(request.cancel);
+  return sftp;
+}
+
+SessionPool::Lease SessionPool::lease_of(const std::string& key, Session& session, std::unique_ptr<SftpClient> sftp,
+                                         bool reused) {
+  Lease lease;
+  lease.pool_ = this;
+  lease.key_ = key;
+  lease.session_ = &session;
+  lease.sftp_ = std::move(sftp);
+  lease.reused_ = reused;
+  return lease;
+}
+
 Result<SessionPool::Lease> SessionPool::connect(const std::string& key, const Request& request) {
   auto session = std::make_unique<Session>();
   Status failed;
@@ -129,11 +166,7 @@ Result<SessionPool::Lease> SessionPool::connect(const std::string& key, const Re
     return failed;
   }
   ++opened_;
-  Lease lease;
-  lease.pool_ = this;
-  lease.key_ = key;
-  lease.session_ = session.get();
-  lease.sftp_ = std::move(sftp);
+  Lease lease = lease_of(key, *session, std::move(sftp), false);
   session->leased = 1;
   std::lock_guard lock(mu_);
   Host& host = hosts_[key];
@@ -170,96 +203,42 @@ Result<SessionPool::Lease> SessionPool::acquire(const Request& request) {
       continue;
     }
     Session& session = *best;
-    ++session.leased;
-    std::unique_ptr<SftpClient> sftp;
-    if (!session.idle.empty()) {
-      sftp = std::move(session.idle.back());
-      session.idle.pop_back();
-    }
+    std::unique_ptr<SftpClient> idle = count_lease(session);
     lock.unlock();
-    Lease lease;
-    lease.pool_ = this;
-    lease.key_ = key;
-    lease.session_ = &session;
-    lease.reused_ = true;
-    bool usable = sftp == nullptr || sftp->idle_and_alive();
-    if (!usable) {
-      // Closed by the server while idle, or in a state nobody can trust: so is its session.
-      sftp.reset();
-      std::lock_guard guard(mu_);
-      session.dead = true;
+    Result<std::unique_ptr<SftpClient>> sftp = channel_on(session, std::move(idle), request);
+    if (sftp.ok()) return lease_of(key, session, std::move(*sftp), true);
+    // The session was refused a channel or is gone: count this lease out and choose again (a new
+    // session when it was the last, which reports its own error if it fails).
+    std::unique_ptr<Session> closing;
+    lock.lock();
+    --session.leased;
+    if (session.dead && session.leased == 0) closing = detach(hosts_[key], &session);
+    released_.notify_all();
+    if (closing) {
+      lock.unlock();
+      closing.reset();
+      lock.lock();
     }
-    if (sftp == nullptr) {
-      if (usable) {
-        Result<std::unique_ptr<SftpClient>> opened = open_channel(session, request);
-        if (opened.ok()) sftp = std::move(*opened);
-      }
-      if (sftp == nullptr) {
-        // The session was refused a channel or is gone: count this lease out and choose again
-        // (a new session when it was the last, which reports its own error if it fails).
-        lease.pool_ = nullptr;
-        std::unique_ptr<Session> closing;
-        lock.lock();
-        --session.leased;
-        if (session.dead && session.leased == 0) closing = detach(hosts_[key], &session);
-        released_.notify_all();
-        if (closing) {
-          lock.unlock();
-          closing.reset();
-          lock.lock();
-        }
-        continue;
-      }
-    }
-    sftp->set_timeout(request.timeout);
-    sftp->set_cancel(request.cancel);
-    lease.sftp_ = std::move(sftp);
-    return lease;
   }
 }
 
 Result<SessionPool::Lease> SessionPool::acquire_beside(const Lease& beside, const Request& request) {
   if (!beside || beside.pool_ != this) return Status::Error("internal error: no lease to open a channel beside");
   Session& session = *beside.session_;
-  std::unique_ptr<SftpClient> sftp;
+  std::unique_ptr<SftpClient> idle;
   {
     std::lock_guard lock(mu_);
     if (session.dead || session.one_channel || session.leased >= std::max(1, request.uploads_per_session))
       return Status::Error("no room for another channel on the session");
-    ++session.leased;
-    if (!session.idle.empty()) {
-      sftp = std::move(session.idle.back());
-      session.idle.pop_back();
-    }
+    idle = count_lease(session);
   }
-  Lease lease;
-  lease.pool_ = this;
-  lease.key_ = beside.key_;
-  lease.session_ = &session;
-  lease.reused_ = true;
-  Status failed;
-  if (sftp != nullptr && !sftp->idle_and_alive()) {
-    sftp.reset();
-    failed = Status::Error("an idle channel of the session was closed");
-    std::lock_guard lock(mu_);
-    session.dead = true;
-  } else if (sftp == nullptr) {
-    Result<std::unique_ptr<SftpClient>> opened = open_channel(session, request);
-    if (opened.ok()) sftp = std::move(*opened);
-    else failed = opened.status();
-  }
-  if (sftp == nullptr) {
-    // `beside` still holds the session, so it is not closed here.
-    lease.pool_ = nullptr;
-    std::lock_guard lock(mu_);
-    --session.leased;
-    released_.notify_all();
-    return failed;
-  }
-  sftp->set_timeout(request.timeout);
-  sftp->set_cancel(request.cancel);
-  lease.sftp_ = std::move(sftp);
-  return lease;
+  Result<std::unique_ptr<SftpClient>> sftp = channel_on(session, std::move(idle), request);
+  if (sftp.ok()) return lease_of(beside.key_, session, std::move(*sftp), true);
+  // `beside` still holds the session, so it is not closed here.
+  std::lock_guard lock(mu_);
+  --session.leased;
+  released_.notify_all();
+  return sftp.status();
 }
 
 void SessionPool::give_back(const std::string& key, Session* session, std::unique_ptr<SftpClient> sftp,

@@ -152,6 +152,14 @@ class SessionPool {
   // marked as refusing a second channel, or dead.
   Result<std::unique_ptr<SftpClient>> open_channel(Session& session, const Request& request);
   Result<Lease> connect(const std::string& key, const Request& request);
+  // Under mu_: one more lease counted on `session`; one of its idle channels, if it has any.
+  std::unique_ptr<SftpClient> count_lease(Session& session);
+  // Outside mu_, for a lease count_lease() counted: `idle` when it is still usable, else a new
+  // channel. A dead idle channel marks the session dead, a refused new one dead or one-channel
+  // (open_channel); the caller then counts the lease out again.
+  Result<std::unique_ptr<SftpClient>> channel_on(Session& session, std::unique_ptr<SftpClient> idle,
+                                                 const Request& request);
+  Lease lease_of(const std::string& key, Session& session, std::unique_ptr<SftpClient> sftp, bool reused);
   void give_back(const std::string& key, Session* session, std::unique_ptr<SftpClient> sftp, bool reusable);
   // Takes the session out of its host when it is dead or expired and nobody holds a channel;
   // the caller closes it outside the lock.
